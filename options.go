@@ -1,0 +1,108 @@
+package cloudra
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Options are the inputs of a verification that are neither evidence nor
+// collateral nor policy. Verification never reads the clock: Time is required.
+type Options struct {
+	// Time is the instant at which certificates, CRLs and collateral must be
+	// valid. Required (verifiers return ErrNoTime for the zero time).
+	Time time.Time
+	// AllowTestRoots trusts the roots of cloudra's simulated platforms in
+	// addition to the vendors' pinned roots. Never set it in production.
+	AllowTestRoots bool
+}
+
+// ErrNoTime is returned when Options.Time is zero.
+var ErrNoTime = errors.New("no verification time given (hint: pass --at RFC3339, or let the CLI use the current time)")
+
+// Collateral is a set of certificates, CRLs and documents that a verifier may
+// use, sorted by content rather than by file name. Nothing in it is trusted
+// by being there: roots are pinned by each platform.
+type Collateral struct {
+	Certificates []*x509.Certificate
+	CRLs         []*x509.RevocationList
+	// Documents are other signed collateral (PCS TCB Info, QE Identity, JWKS)
+	// kept as raw bytes for their platform's parser.
+	Documents []Document
+	// Sources maps a SHA-256 hex of the raw bytes to where the item came from
+	// (a file path, a URL, "bundle"), for explanations.
+	Sources map[string]string
+}
+
+// Document is a raw collateral document with its detected kind.
+type Document struct {
+	// Kind is "tcb-info", "qe-identity", "jwks", … (see collateral.Classify).
+	Kind string
+	Raw  []byte
+	// IssuerChain is the PEM issuer chain that came with it (PCS headers).
+	IssuerChain []byte
+	Source      string
+}
+
+// AddCertificate adds c unless a certificate with identical bytes is present.
+func (c *Collateral) AddCertificate(cert *x509.Certificate) {
+	for _, x := range c.Certificates {
+		if string(x.Raw) == string(cert.Raw) {
+			return
+		}
+	}
+	c.Certificates = append(c.Certificates, cert)
+}
+
+// AddCRL adds a CRL unless identical bytes are present.
+func (c *Collateral) AddCRL(crl *x509.RevocationList) {
+	for _, x := range c.CRLs {
+		if string(x.Raw) == string(crl.Raw) {
+			return
+		}
+	}
+	c.CRLs = append(c.CRLs, crl)
+}
+
+// Merge adds every item of o into c.
+func (c *Collateral) Merge(o *Collateral) {
+	if o == nil {
+		return
+	}
+	for _, x := range o.Certificates {
+		c.AddCertificate(x)
+	}
+	for _, x := range o.CRLs {
+		c.AddCRL(x)
+	}
+	c.Documents = append(c.Documents, o.Documents...)
+	for k, v := range o.Sources {
+		if c.Sources == nil {
+			c.Sources = map[string]string{}
+		}
+		c.Sources[k] = v
+	}
+}
+
+// CollateralRef names one missing item of collateral and where it is served.
+type CollateralRef struct {
+	What string // "VCEK for Milan chip 3ac3…", "TCB Info for FMSPC 00906ed50000"
+	URL  string // where the collateral fetcher can get it
+}
+
+// MissingCollateralError says which collateral is needed to decide. The CLI
+// fetches the URLs (unless --offline) and verifies again; with --offline it
+// exits 2 (could not decide).
+type MissingCollateralError struct {
+	Items []CollateralRef
+}
+
+func (e *MissingCollateralError) Error() string {
+	var names []string
+	for _, it := range e.Items {
+		names = append(names, it.What)
+	}
+	return fmt.Sprintf("missing collateral: %s (hint: pass --collateral DIR, or drop --offline so cloudra can fetch it)", strings.Join(names, "; "))
+}

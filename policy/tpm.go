@@ -1,0 +1,4 @@
+package policy
+
+// TPM is the tpm section of a policy file. Its owner fills in the rules.
+type TPM struct{}

@@ -1,0 +1,80 @@
+package platform
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/policy"
+)
+
+// Input is everything one verification needs. Verification reads no clock
+// and no network: Options.Time and Collateral are given.
+type Input struct {
+	Bundle     *cloudra.Bundle
+	Collateral *cloudra.Collateral
+	Policy     *policy.Policy
+	Options    cloudra.Options
+}
+
+// Verifiers holds one long-lived verifier per platform, with their caches of
+// verified chains and collateral. A server or benchmark keeps one; the CLI
+// makes one per run. It is safe for concurrent use.
+type Verifiers struct {
+	p platforms
+}
+
+// New builds the verifiers with the vendors' pinned roots, plus the
+// simulator's test roots (used only when Options.AllowTestRoots is set).
+func New() (*Verifiers, error) {
+	p, err := newPlatforms()
+	if err != nil {
+		return nil, err
+	}
+	return &Verifiers{p: p}, nil
+}
+
+// Verify verifies every artifact of the bundle with its platform's verifier.
+// One primary artifact gives its result directly; several (an Azure CVM's HCL
+// report, SNP report and vTPM quote) give a combined result whose parts are
+// the individual results. The error is non-nil only when no decision is
+// possible (missing collateral, no time, nothing verifiable).
+func (v *Verifiers) Verify(ctx context.Context, in Input) (*cloudra.Result, error) {
+	if in.Options.Time.IsZero() {
+		return nil, cloudra.ErrNoTime
+	}
+	if in.Collateral == nil {
+		in.Collateral = &cloudra.Collateral{}
+	}
+	if in.Policy == nil {
+		in.Policy = policy.Default()
+	}
+	results, err := v.p.verify(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	switch len(results) {
+	case 0:
+		var kinds []string
+		for _, a := range in.Bundle.Artifacts {
+			kinds = append(kinds, string(a.Kind))
+		}
+		sort.Strings(kinds)
+		return nil, fmt.Errorf("nothing this cloudra can verify in the evidence (artifacts: %s)", strings.Join(kinds, ", "))
+	case 1:
+		return results[0], nil
+	}
+	top := &cloudra.Result{Platform: in.Bundle.Platform, Cloud: in.Bundle.Cloud, Parts: results}
+	if top.Platform == "" {
+		top.Platform = results[0].Platform
+	}
+	return top.Finish(), nil
+}
+
+// SetReportData sets the expected REPORT_DATA of every platform section that
+// has one (the CLI's --report-data). Shorter values are zero-padded to 64.
+func SetReportData(p *policy.Policy, rd []byte) {
+	setReportData(p, rd)
+}

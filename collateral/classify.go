@@ -1,0 +1,199 @@
+package collateral
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/cloudra/cloudra"
+)
+
+// Document kinds produced by [Classify].
+const (
+	KindTCBInfo    = "tcb-info"    // Intel PCS {"tcbInfo":…,"signature":…}
+	KindQEIdentity = "qe-identity" // Intel PCS {"enclaveIdentity":…,"signature":…}
+	KindJWKS       = "jwks"        // RFC 7517 {"keys":[…]}
+)
+
+// ErrUnrecognized is wrapped when bytes are none of the collateral forms
+// [Classify] knows.
+var ErrUnrecognized = errors.New("not recognised as collateral")
+
+// Classify sorts one blob by its content: PEM with any number of
+// CERTIFICATE and X509 CRL blocks (text between blocks is ignored), a DER
+// certificate, a DER CRL (no trailing bytes), or a JSON document (PCS TCB
+// Info, PCS QE Identity, JWKS). source is recorded for every item in
+// Collateral.Sources (keyed by the hex SHA-256 of the item's raw bytes) and
+// Document.Source.
+func Classify(data []byte, source string) (*cloudra.Collateral, error) {
+	return classify(data, source)
+}
+
+// ClassifyResponse classifies a fetched body. The PCS issuer-chain headers
+// (URL-encoded PEM, signer first, root last; formats.md §11) become the
+// document's IssuerChain, and their certificates join Certificates.
+func ClassifyResponse(r *Response) (*cloudra.Collateral, error) {
+	var chains [][]byte
+	var names []string
+	for k, vs := range r.Header {
+		if !strings.HasSuffix(http.CanonicalHeaderKey(k), "-Issuer-Chain") || len(vs) == 0 {
+			continue
+		}
+		pemText, err := url.PathUnescape(vs[0]) // PathUnescape: PEM's '+' is not a space
+		if err != nil {
+			return nil, fmt.Errorf("collateral: %s: header %s: %w", r.URL, k, err)
+		}
+		chains = append(chains, []byte(pemText))
+		names = append(names, http.CanonicalHeaderKey(k))
+	}
+	col, err := classify(r.Body, r.URL)
+	if err != nil {
+		return nil, err
+	}
+	for i, ch := range chains {
+		cc, err := classifyPEM(ch, r.URL+" ("+names[i]+")")
+		if err != nil || len(cc.CRLs) > 0 {
+			return nil, fmt.Errorf("collateral: %s: header %s is not a PEM certificate chain", r.URL, names[i])
+		}
+		col.Merge(cc)
+	}
+	for i := range col.Documents {
+		d := &col.Documents[i]
+		if ch := pickChain(d.Kind, names, chains); ch != nil {
+			d.IssuerChain = ch
+		}
+	}
+	return col, nil
+}
+
+// pickChain chooses the header that belongs to a document kind, or the only
+// one present.
+func pickChain(kind string, names []string, chains [][]byte) []byte {
+	want := map[string][]string{
+		KindTCBInfo:    {"Tcb-Info-Issuer-Chain", "Sgx-Tcb-Info-Issuer-Chain"},
+		KindQEIdentity: {"Sgx-Enclave-Identity-Issuer-Chain", "Enclave-Identity-Issuer-Chain"},
+	}[kind]
+	for _, w := range want {
+		for i, n := range names {
+			if n == w {
+				return chains[i]
+			}
+		}
+	}
+	if len(chains) == 1 {
+		return chains[0]
+	}
+	return nil
+}
+
+func newCollateral() *cloudra.Collateral {
+	return &cloudra.Collateral{Sources: map[string]string{}}
+}
+
+func classify(data []byte, source string) (*cloudra.Collateral, error) {
+	trimmed := bytes.TrimSpace(data)
+	switch {
+	case len(trimmed) == 0:
+		return nil, fmt.Errorf("collateral: %s: empty: %w", source, ErrUnrecognized)
+	case trimmed[0] == '{':
+		return classifyJSON(data, source)
+	case bytes.Contains(data, []byte("-----BEGIN ")):
+		return classifyPEM(data, source)
+	case data[0] == 0x30: // ASN.1 SEQUENCE
+		col := newCollateral()
+		if cert, err := x509.ParseCertificate(data); err == nil {
+			addCert(col, cert, source)
+			return col, nil
+		}
+		if crl, err := x509.ParseRevocationList(data); err == nil {
+			if len(crl.Raw) != len(data) {
+				return nil, fmt.Errorf("collateral: %s: trailing bytes after DER CRL", source)
+			}
+			addCRL(col, crl, source)
+			return col, nil
+		}
+		return nil, fmt.Errorf("collateral: %s: DER data is neither a certificate nor a CRL: %w", source, ErrUnrecognized)
+	}
+	return nil, fmt.Errorf("collateral: %s: not PEM, DER certificate/CRL, PCS JSON or JWKS: %w", source, ErrUnrecognized)
+}
+
+func addCert(col *cloudra.Collateral, cert *x509.Certificate, source string) {
+	col.AddCertificate(cert)
+	col.Sources[hexSum(cert.Raw)] = source
+}
+
+func addCRL(col *cloudra.Collateral, crl *x509.RevocationList, source string) {
+	col.AddCRL(crl)
+	col.Sources[hexSum(crl.Raw)] = source
+}
+
+func classifyPEM(data []byte, source string) (*cloudra.Collateral, error) {
+	col := newCollateral()
+	rest := data
+	n := 0
+	for {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		n++
+		switch b.Type {
+		case "CERTIFICATE":
+			cert, err := x509.ParseCertificate(b.Bytes)
+			if err != nil {
+				return nil, fmt.Errorf("collateral: %s: PEM block %d: %w", source, n, err)
+			}
+			addCert(col, cert, source)
+		case "X509 CRL":
+			crl, err := x509.ParseRevocationList(b.Bytes)
+			if err != nil {
+				return nil, fmt.Errorf("collateral: %s: PEM block %d: %w", source, n, err)
+			}
+			if len(crl.Raw) != len(b.Bytes) {
+				return nil, fmt.Errorf("collateral: %s: PEM block %d: trailing bytes after CRL", source, n)
+			}
+			addCRL(col, crl, source)
+		default:
+			return nil, fmt.Errorf("collateral: %s: PEM block %d is %q, not a certificate or CRL: %w", source, n, b.Type, ErrUnrecognized)
+		}
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("collateral: %s: no complete PEM block: %w", source, ErrUnrecognized)
+	}
+	return col, nil
+}
+
+// classifyJSON recognises a document by its top-level members only; its
+// platform parses and verifies it (over the exact bytes kept in Raw).
+func classifyJSON(data []byte, source string) (*cloudra.Collateral, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(data, &top); err != nil {
+		return nil, fmt.Errorf("collateral: %s: malformed JSON: %v: %w", source, err, ErrUnrecognized)
+	}
+	isObj := func(k string) bool { v := bytes.TrimSpace(top[k]); return len(v) > 0 && v[0] == '{' }
+	isArr := func(k string) bool { v := bytes.TrimSpace(top[k]); return len(v) > 0 && v[0] == '[' }
+	isStr := func(k string) bool { v := bytes.TrimSpace(top[k]); return len(v) > 0 && v[0] == '"' }
+	var kind string
+	switch {
+	case isObj("tcbInfo") && isStr("signature"):
+		kind = KindTCBInfo
+	case isObj("enclaveIdentity") && isStr("signature"):
+		kind = KindQEIdentity
+	case isArr("keys"):
+		kind = KindJWKS
+	default:
+		return nil, fmt.Errorf("collateral: %s: JSON is not PCS TCB Info, QE Identity or JWKS: %w", source, ErrUnrecognized)
+	}
+	col := newCollateral()
+	raw := append([]byte(nil), data...)
+	col.Documents = append(col.Documents, cloudra.Document{Kind: kind, Raw: raw, Source: source})
+	col.Sources[hexSum(raw)] = source
+	return col, nil
+}

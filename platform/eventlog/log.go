@@ -20,7 +20,6 @@ import (
 	_ "crypto/sha512"
 	"errors"
 	"fmt"
-
 )
 
 // Hash algorithm identifiers (TPM_ALG_ID) as they appear in logs.

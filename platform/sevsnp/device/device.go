@@ -198,7 +198,9 @@ func (p *devProvider) Report(reportData [64]byte, vmpl uint32) (raw *Raw, err er
 		return &Raw{Report: rep, Interface: InterfaceDevice}, nil
 	}
 
-	n := uint32(4 * pageSize) // SEV_FW_BLOB_MAX_SIZE: enough for VCEK+ASK+ARK
+	// Two pages hold VCEK+ASK+ARK (≈ 5 KiB); the kernel caps the buffer at
+	// SEV_FW_BLOB_MAX_SIZE (16 KiB) and tells us when it needs more.
+	n := uint32(2 * pageSize)
 	for attempt := 0; ; attempt++ {
 		certs := make([]byte, n)
 		ext := ExtReportReq{Data: req, CertsLen: n}

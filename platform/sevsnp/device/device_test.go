@@ -125,9 +125,9 @@ func TestDeviceStandard(t *testing.T) {
 }
 
 func TestDeviceExtendedGrows(t *testing.T) {
-	big := make([]byte, 0, 20000)
+	big := make([]byte, 0, 12000)
 	big = append(big, fakeCertTable()...)
-	big = append(big, make([]byte, 20000-len(big))...) // host pads to 5 pages
+	big = append(big, make([]byte, 12000-len(big))...) // host needs 3 pages
 	k := &fakeKernel{certs: big}
 	p, err := Open(Options{TSMRoot: noTSM(t), OpenDevice: k.open, Extended: true})
 	if err != nil {

@@ -28,7 +28,7 @@ var (
 
 // Intermediate CA common names (Intel "SGX PCK Certificate and CRL Profile").
 const (
-	PlatformCACN = "Intel SGX PCK Platform CA"
+	PlatformCACN  = "Intel SGX PCK Platform CA"
 	ProcessorCACN = "Intel SGX PCK Processor CA"
 )
 

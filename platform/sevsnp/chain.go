@@ -1,0 +1,255 @@
+package sevsnp
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cloudra/cloudra/platform/sevsnp/roots"
+)
+
+// Roots are the trust anchors of a [Verifier]: AMD's ARKs pinned by
+// fingerprint (with their ASK and ASVK), plus optional test ARKs that are
+// used only when [cloudra.Options.AllowTestRoots] is set. A Roots value is
+// immutable; With… methods return a copy.
+type Roots struct {
+	pinned map[string]*roots.Set
+	test   map[string]*x509.Certificate
+}
+
+// DefaultRoots returns AMD's embedded Milan, Genoa and Turin roots, each
+// checked against its pinned SHA-256 fingerprint and signature when loaded.
+func DefaultRoots() (*Roots, error) {
+	sets, err := roots.Load()
+	if err != nil {
+		return nil, err
+	}
+	return &Roots{pinned: sets}, nil
+}
+
+// WithTestARK returns a copy of r that also knows a test (simulator) ARK for
+// product. The verifier uses it only when Options.AllowTestRoots is true, and
+// never for a product line's pinned chain otherwise.
+func (r *Roots) WithTestARK(product string, ark *x509.Certificate) *Roots {
+	n := &Roots{pinned: r.pinned, test: map[string]*x509.Certificate{}}
+	for k, v := range r.test {
+		n.test[k] = v
+	}
+	n.test[product] = ark
+	return n
+}
+
+// anchor is one usable ARK for a product.
+type anchor struct {
+	ark   *x509.Certificate
+	test  bool
+	inter []*x509.Certificate // embedded intermediates (ASK, ASVK)
+}
+
+func (r *Roots) anchors(product string, allowTest bool) []anchor {
+	var out []anchor
+	if s, ok := r.pinned[product]; ok {
+		out = append(out, anchor{ark: s.ARK, inter: []*x509.Certificate{s.ASK, s.ASVK}})
+	}
+	if allowTest {
+		if a, ok := r.test[product]; ok {
+			out = append(out, anchor{ark: a, test: true})
+		}
+	}
+	return out
+}
+
+// Common names of AMD certificates (formats.md §3).
+const (
+	cnVCEK = "SEV-VCEK"
+	cnVLEK = "SEV-VLEK"
+)
+
+func intermediateCN(product string, vlek bool) string {
+	if vlek {
+		return "SEV-VLEK-" + product
+	}
+	return "SEV-" + product
+}
+
+// leafEntry is a parsed, cached VCEK or VLEK certificate.
+type leafEntry struct {
+	hash   [32]byte
+	cert   *x509.Certificate
+	ext    *Extensions
+	extErr error
+	pub    *ecdsa.PublicKey
+	vlek   bool
+	name   string // "VCEK sha256:…" for Result.Signer
+}
+
+func newLeafEntry(c *x509.Certificate, h [32]byte) *leafEntry {
+	e := &leafEntry{hash: h, cert: c, vlek: c.Subject.CommonName == cnVLEK}
+	kind := "VCEK"
+	if e.vlek {
+		kind = "VLEK"
+	}
+	e.name = kind + " sha256:" + hex.EncodeToString(h[:8])
+	e.ext, e.extErr = ParseExtensions(c.Extensions)
+	if pk, ok := c.PublicKey.(*ecdsa.PublicKey); ok && pk.Curve == elliptic.P384() {
+		e.pub = pk
+	}
+	return e
+}
+
+// leafProblem returns why a leaf cannot sign reports, or "".
+func (e *leafEntry) leafProblem() string {
+	switch {
+	case e.extErr != nil:
+		return e.extErr.Error()
+	case e.pub == nil:
+		return "public key is not ECDSA P-384"
+	case e.cert.IsCA:
+		return "leaf is a CA certificate"
+	case !e.vlek && len(e.ext.HWID) == 0:
+		return "VCEK without hwID extension"
+	case !e.vlek && e.ext.CSPID != "":
+		return "VCEK carries a csp_id extension"
+	case e.vlek && e.ext.CSPID == "":
+		return "VLEK without csp_id extension"
+	case e.vlek && e.ext.HWID != nil:
+		return "VLEK carries a hwID extension"
+	}
+	return ""
+}
+
+// chainEntry caches a verified path leaf → intermediate → ARK.
+type chainEntry struct {
+	inter     *x509.Certificate
+	ark       *x509.Certificate
+	test      bool
+	notBefore time.Time // intersection of the three validity windows
+	notAfter  time.Time
+}
+
+func (c *chainEntry) validAt(t time.Time) bool {
+	return !t.Before(c.notBefore) && !t.After(c.notAfter)
+}
+
+type chainKey struct {
+	leaf    [32]byte
+	product string
+}
+
+// chainError is a chain failure with its check name and class.
+type chainError struct {
+	check string
+	fresh bool
+	msg   string
+}
+
+func (e *chainError) Error() string { return e.msg }
+
+func chainErr(check string, fresh bool, format string, args ...any) *chainError {
+	return &chainError{check: check, fresh: fresh, msg: fmt.Sprintf(format, args...)}
+}
+
+// errNoIntermediate means no ASK/ASVK candidate names the leaf's issuer.
+var errNoIntermediate = errors.New("no intermediate")
+
+// verifyChain checks leaf → intermediate → ARK at t against the anchors of
+// product. Trust ends at the anchor ARK: an ARK among the candidates is
+// never used as a root (and the pinned one is byte-identical anyway).
+func verifyChain(leaf *leafEntry, product string, anchors []anchor, cands []*x509.Certificate, t time.Time) (*chainEntry, error) {
+	wantCN := intermediateCN(product, leaf.vlek)
+	var firstErr *chainError
+	note := func(e *chainError) {
+		if firstErr == nil || firstErr.fresh && !e.fresh {
+			firstErr = e
+		}
+	}
+	found := false
+	for _, a := range anchors {
+		all := append(append([]*x509.Certificate(nil), a.inter...), cands...)
+		for _, in := range all {
+			if in == nil || !bytes.Equal(in.RawSubject, leaf.cert.RawIssuer) {
+				continue
+			}
+			found = true
+			if in.Subject.CommonName != wantCN {
+				note(chainErr("chain.ask", false, "issuer %q of the %s is not %q (signer kind and intermediate disagree)", in.Subject.CommonName, leafKind(leaf), wantCN))
+				continue
+			}
+			if !bytes.Equal(in.RawIssuer, a.ark.RawSubject) {
+				note(chainErr("chain.ask", false, "%s is not issued by %s", in.Subject.CommonName, a.ark.Subject.CommonName))
+				continue
+			}
+			if in.SignatureAlgorithm != x509.SHA384WithRSAPSS {
+				note(chainErr("chain.ask", false, "%s signed with %v, want RSASSA-PSS SHA-384", in.Subject.CommonName, in.SignatureAlgorithm))
+				continue
+			}
+			if err := in.CheckSignatureFrom(a.ark); err != nil {
+				note(chainErr("chain.ask", false, "%s does not verify under the pinned %s: %v", in.Subject.CommonName, a.ark.Subject.CommonName, err))
+				continue
+			}
+			if !in.BasicConstraintsValid || !in.IsCA || in.KeyUsage&x509.KeyUsageCertSign == 0 || in.MaxPathLen > 0 {
+				note(chainErr("chain.ask", false, "%s lacks CA:TRUE, pathlen 0 and keyCertSign", in.Subject.CommonName))
+				continue
+			}
+			if leaf.cert.SignatureAlgorithm != x509.SHA384WithRSAPSS {
+				note(chainErr("chain.leaf", false, "%s signed with %v, want RSASSA-PSS SHA-384", leafKind(leaf), leaf.cert.SignatureAlgorithm))
+				continue
+			}
+			if err := leaf.cert.CheckSignatureFrom(in); err != nil {
+				note(chainErr("chain.leaf", false, "%s does not verify under %s: %v", leafKind(leaf), in.Subject.CommonName, err))
+				continue
+			}
+			ce := &chainEntry{inter: in, ark: a.ark, test: a.test, notBefore: a.ark.NotBefore, notAfter: a.ark.NotAfter}
+			for _, c := range []*x509.Certificate{in, leaf.cert} {
+				if c.NotBefore.After(ce.notBefore) {
+					ce.notBefore = c.NotBefore
+				}
+				if c.NotAfter.Before(ce.notAfter) {
+					ce.notAfter = c.NotAfter
+				}
+			}
+			if !ce.validAt(t) {
+				for _, c := range []struct {
+					name string
+					c    *x509.Certificate
+				}{{"chain.ark-pinned", a.ark}, {"chain.ask", in}, {"chain.leaf", leaf.cert}} {
+					if t.Before(c.c.NotBefore) {
+						note(chainErr(c.name, true, "%s not yet valid at %s (notBefore %s)", c.c.Subject.CommonName, t.Format(time.RFC3339), c.c.NotBefore.Format(time.RFC3339)))
+						break
+					}
+					if t.After(c.c.NotAfter) {
+						note(chainErr(c.name, true, "%s expired at %s (notAfter %s)", c.c.Subject.CommonName, t.Format(time.RFC3339), c.c.NotAfter.Format(time.RFC3339)))
+						break
+					}
+				}
+				continue
+			}
+			return ce, nil
+		}
+	}
+	if !found {
+		return nil, errNoIntermediate
+	}
+	return nil, firstErr
+}
+
+func leafKind(l *leafEntry) string {
+	if l.vlek {
+		return cnVLEK
+	}
+	return cnVCEK
+}
+
+// crlEntry caches the signature check of a CRL under an ARK.
+type crlKey struct {
+	crl [32]byte
+	ark [32]byte
+}
+
+func certHash(c *x509.Certificate) [32]byte { return sha256.Sum256(c.Raw) }

@@ -2,17 +2,88 @@ package platform
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/platform/sevsnp"
 	"github.com/cloudra/cloudra/policy"
 )
 
 // platforms is the explicit list of platform verifiers (no init() magic).
-type platforms struct{}
-
-func newPlatforms() (platforms, error) { return platforms{}, nil }
-
-func (p platforms) verify(ctx context.Context, in Input) ([]*cloudra.Result, error) {
-	return nil, nil
+// Adding a platform adds one field here, one case in verify and inspect.
+type platforms struct {
+	snp *sevsnp.Verifier
 }
-func setReportData(p *policy.Policy, rd []byte) {}
+
+func newPlatforms() (platforms, error) {
+	roots, err := sevsnp.DefaultRoots()
+	if err != nil {
+		return platforms{}, fmt.Errorf("sev-snp roots: %w", err)
+	}
+	roots, err = withSimulatorRoots(roots)
+	if err != nil {
+		return platforms{}, err
+	}
+	return platforms{snp: sevsnp.NewVerifier(roots)}, nil
+}
+
+// verify runs the verifier of every primary artifact in the bundle.
+func (p platforms) verify(ctx context.Context, in Input) ([]*cloudra.Result, error) {
+	var out []*cloudra.Result
+	for _, a := range in.Bundle.Artifacts {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		switch a.Kind {
+		case cloudra.KindSNPReport:
+			ev := sevsnp.Evidence{Report: a.Data, Product: a.Meta["product"]}
+			if ct, ok := in.Bundle.First(cloudra.KindSNPCertTable); ok {
+				ev.CertTable = ct.Data
+			}
+			r, err := p.snp.Verify(ev, in.Collateral, in.Policy.SEVSNP, in.Options)
+			if err != nil {
+				return nil, err
+			}
+			if r.Cloud == "" {
+				r.Cloud = in.Bundle.Cloud
+			}
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// Inspect parses one artifact and returns every field, named as in its
+// specification. Nothing is verified.
+func Inspect(kind cloudra.Kind, data []byte) ([]cloudra.Claim, error) {
+	switch kind {
+	case cloudra.KindSNPReport:
+		r, err := sevsnp.ParseReport(data)
+		if err != nil {
+			return nil, err
+		}
+		return r.Fields(), nil
+	case cloudra.KindSNPCertTable:
+		t, err := sevsnp.ParseCertTable(data)
+		if err != nil {
+			return nil, err
+		}
+		var out []cloudra.Claim
+		for _, e := range t.Entries {
+			out = append(out, cloudra.Claim{Name: e.GUID.String(), Value: fmt.Sprintf("%d bytes", len(e.Data))})
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("%w: no inspector for %s", ErrUnknownArtifact, kind)
+}
+
+func setReportData(p *policy.Policy, rd []byte) {
+	if p.SEVSNP == nil {
+		p.SEVSNP = &policy.SEVSNP{}
+	}
+	p.SEVSNP.ReportData = append(cloudra.HexBytes(nil), rd...)
+}
+
+func requireAllCollateral(p *policy.Policy) {
+	p.SEVSNP = &policy.SEVSNP{RequireCRL: true}
+}

@@ -78,3 +78,12 @@ func (v *Verifiers) Verify(ctx context.Context, in Input) (*cloudra.Result, erro
 func SetReportData(p *policy.Policy, rd []byte) {
 	setReportData(p, rd)
 }
+
+// CollateralPolicy is the policy `cloudra collateral fetch` verifies with: it
+// requires every optional piece of collateral (revocation lists included), so
+// that the verifiers name all of it as missing.
+func CollateralPolicy() *policy.Policy {
+	p := policy.Default()
+	requireAllCollateral(p)
+	return p
+}

@@ -1,0 +1,114 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/collateral"
+	"github.com/cloudra/cloudra/platform"
+)
+
+func newCollateralCmd(env *Env) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "collateral",
+		Short: "Fetch and manage verification collateral (AMD KDS, Intel PCS)",
+	}
+	c.AddCommand(newCollateralFetchCmd(env))
+	return c
+}
+
+func newCollateralFetchCmd(env *Env) *cobra.Command {
+	var (
+		out      string
+		at       string
+		cacheDir string
+		format   formatFlag
+		verbose  bool
+	)
+	c := &cobra.Command{
+		Use:   "fetch [flags] EVIDENCE... -o DIR",
+		Short: "Fetch every certificate, CRL and collateral document EVIDENCE needs into DIR",
+		Long: `Fetch the collateral needed to verify EVIDENCE (VCEK and AMD chain and CRL from AMD KDS;
+PCK CRLs, TCB Info and QE Identity from Intel PCS) and write it to DIR, a folder that
+'cloudra verify --offline --collateral DIR' reads as it is. Fetches go through the cache.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return undecided(errors.New("no output folder"), "pass -o DIR")
+			}
+			t, err := verifyTime(env, at)
+			if err != nil {
+				return err
+			}
+			bundle, err := loadEvidence(args)
+			if err != nil {
+				return err
+			}
+			col, err := loadCollateral(env, bundle, nil, verbose)
+			if err != nil {
+				return err
+			}
+			vs, err := platform.New()
+			if err != nil {
+				return undecided(err, "")
+			}
+			fetcher := newFetcher(env, cacheDir, verbose)
+			// Ask for everything, revocation lists included, so that an
+			// offline verification later can be fail-closed.
+			pol := platform.CollateralPolicy()
+			fetched := &cloudra.Collateral{}
+			in := platform.Input{Bundle: bundle, Collateral: col, Policy: pol, Options: cloudra.Options{Time: t, AllowTestRoots: true}}
+			for round := 0; round < 4; round++ {
+				_, verr := vs.Verify(cmd.Context(), in)
+				var miss *cloudra.MissingCollateralError
+				if !errors.As(verr, &miss) {
+					break
+				}
+				for _, it := range miss.Items {
+					fmt.Fprintf(env.Stderr, "cloudra: fetching %s\n", it.What)
+					resp, err := fetcher.Fetch(cmd.Context(), it.URL)
+					if err != nil {
+						return undecided(fmt.Errorf("fetching %s: %w", it.What, err), "check the network, or fetch on a machine that has it")
+					}
+					got, err := collateral.ClassifyResponse(resp)
+					if err != nil {
+						return undecided(fmt.Errorf("fetched %s: %w", it.URL, err), "")
+					}
+					fetched.Merge(got)
+					in.Collateral.Merge(got)
+				}
+			}
+			all := &cloudra.Collateral{}
+			all.Merge(in.Collateral)
+			if err := os.MkdirAll(out, 0o755); err != nil {
+				return undecided(err, "")
+			}
+			files, err := collateral.WriteDir(out, all)
+			if err != nil {
+				return undecided(err, "")
+			}
+			if format == "json" {
+				b, _ := json.MarshalIndent(map[string]any{"schema": "cloudra.collateral/v1", "dir": out, "files": files}, "", "  ")
+				fmt.Fprintf(env.Stdout, "%s\n", b)
+				return nil
+			}
+			for _, f := range files {
+				fmt.Fprintln(env.Stdout, f)
+			}
+			fmt.Fprintf(env.Stderr, "cloudra: wrote %d files to %s (%d fetched)\n", len(files), out,
+				len(fetched.Certificates)+len(fetched.CRLs)+len(fetched.Documents))
+			return nil
+		},
+	}
+	c.Flags().StringVarP(&out, "out", "o", "", "output folder")
+	c.Flags().StringVar(&at, "at", "", "time the collateral must be valid at (RFC 3339); default: now")
+	c.Flags().StringVar(&cacheDir, "cache-dir", defaultCacheDir(), "collateral cache folder")
+	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "say more")
+	addFormatFlag(c, &format)
+	return c
+}

@@ -1,0 +1,145 @@
+package cli
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cloudra/cloudra"
+	snpdevice "github.com/cloudra/cloudra/platform/sevsnp/device"
+)
+
+type collectFlags struct {
+	nonce     string
+	out       string
+	platform  string
+	vmpl      uint32
+	iface     string
+	extended  bool
+	cloud     string
+	simulate  bool
+	format    formatFlag
+	tsmRoot   string
+	devPath   string
+	simDebug  bool
+	simSeed   string
+	simVMPLOf int
+}
+
+func newCollectCmd(env *Env) *cobra.Command {
+	var f collectFlags
+	c := &cobra.Command{
+		Use:   "collect [flags] --nonce HEX -o evidence.json",
+		Short: "Collect attestation evidence on this guest into an evidence bundle",
+		Long: `Collect attestation evidence on a confidential guest: the hardware report with the
+nonce in REPORT_DATA (zero-padded to 64 bytes), plus the certificates the host offers.
+
+SEV-SNP: configfs-tsm (/sys/kernel/config/tsm/report) first, then /dev/sev-guest.
+The report is requested at --vmpl (0 by default; Sakura runs the guest OS at VMPL 2).
+
+--simulate uses cloudra's simulated SNP platform instead of hardware: its reports
+verify only with 'cloudra verify --allow-test-roots'.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runCollect(env, &f)
+		},
+	}
+	fl := c.Flags()
+	fl.StringVar(&f.nonce, "nonce", "", "nonce (hex, at most 64 bytes) placed in REPORT_DATA; default: 32 random bytes")
+	fl.StringVarP(&f.out, "out", "o", "-", "output file for the evidence bundle (- for stdout)")
+	fl.StringVar(&f.platform, "platform", "auto", "platform: auto, sev-snp")
+	fl.Uint32Var(&f.vmpl, "vmpl", 0, "SEV-SNP VMPL to request the report at")
+	fl.StringVar(&f.iface, "interface", "", "force an interface: configfs-tsm or /dev/sev-guest")
+	fl.BoolVar(&f.extended, "extended", true, "ask for the host's certificate table too (extended report)")
+	fl.StringVar(&f.cloud, "cloud", "", "record the cloud (aws, azure, gcp, sakura) in the bundle")
+	fl.BoolVar(&f.simulate, "simulate", false, "use the simulated SNP platform (no hardware)")
+	fl.StringVar(&f.tsmRoot, "tsm-root", "", "configfs-tsm root (default /sys/kernel/config/tsm/report)")
+	fl.StringVar(&f.devPath, "device", "", "SEV-SNP guest device (default /dev/sev-guest)")
+	fl.BoolVar(&f.simDebug, "simulate-debug", false, "with --simulate: launch the simulated guest with the DEBUG policy bit")
+	fl.StringVar(&f.simSeed, "simulate-seed", "cloudra-demo", "with --simulate: seed of the simulated platform's keys")
+	addFormatFlag(c, &f.format)
+	return c
+}
+
+// reportDataFromNonce places the nonce in the first bytes of REPORT_DATA.
+func reportDataFromNonce(n []byte) ([64]byte, error) {
+	var rd [64]byte
+	if len(n) > 64 {
+		return rd, fmt.Errorf("nonce is %d bytes, REPORT_DATA holds 64", len(n))
+	}
+	copy(rd[:], n)
+	return rd, nil
+}
+
+func runCollect(env *Env, f *collectFlags) error {
+	var nonce []byte
+	if f.nonce == "" {
+		nonce = make([]byte, 32)
+		if _, err := rand.Read(nonce); err != nil {
+			return undecided(err, "")
+		}
+		fmt.Fprintln(env.Stderr, "cloudra: warning: no --nonce given; using 32 random bytes (a verifier should choose the nonce)")
+	} else {
+		n, err := parseHexFlag("--nonce", f.nonce, 64)
+		if err != nil {
+			return err
+		}
+		nonce = n
+	}
+	rd, err := reportDataFromNonce(nonce)
+	if err != nil {
+		return undecided(err, "hash longer challenges to 64 bytes or less")
+	}
+	now := env.Now().UTC().Truncate(time.Second)
+	b := &cloudra.Bundle{Schema: cloudra.EvidenceSchema, Cloud: f.cloud, Nonce: nonce, CollectedAt: &now}
+	switch f.platform {
+	case "auto", "sev-snp":
+	default:
+		return undecided(fmt.Errorf("unknown --platform %q", f.platform), "use auto or sev-snp")
+	}
+	var prov snpdevice.Provider
+	if f.simulate {
+		prov, err = simulatedSNP(f)
+	} else {
+		prov, err = snpdevice.Open(snpdevice.Options{TSMRoot: f.tsmRoot, DevicePath: f.devPath, Extended: f.extended, Interface: f.iface})
+	}
+	if err != nil {
+		return undecided(err, "")
+	}
+	raw, err := prov.Report(rd, f.vmpl)
+	if err != nil {
+		return undecided(err, "")
+	}
+	b.Platform = "sev-snp"
+	b.Collector = "cloudra " + Version + " " + raw.Interface
+	meta := map[string]string{"vmpl": strconv.FormatUint(uint64(f.vmpl), 10), "interface": raw.Interface}
+	b.Artifacts = append(b.Artifacts, cloudra.Artifact{Kind: cloudra.KindSNPReport, Data: raw.Report, Meta: meta})
+	if len(raw.CertTable) > 0 {
+		b.Artifacts = append(b.Artifacts, cloudra.Artifact{Kind: cloudra.KindSNPCertTable, Data: raw.CertTable})
+	}
+	return writeBundle(env, b, f.out)
+}
+
+func writeBundle(env *Env, b *cloudra.Bundle, out string) error {
+	data, err := b.Marshal()
+	if err != nil {
+		return undecided(err, "")
+	}
+	data = append(data, '\n')
+	if out == "" || out == "-" {
+		_, err = env.Stdout.Write(data)
+		return err
+	}
+	if err := os.WriteFile(out, data, 0o644); err != nil {
+		return undecided(err, "")
+	}
+	fmt.Fprintf(env.Stderr, "cloudra: wrote %s (%d artifacts)\n", out, len(b.Artifacts))
+	return nil
+}
+
+var errNoSimulator = errors.New("the simulated SNP platform is not built into this cloudra")

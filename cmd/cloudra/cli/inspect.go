@@ -1,0 +1,95 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/platform"
+)
+
+func newInspectCmd(env *Env) *cobra.Command {
+	var format formatFlag
+	c := &cobra.Command{
+		Use:   "inspect [flags] FILE...",
+		Short: "Print every field of an artifact, named as in its specification",
+		Long: `Print every field of an attestation artifact (SEV-SNP report, DCAP quote, TPM quote,
+Azure HCL report, or every artifact of an evidence bundle), named as in the vendor's
+specification. Nothing is verified: use 'cloudra verify' for that.
+
+Byte strings are printed in the order the artifact carries them (MRTD, RTMRs and
+measurements are never reversed).`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			type doc struct {
+				File   string          `json:"file"`
+				Kind   cloudra.Kind    `json:"kind"`
+				Fields json.RawMessage `json:"fields"`
+			}
+			var docs []doc
+			for _, p := range args {
+				b, err := loadEvidence([]string{p})
+				if err != nil {
+					return err
+				}
+				for _, a := range b.Artifacts {
+					fields, err := platform.Inspect(a.Kind, a.Data)
+					if err != nil {
+						if errors.Is(err, platform.ErrUnknownArtifact) {
+							continue
+						}
+						return &ExitError{Code: ExitRejected, Err: fmt.Errorf("%s: %w", p, err)}
+					}
+					if format == "json" {
+						raw, err := claimsJSON(fields)
+						if err != nil {
+							return undecided(err, "")
+						}
+						docs = append(docs, doc{File: filepath.Base(p), Kind: a.Kind, Fields: raw})
+						continue
+					}
+					fmt.Fprintf(env.Stdout, "%s: %s\n", p, a.Kind)
+					printClaims(env.Stdout, fields, "  ")
+				}
+			}
+			if format == "json" {
+				out, err := json.MarshalIndent(map[string]any{"schema": "cloudra.inspect/v1", "artifacts": docs}, "", "  ")
+				if err != nil {
+					return undecided(err, "")
+				}
+				fmt.Fprintf(env.Stdout, "%s\n", out)
+			}
+			return nil
+		},
+	}
+	addFormatFlag(c, &format)
+	return c
+}
+
+type claimList []cloudra.Claim
+
+func (l claimList) Claims() []cloudra.Claim { return l }
+
+// claimsJSON renders fields as an ordered JSON object through the result
+// encoder, so inspect and verify print claims identically.
+func claimsJSON(fields []cloudra.Claim) (json.RawMessage, error) {
+	r := &cloudra.Result{Claims: claimList(fields)}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	var m struct {
+		Claims json.RawMessage `json:"claims"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	if m.Claims == nil {
+		return json.RawMessage("{}"), nil
+	}
+	return m.Claims, nil
+}

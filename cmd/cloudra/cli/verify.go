@@ -1,0 +1,304 @@
+package cli
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/collateral"
+	"github.com/cloudra/cloudra/platform"
+	"github.com/cloudra/cloudra/policy"
+)
+
+type verifyFlags struct {
+	collateralDirs []string
+	offline        bool
+	at             string
+	policyFile     string
+	reportData     string
+	nonce          string
+	format         formatFlag
+	verbose        bool
+	allowTestRoots bool
+	cacheDir       string
+	product        string
+}
+
+func newVerifyCmd(env *Env) *cobra.Command {
+	var f verifyFlags
+	c := &cobra.Command{
+		Use:   "verify [flags] EVIDENCE...",
+		Short: "Verify attestation evidence and appraise it against a policy",
+		Long: `Verify attestation evidence: signatures over the exact received bytes, certificate
+chains to pinned vendor roots, collateral, freshness, then the policy.
+
+EVIDENCE is an evidence bundle (cloudra collect) or a raw artifact recognised by its
+content (binary, hex or base64 text): an SEV-SNP report, a DCAP quote, an Azure HCL
+report, a TPM quote. Several files are verified together.
+
+Exit codes: 0 pass, 1 rejected, 2 could not decide.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runVerify(cmd.Context(), env, &f, args)
+		},
+	}
+	fl := c.Flags()
+	fl.StringArrayVar(&f.collateralDirs, "collateral", nil, "folder of certificates, CRLs and PCS JSON to use (repeatable)")
+	fl.BoolVar(&f.offline, "offline", false, "never use the network; missing collateral means exit 2")
+	fl.StringVar(&f.at, "at", "", "verification time (RFC 3339); default: now")
+	fl.StringVar(&f.policyFile, "policy", "", "policy file (YAML or JSON); default: the built-in default policy")
+	fl.StringVar(&f.reportData, "report-data", "", "expected REPORT_DATA (hex, up to 64 bytes, zero-padded)")
+	fl.StringVar(&f.nonce, "nonce", "", "expected nonce (hex) for TPM quotes and bundles")
+	fl.BoolVarP(&f.verbose, "verbose", "v", false, "list ignored collateral files and fetches")
+	fl.BoolVar(&f.allowTestRoots, "allow-test-roots", false, "also trust cloudra's simulator roots (never in production)")
+	fl.StringVar(&f.cacheDir, "cache-dir", defaultCacheDir(), "collateral cache folder")
+	fl.StringVar(&f.product, "product", "", "SEV-SNP product line hint for v2 reports (Milan, Genoa, Turin)")
+	addFormatFlag(c, &f.format)
+	return c
+}
+
+func defaultCacheDir() string {
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "cloudra")
+	}
+	return ""
+}
+
+// verifyTime returns --at or the current time.
+func verifyTime(env *Env, at string) (time.Time, error) {
+	if at == "" {
+		return env.Now().UTC(), nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, at)
+	if err != nil {
+		return time.Time{}, undecided(fmt.Errorf("bad --at %q: %w", at, err), "use RFC 3339, e.g. --at 2025-01-01T00:00:00Z")
+	}
+	return t, nil
+}
+
+func runVerify(ctx context.Context, env *Env, f *verifyFlags, args []string) error {
+	at, err := verifyTime(env, f.at)
+	if err != nil {
+		return err
+	}
+	pol, err := loadPolicy(f.policyFile)
+	if err != nil {
+		return err
+	}
+	if f.reportData != "" {
+		rd, err := parseHexFlag("--report-data", f.reportData, 64)
+		if err != nil {
+			return err
+		}
+		platform.SetReportData(pol, rd)
+	}
+	bundle, err := loadEvidence(args)
+	if err != nil {
+		return err
+	}
+	if f.nonce != "" {
+		n, err := parseHexFlag("--nonce", f.nonce, 1024)
+		if err != nil {
+			return err
+		}
+		bundle.Nonce = n
+	}
+	if f.product != "" {
+		bundle.Artifacts = append([]cloudra.Artifact(nil), bundle.Artifacts...)
+		for i := range bundle.Artifacts {
+			if bundle.Artifacts[i].Kind == cloudra.KindSNPReport {
+				m := map[string]string{"product": f.product}
+				for k, v := range bundle.Artifacts[i].Meta {
+					if k != "product" {
+						m[k] = v
+					}
+				}
+				bundle.Artifacts[i].Meta = m
+			}
+		}
+	}
+	col, err := loadCollateral(env, bundle, f.collateralDirs, f.verbose)
+	if err != nil {
+		return err
+	}
+	vs, err := platform.New()
+	if err != nil {
+		return undecided(err, "")
+	}
+	in := platform.Input{Bundle: bundle, Collateral: col, Policy: pol,
+		Options: cloudra.Options{Time: at, AllowTestRoots: f.allowTestRoots}}
+	res, err := verifyFetching(ctx, env, vs, in, f)
+	if err != nil {
+		return err
+	}
+	if err := printResult(env.Stdout, f.format, res); err != nil {
+		return undecided(err, "")
+	}
+	if res.Verdict != cloudra.Pass {
+		return errRejected
+	}
+	return nil
+}
+
+// verifyFetching verifies, and while the verifier names missing collateral
+// and the network is allowed, fetches it (through the cache) and tries again.
+func verifyFetching(ctx context.Context, env *Env, vs *platform.Verifiers, in platform.Input, f *verifyFlags) (*cloudra.Result, error) {
+	var fetcher collateral.Fetcher
+	for round := 0; ; round++ {
+		res, err := vs.Verify(ctx, in)
+		var miss *cloudra.MissingCollateralError
+		if err == nil {
+			return res, nil
+		}
+		if !errors.As(err, &miss) {
+			return nil, undecided(err, "")
+		}
+		if f.offline || round >= 3 {
+			return nil, undecided(err, "")
+		}
+		if fetcher == nil {
+			fetcher = newFetcher(env, f.cacheDir, f.verbose)
+		}
+		for _, it := range miss.Items {
+			fmt.Fprintf(env.Stderr, "cloudra: fetching %s\n", it.What)
+			resp, ferr := fetcher.Fetch(ctx, it.URL)
+			if ferr != nil {
+				return nil, undecided(fmt.Errorf("fetching %s: %w", it.What, ferr), "pass --collateral DIR with it, or check the network")
+			}
+			got, cerr := collateral.ClassifyResponse(resp)
+			if cerr != nil {
+				return nil, undecided(fmt.Errorf("fetched %s: %w", it.URL, cerr), "")
+			}
+			in.Collateral.Merge(got)
+		}
+	}
+}
+
+func newFetcher(env *Env, cacheDir string, verbose bool) collateral.Fetcher {
+	opts := collateral.HTTPOptions{}
+	opts.Progress = func(ev string) { fmt.Fprintf(env.Stderr, "cloudra: %s\n", ev) }
+	var f collateral.Fetcher = collateral.NewHTTP(opts)
+	if cacheDir != "" {
+		if c, err := collateral.NewCache(cacheDir, collateral.CacheOptions{}); err == nil {
+			f = collateral.Cached(f, c)
+		} else if verbose {
+			fmt.Fprintf(env.Stderr, "cloudra: cache disabled: %v\n", err)
+		}
+	}
+	return f
+}
+
+func loadPolicy(path string) (*policy.Policy, error) {
+	if path == "" {
+		return policy.Default(), nil
+	}
+	b, err := readFileLimited(path, policy.MaxSize)
+	if err != nil {
+		return nil, undecided(err, "")
+	}
+	p, err := policy.Parse(b)
+	if err != nil {
+		return nil, undecided(fmt.Errorf("%s: %w", path, err), "")
+	}
+	return p, nil
+}
+
+func parseHexFlag(name, s string, max int) ([]byte, error) {
+	s = strings.TrimPrefix(strings.TrimSpace(s), "0x")
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		return nil, undecided(fmt.Errorf("%s is not hex: %w", name, err), "give an even number of hex digits, e.g. "+name+" 00ff…")
+	}
+	if len(b) > max {
+		return nil, undecided(fmt.Errorf("%s is %d bytes, at most %d", name, len(b), max), "")
+	}
+	return b, nil
+}
+
+func readFileLimited(path string, max int64) ([]byte, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	b, err := io.ReadAll(io.LimitReader(fh, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, max)
+	}
+	return b, nil
+}
+
+// loadEvidence reads bundles and raw artifacts into one bundle.
+func loadEvidence(paths []string) (*cloudra.Bundle, error) {
+	out := &cloudra.Bundle{Schema: cloudra.EvidenceSchema}
+	for _, p := range paths {
+		data, err := readFileLimited(p, cloudra.MaxArtifactSize)
+		if err != nil {
+			return nil, undecided(err, "")
+		}
+		b, err := cloudra.ParseBundle(data)
+		switch {
+		case err == nil:
+			if out.Platform == "" {
+				out.Platform = b.Platform
+			}
+			if out.Cloud == "" {
+				out.Cloud = b.Cloud
+			}
+			if len(out.Nonce) == 0 {
+				out.Nonce = b.Nonce
+			}
+			out.Artifacts = append(out.Artifacts, b.Artifacts...)
+			out.Collateral = append(out.Collateral, b.Collateral...)
+			continue
+		case !errors.Is(err, cloudra.ErrNotBundle) || strings.Contains(err.Error(), "unsupported schema"):
+			return nil, undecided(fmt.Errorf("%s: %w", p, err), "")
+		}
+		kind, bin, err := platform.Detect(data)
+		if err != nil {
+			return nil, undecided(fmt.Errorf("%s: %w", p, err), "")
+		}
+		out.Artifacts = append(out.Artifacts, cloudra.Artifact{Kind: kind, Name: filepath.Base(p), Data: bin})
+	}
+	return out, nil
+}
+
+// loadCollateral merges bundle collateral and --collateral folders.
+func loadCollateral(env *Env, b *cloudra.Bundle, dirs []string, verbose bool) (*cloudra.Collateral, error) {
+	col := &cloudra.Collateral{}
+	for _, a := range b.Collateral {
+		c, err := collateral.Classify(a.Data, "bundle:"+a.Name)
+		if err != nil {
+			if verbose {
+				fmt.Fprintf(env.Stderr, "cloudra: ignoring bundle collateral %q: %v\n", a.Name, err)
+			}
+			continue
+		}
+		col.Merge(c)
+	}
+	for _, d := range dirs {
+		c, skipped, err := collateral.LoadDir(d)
+		if err != nil {
+			return nil, undecided(fmt.Errorf("--collateral %s: %w", d, err), "")
+		}
+		if verbose {
+			for _, s := range skipped {
+				fmt.Fprintf(env.Stderr, "cloudra: ignored %s: %s\n", s.Path, s.Reason)
+			}
+		}
+		col.Merge(c)
+	}
+	return col, nil
+}

@@ -1,0 +1,18 @@
+// Command cloudra collects, verifies, appraises and explains remote
+// attestation evidence of confidential computing platforms.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+
+	"github.com/cloudra/cloudra/cmd/cloudra/cli"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := cli.Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

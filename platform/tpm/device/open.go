@@ -134,8 +134,40 @@ func dialSWTPM(addr string) (transport.TPMCloser, error) {
 	return &swtpmConn{conn: c}, nil
 }
 
-// Send implements transport.TPM.
-func (s *swtpmConn) Send(cmd []byte) ([]byte, error) {
+// Send implements transport.TPM, resending while the TPM asks to.
+func (s *swtpmConn) Send(cmd []byte) ([]byte, error) { return sendRetrying(s.send, cmd) }
+
+// Response codes after which the caller should resend the same command
+// (Part 2 §6.6.3: TPM_RC_RETRY, TPM_RC_YIELDED, TPM_RC_TESTING). Software
+// TPMs answer TPM_RC_RETRY to the first use of a key while they self-test;
+// tpm2-tss and go-tpm's device transport retry the same way.
+const (
+	rcRetry   = 0x922
+	rcYielded = 0x908
+	rcTesting = 0x90A
+)
+
+func sendRetrying(send func([]byte) ([]byte, error), cmd []byte) ([]byte, error) {
+	delay := time.Millisecond
+	for {
+		rsp, err := send(cmd)
+		if err != nil || len(rsp) < 10 {
+			return rsp, err
+		}
+		switch binary.BigEndian.Uint32(rsp[6:10]) {
+		case rcRetry, rcYielded, rcTesting:
+			if delay > 2*time.Second {
+				return rsp, nil
+			}
+			time.Sleep(delay)
+			delay *= 2
+			continue
+		}
+		return rsp, nil
+	}
+}
+
+func (s *swtpmConn) send(cmd []byte) ([]byte, error) {
 	if err := s.conn.SetDeadline(time.Now().Add(commandTimeout)); err != nil {
 		return nil, fmt.Errorf("device: swtpm: %w", err)
 	}
@@ -181,5 +213,10 @@ func dialMSSim(host string, port int) (transport.TPMCloser, error) {
 		t.Close()
 		return nil, fmt.Errorf("device: mssim power on: %w", err)
 	}
-	return t, nil
+	return &retryingTPM{t}, nil
 }
+
+// retryingTPM adds sendRetrying to a transport.
+type retryingTPM struct{ transport.TPMCloser }
+
+func (r *retryingTPM) Send(cmd []byte) ([]byte, error) { return sendRetrying(r.TPMCloser.Send, cmd) }

@@ -1,0 +1,412 @@
+package eventlog
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf16"
+)
+
+// GUID is an EFI_GUID in its in-memory (mixed-endian) byte order.
+type GUID [16]byte
+
+// String renders the GUID in registry form (first three fields little
+// endian, UEFI 2.10 Appendix A).
+func (g GUID) String() string {
+	return fmt.Sprintf("%08x-%04x-%04x-%x-%x", binary.LittleEndian.Uint32(g[0:4]),
+		binary.LittleEndian.Uint16(g[4:6]), binary.LittleEndian.Uint16(g[6:8]), g[8:10], g[10:16])
+}
+
+func mustGUID(s string) GUID {
+	var g GUID
+	h := strings.ReplaceAll(s, "-", "")
+	b, err := hex.DecodeString(h)
+	if err != nil || len(b) != 16 {
+		panic("eventlog: bad GUID literal " + s)
+	}
+	binary.LittleEndian.PutUint32(g[0:4], binary.BigEndian.Uint32(b[0:4]))
+	binary.LittleEndian.PutUint16(g[4:6], binary.BigEndian.Uint16(b[4:6]))
+	binary.LittleEndian.PutUint16(g[6:8], binary.BigEndian.Uint16(b[6:8]))
+	copy(g[8:], b[8:])
+	return g
+}
+
+// Well-known GUIDs (UEFI 2.10 §3.3 "Globally Defined Variables", §32.6.1).
+var (
+	EFIGlobalVariable  = mustGUID("8be4df61-93ca-11d2-aa0d-00e098032b8c")
+	EFIImageSecurityDB = mustGUID("d719b2cb-3d3a-4596-a3bc-dad00e67656f")
+	EFICertX509        = mustGUID("a5c059a1-94e4-4aa7-87b5-ab155c2bf072")
+	EFICertSHA256      = mustGUID("c1c41626-504c-4092-aca9-41f936934328")
+	ShimLockGUID       = mustGUID("605dab50-e046-4300-abb6-3dd810dd8b23")
+)
+
+// Variable is UEFI_VARIABLE_DATA (PFP §10.4.6): the payload of
+// EV_EFI_VARIABLE_* events.
+type Variable struct {
+	GUID GUID
+	Name string
+	Data []byte
+}
+
+// ParseVariable parses UEFI_VARIABLE_DATA: VariableName GUID,
+// UnicodeNameLength u64 (characters), VariableDataLength u64, the UTF-16LE
+// name and the data, with nothing after them.
+func ParseVariable(b []byte) (*Variable, error) {
+	c := newCursor(b)
+	g, ok1 := c.Bytes(16)
+	nameLen, ok2 := c.U64()
+	dataLen, ok3 := c.U64()
+	if !ok1 || !ok2 || !ok3 {
+		return nil, errors.New("eventlog: truncated UEFI_VARIABLE_DATA")
+	}
+	if nameLen > uint64(c.Len())/2 || dataLen > uint64(c.Len()) || 2*nameLen+dataLen != uint64(c.Len()) {
+		return nil, fmt.Errorf("eventlog: UEFI_VARIABLE_DATA lengths %d+%d do not fit %d bytes", nameLen, dataLen, c.Len())
+	}
+	nb, _ := c.Bytes(int(2 * nameLen))
+	data, _ := c.Bytes(int(dataLen))
+	v := &Variable{Data: data, Name: decodeUTF16(nb)}
+	copy(v.GUID[:], g)
+	return v, nil
+}
+
+func decodeUTF16(b []byte) string {
+	u := make([]uint16, len(b)/2)
+	for i := range u {
+		u[i] = binary.LittleEndian.Uint16(b[2*i:])
+	}
+	return strings.TrimRight(string(utf16.Decode(u)), "\x00")
+}
+
+// SignatureDB summarises an EFI_SIGNATURE_LIST sequence (PK, KEK, db, dbx;
+// UEFI 2.10 §32.4.1).
+type SignatureDB struct {
+	// Certs are SHA-256 fingerprints (hex) of the X.509 certificates.
+	Certs []string `json:"certs,omitempty"`
+	// Hashes are the SHA-256 image hashes (hex).
+	Hashes []string `json:"hashes,omitempty"`
+	// Other counts entries of other signature types.
+	Other int `json:"other,omitempty"`
+}
+
+// ParseSignatureDB parses a sequence of EFI_SIGNATURE_LIST structures.
+func ParseSignatureDB(b []byte) (*SignatureDB, error) {
+	db := &SignatureDB{}
+	c := newCursor(b)
+	for c.Len() > 0 {
+		typ, ok1 := c.Bytes(16)
+		listSize, ok2 := c.U32()
+		hdrSize, ok3 := c.U32()
+		sigSize, ok4 := c.U32()
+		if !ok1 || !ok2 || !ok3 || !ok4 {
+			return nil, errors.New("eventlog: truncated EFI_SIGNATURE_LIST")
+		}
+		if listSize < 28 || int64(listSize)-28 > int64(c.Len()) || uint64(hdrSize) > uint64(listSize)-28 || sigSize < 16 {
+			return nil, fmt.Errorf("eventlog: EFI_SIGNATURE_LIST sizes %d/%d/%d", listSize, hdrSize, sigSize)
+		}
+		body, _ := c.Bytes(int(listSize) - 28)
+		body = body[hdrSize:]
+		if len(body)%int(sigSize) != 0 {
+			return nil, fmt.Errorf("eventlog: EFI_SIGNATURE_LIST of %d bytes is not a multiple of %d", len(body), sigSize)
+		}
+		var g GUID
+		copy(g[:], typ)
+		for off := 0; off < len(body); off += int(sigSize) {
+			data := body[off+16 : off+int(sigSize)] // after SignatureOwner
+			switch g {
+			case EFICertX509:
+				sum := sha256.Sum256(data)
+				db.Certs = append(db.Certs, hex.EncodeToString(sum[:]))
+			case EFICertSHA256:
+				db.Hashes = append(db.Hashes, hex.EncodeToString(data))
+			default:
+				db.Other++
+			}
+		}
+	}
+	return db, nil
+}
+
+// SecureBoot is the UEFI Secure Boot configuration measured into PCR7.
+type SecureBoot struct {
+	Enabled bool         `json:"enabled"`
+	PK      *SignatureDB `json:"pk,omitempty"`
+	KEK     *SignatureDB `json:"kek,omitempty"`
+	DB      *SignatureDB `json:"db,omitempty"`
+	DBX     *SignatureDB `json:"dbx,omitempty"`
+	// Authorities are SHA-256 fingerprints of the db entries that
+	// authorised loaded images (EV_EFI_VARIABLE_AUTHORITY, after the
+	// separator).
+	Authorities []string `json:"authorities,omitempty"`
+}
+
+// State is what a replayed log says about the boot, taken only from events
+// whose data is proven by their digest in the chosen bank, in PCRs whose
+// replay matched the quote.
+type State struct {
+	Bank uint16 `json:"-"`
+	// SecureBoot is nil when PCR7 was not verified or has no SecureBoot
+	// variable event.
+	SecureBoot *SecureBoot `json:"secure_boot,omitempty"`
+	// EFIApps are the digests (hex, in Bank) of EV_EFI_BOOT_SERVICES_APPLICATION
+	// events in PCR4, in boot order: shim, boot loader, kernel …
+	EFIApps []string `json:"efi_apps,omitempty"`
+	// KernelCmdline is the measured command line without its trailing NUL.
+	KernelCmdline string `json:"kernel_cmdline,omitempty"`
+	// GrubCommands are the GRUB commands measured into PCR8.
+	GrubCommands []string `json:"grub_commands,omitempty"`
+	// EFIActions are EV_EFI_ACTION strings whose digests verify.
+	EFIActions []string `json:"efi_actions,omitempty"`
+	// SCRTMVersion is the EV_S_CRTM_VERSION string of PCR0, when verified.
+	SCRTMVersion string `json:"scrtm_version,omitempty"`
+	// Problems lists events that break the rules (retyped, unverified
+	// separators, unexpected types in PCR4/PCR7, error separators). A
+	// verifier must treat a non-empty list as a failure (pitfalls D5).
+	Problems []string `json:"problems,omitempty"`
+	// Notes lists oddities that do not affect the claims.
+	Notes []string `json:"notes,omitempty"`
+}
+
+func (s *State) problem(format string, args ...any) {
+	s.Problems = append(s.Problems, fmt.Sprintf(format, args...))
+}
+
+var (
+	sepZero = []byte{0, 0, 0, 0}
+	sepErr  = []byte{0xff, 0xff, 0xff, 0xff}
+)
+
+const (
+	callingEFIApp    = "Calling EFI Application from Boot Option"
+	exitBootServices = "Exit Boot Services Invocation"
+)
+
+// Types expected in PCR4 and PCR7 (PFP §3.3.4.5 and §3.3.4.8). Any other type
+// there may be a retyped measurement (pitfalls D5) and is a problem.
+var (
+	pcr4Types = map[EventType]bool{EvEFIBootServicesApp: true, EvEFIAction: true, EvSeparator: true,
+		EvIPL: true, EvEventTag: true, EvCompactHash: true, EvEFIBootServicesDriver: true}
+	pcr7Types = map[EventType]bool{EvEFIVariableDriverConfig: true, EvEFIVariableAuthority: true,
+		EvSeparator: true, EvEFIAction: true, EvEFISPDMFirmwareBlob: true, EvEFISPDMFirmwareConfig: true}
+)
+
+// Analyze derives the boot state from a log in one bank. verified says
+// which PCRs replayed to their quoted values; events of other PCRs are not
+// used for claims. Nothing here is trusted unless its digest proves it.
+func Analyze(l *Log, bank uint16, verified map[int]bool) (*State, error) {
+	h, ok := HashFor(bank)
+	if !ok || !l.HasAlg(bank) {
+		return nil, fmt.Errorf("%w (%s)", ErrNoBank, AlgName(bank))
+	}
+	st := &State{Bank: bank}
+	hashOf := func(b []byte) []byte {
+		hh := h.New()
+		hh.Write(b)
+		return hh.Sum(nil)
+	}
+	sepDigests := [][]byte{hashOf(sepZero), hashOf(sepErr)}
+	callDigest, ebsDigest := hashOf([]byte(callingEFIApp)), hashOf([]byte(exitBootServices))
+	seenSep := map[uint32]bool{}
+	var sb *SecureBoot
+	sbSeen, ebsSeen := false, false
+	for i := range l.Events {
+		e := &l.Events[i]
+		if e.Type == EvNoAction || e.Index > maxIndex {
+			continue
+		}
+		d := e.Digest(bank)
+		// Separators: any event carrying a separator digest must be typed
+		// as one, and every separator must carry 0 or the error value.
+		looksSep := bytes.Equal(d, sepDigests[0]) || bytes.Equal(d, sepDigests[1])
+		if e.Type == EvSeparator || looksSep {
+			switch {
+			case e.Type != EvSeparator && (e.Index == 4 || e.Index == 5 || e.Index == 7):
+				st.problem("event %d in PCR %d has separator data but type %v", e.Seq, e.Index, e.Type)
+			case e.Type != EvSeparator:
+				// Elsewhere (e.g. an S-CRTM contents event of four zero bytes)
+				// nothing is derived from it; record it only.
+				st.Notes = append(st.Notes, fmt.Sprintf("event %d in PCR %d (%v) has separator data", e.Seq, e.Index, e.Type))
+				continue
+			case !e.DataVerified(bank):
+				st.problem("separator event %d in PCR %d: digest does not match its data", e.Seq, e.Index)
+			case bytes.Equal(e.Data, sepErr):
+				st.problem("PCR %d separator signals a firmware error (0xFFFFFFFF)", e.Index)
+			case !bytes.Equal(e.Data, sepZero):
+				st.problem("separator event %d in PCR %d has data %x", e.Seq, e.Index, e.Data)
+			}
+			if e.Type == EvSeparator && e.Index <= 7 {
+				if seenSep[e.Index] {
+					st.problem("second separator in PCR %d (event %d)", e.Index, e.Seq)
+				}
+				seenSep[e.Index] = true
+			}
+			continue
+		}
+		// EFI action strings: the digest of an action is H(string).
+		if bytes.Equal(d, callDigest) || bytes.Equal(d, ebsDigest) {
+			if e.Type != EvEFIAction {
+				st.problem("event %d in PCR %d carries an EFI action digest but type %v", e.Seq, e.Index, e.Type)
+				continue
+			}
+		}
+		if e.Type == EvEFIAction {
+			if e.DataVerified(bank) {
+				st.EFIActions = append(st.EFIActions, string(e.Data))
+			} else {
+				st.Notes = append(st.Notes, fmt.Sprintf("EV_EFI_ACTION event %d in PCR %d does not match its data", e.Seq, e.Index))
+			}
+		}
+		switch e.Index {
+		case 0:
+			if e.Type == EvSCRTMVersion && verified[0] {
+				if e.DataVerified(bank) {
+					st.SCRTMVersion = decodeUTF16(e.Data)
+				} else {
+					st.Notes = append(st.Notes, "EV_S_CRTM_VERSION digest does not match its data")
+				}
+			}
+		case 4:
+			if !pcr4Types[e.Type] {
+				st.problem("unexpected %v event %d in PCR4", e.Type, e.Seq)
+				continue
+			}
+			// Boot applications are measured after the PCR4 separator (PFP
+			// §3.3.4.5: the separator precedes the first boot option) and
+			// until ExitBootServices.
+			if e.Type == EvEFIBootServicesApp && verified[4] && !ebsSeen {
+				st.EFIApps = append(st.EFIApps, hex.EncodeToString(d))
+			}
+		case 5:
+			if e.Type == EvEFIAction && bytes.Equal(d, ebsDigest) && e.DataVerified(bank) {
+				ebsSeen = true
+			}
+		case 7:
+			if !pcr7Types[e.Type] {
+				st.problem("unexpected %v event %d in PCR7", e.Type, e.Seq)
+				continue
+			}
+			if !verified[7] {
+				continue
+			}
+			switch e.Type {
+			case EvEFIVariableDriverConfig:
+				if seenSep[7] {
+					st.problem("Secure Boot configuration event %d after the PCR7 separator", e.Seq)
+					continue
+				}
+				if !e.DataVerified(bank) {
+					st.problem("Secure Boot variable event %d: digest does not match its data", e.Seq)
+					continue
+				}
+				v, err := ParseVariable(e.Data)
+				if err != nil {
+					st.problem("event %d: %v", e.Seq, err)
+					continue
+				}
+				if sb == nil {
+					sb = &SecureBoot{}
+				}
+				if err := sb.addVariable(v); err != nil {
+					st.problem("event %d: %v", e.Seq, err)
+				}
+				if v.GUID == EFIGlobalVariable && v.Name == "SecureBoot" {
+					sbSeen = true
+					if len(v.Data) == 0 {
+						st.Notes = append(st.Notes, "SecureBoot variable is empty: Secure Boot off")
+					}
+				}
+			case EvEFIVariableAuthority:
+				if !seenSep[7] {
+					st.Notes = append(st.Notes, fmt.Sprintf("EV_EFI_VARIABLE_AUTHORITY event %d before the PCR7 separator", e.Seq))
+				}
+				if sb == nil {
+					sb = &SecureBoot{}
+				}
+				if v, err := ParseVariable(e.Data); err == nil && e.DataVerified(bank) {
+					sum := sha256.Sum256(v.Data)
+					sb.Authorities = append(sb.Authorities, hex.EncodeToString(sum[:]))
+				}
+			}
+		case 8, 12:
+			if e.Type != EvIPL || !verified[int(e.Index)] {
+				continue
+			}
+			st.addBootLoaderEvent(e, bank, hashOf)
+		}
+	}
+	if sb != nil && sbSeen {
+		st.SecureBoot = sb
+	} else if verified[7] && sb != nil {
+		st.Notes = append(st.Notes, "PCR7 has no SecureBoot variable event")
+	}
+	return st, nil
+}
+
+func (sb *SecureBoot) addVariable(v *Variable) error {
+	switch {
+	case v.GUID == EFIGlobalVariable && v.Name == "SecureBoot":
+		if len(v.Data) > 1 {
+			return fmt.Errorf("SecureBoot variable has %d bytes", len(v.Data))
+		}
+		sb.Enabled = len(v.Data) == 1 && v.Data[0] == 1
+	case v.GUID == EFIGlobalVariable && (v.Name == "PK" || v.Name == "KEK"),
+		v.GUID == EFIImageSecurityDB && (v.Name == "db" || v.Name == "dbx"):
+		db, err := ParseSignatureDB(v.Data)
+		if err != nil {
+			return fmt.Errorf("%s: %w", v.Name, err)
+		}
+		switch v.Name {
+		case "PK":
+			sb.PK = db
+		case "KEK":
+			sb.KEK = db
+		case "db":
+			sb.DB = db
+		case "dbx":
+			sb.DBX = db
+		}
+	}
+	return nil
+}
+
+// GRUB measures its commands and the kernel command line into PCR8 as
+// EV_IPL strings with a prefix; the digest covers the text after the prefix,
+// with or without the trailing NUL depending on the version
+// (https://www.gnu.org/software/grub/manual/grub/grub.html#Measured-Boot).
+var grubPrefixes = []string{"grub_cmd: ", "kernel_cmdline: ", "module_cmdline: ", "grub_kernel_cmdline ", "grub_cmd "}
+
+func (st *State) addBootLoaderEvent(e *Event, bank uint16, hashOf func([]byte) []byte) {
+	d := e.Digest(bank)
+	for _, p := range grubPrefixes {
+		if !bytes.HasPrefix(e.Data, []byte(p)) {
+			continue
+		}
+		text := e.Data[len(p):]
+		if !bytes.Equal(hashOf(text), d) && !bytes.Equal(hashOf(bytes.TrimSuffix(text, []byte{0})), d) {
+			st.problem("GRUB event %d in PCR %d: digest does not match its text", e.Seq, e.Index)
+			return
+		}
+		s := strings.TrimSuffix(string(text), "\x00")
+		if p == "kernel_cmdline: " || p == "grub_kernel_cmdline " {
+			if st.KernelCmdline != "" {
+				st.problem("second kernel command line (event %d)", e.Seq)
+				return
+			}
+			st.KernelCmdline = s
+		} else {
+			st.GrubCommands = append(st.GrubCommands, s)
+		}
+		return
+	}
+	// systemd-stub measures the kernel command line (LoadOptions) as UTF-16LE
+	// into PCR12 (earlier PCR8), digest over the UTF-16 bytes.
+	if len(e.Data)%2 == 0 && bytes.Equal(hashOf(e.Data), d) {
+		s := decodeUTF16(e.Data)
+		if st.KernelCmdline == "" && e.Index == 12 {
+			st.KernelCmdline = s
+		}
+	}
+}

@@ -357,10 +357,10 @@ func parseSpecID(d []byte) (*SpecID, error) {
 		}
 	}
 	if s.UintnSize != 1 && s.UintnSize != 2 {
-		return nil, fmt.Errorf("Spec ID uintnSize %d (want 1 or 2)", s.UintnSize)
+		return nil, fmt.Errorf("spec ID uintnSize %d (want 1 or 2)", s.UintnSize)
 	}
 	if n == 0 || int64(n)*4 > int64(c.Len()) {
-		return nil, fmt.Errorf("Spec ID lists %d algorithms in %d bytes", n, c.Len())
+		return nil, fmt.Errorf("spec ID lists %d algorithms in %d bytes", n, c.Len())
 	}
 	for i := 0; i < int(n); i++ {
 		alg, ok1 := c.U16()
@@ -369,14 +369,14 @@ func parseSpecID(d []byte) (*SpecID, error) {
 			return nil, errors.New("truncated Spec ID algorithm list")
 		}
 		if size == 0 || size > 128 {
-			return nil, fmt.Errorf("Spec ID digest size %d for %s", size, AlgName(alg))
+			return nil, fmt.Errorf("spec ID digest size %d for %s", size, AlgName(alg))
 		}
 		if want, known := knownSizes[alg]; known && int(size) != want {
-			return nil, fmt.Errorf("Spec ID says %s digests have %d bytes, not %d", AlgName(alg), size, want)
+			return nil, fmt.Errorf("spec ID says %s digests have %d bytes, not %d", AlgName(alg), size, want)
 		}
 		for _, a := range s.Algs {
 			if a.Alg == alg {
-				return nil, fmt.Errorf("Spec ID lists %s twice", AlgName(alg))
+				return nil, fmt.Errorf("spec ID lists %s twice", AlgName(alg))
 			}
 		}
 		s.Algs = append(s.Algs, AlgSize{Alg: alg, Size: int(size)})

@@ -3,7 +3,6 @@ package tpm
 import (
 	"bytes"
 	"crypto"
-	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rsa"
@@ -248,14 +247,13 @@ func ParseTPMTPublic(b []byte) (*Public, error) {
 
 func eccKey(curve uint16, x, y []byte) (*ecdsa.PublicKey, error) {
 	var c elliptic.Curve
-	var ec ecdh.Curve
 	switch curve {
 	case CurveP256:
-		c, ec = elliptic.P256(), ecdh.P256()
+		c = elliptic.P256()
 	case CurveP384:
-		c, ec = elliptic.P384(), ecdh.P384()
+		c = elliptic.P384()
 	case CurveP521:
-		c, ec = elliptic.P521(), ecdh.P521()
+		c = elliptic.P521()
 	default:
 		return nil, perr("TPMT_PUBLIC", "unsupported ECC curve 0x%04x", curve)
 	}
@@ -263,15 +261,16 @@ func eccKey(curve uint16, x, y []byte) (*ecdsa.PublicKey, error) {
 	if len(x) > size || len(y) > size {
 		return nil, perr("TPMT_PUBLIC", "ECC coordinates longer than the curve")
 	}
-	// Validate the point through crypto/ecdh (uncompressed SEC 1 form).
+	// Uncompressed SEC 1 point; the parser rejects points not on the curve.
 	pt := make([]byte, 1+2*size)
 	pt[0] = 4
 	copy(pt[1+size-len(x):1+size], x)
 	copy(pt[1+2*size-len(y):], y)
-	if _, err := ec.NewPublicKey(pt); err != nil {
-		return nil, perr("TPMT_PUBLIC", "ECC point not on curve")
+	k, err := ecdsa.ParseUncompressedPublicKey(c, pt)
+	if err != nil {
+		return nil, perr("TPMT_PUBLIC", "ECC point: %v", err)
 	}
-	return &ecdsa.PublicKey{Curve: c, X: new(big.Int).SetBytes(x), Y: new(big.Int).SetBytes(y)}, nil
+	return k, nil
 }
 
 // SameKey reports whether a and b are the same public key.

@@ -146,6 +146,7 @@ type chainKey struct {
 type chainError struct {
 	check string
 	fresh bool
+	depth int // how far along the path the failure occurred
 	msg   string
 }
 
@@ -163,9 +164,13 @@ var errNoIntermediate = errors.New("no intermediate")
 // never used as a root (and the pinned one is byte-identical anyway).
 func verifyChain(leaf *leafEntry, product string, anchors []anchor, cands []*x509.Certificate, t time.Time) (*chainEntry, error) {
 	wantCN := intermediateCN(product, leaf.vlek)
+	// Keep the failure that got furthest along a path: an intermediate of
+	// another ARK is less telling than a verified path that has expired.
 	var firstErr *chainError
+	depth := 0
 	note := func(e *chainError) {
-		if firstErr == nil || firstErr.fresh && !e.fresh {
+		e.depth = depth
+		if firstErr == nil || e.depth > firstErr.depth {
 			firstErr = e
 		}
 	}
@@ -177,6 +182,7 @@ func verifyChain(leaf *leafEntry, product string, anchors []anchor, cands []*x50
 				continue
 			}
 			found = true
+			depth = 1
 			if in.Subject.CommonName != wantCN {
 				note(chainErr("chain.ask", false, "issuer %q of the %s is not %q (signer kind and intermediate disagree)", in.Subject.CommonName, leafKind(leaf), wantCN))
 				continue
@@ -185,6 +191,7 @@ func verifyChain(leaf *leafEntry, product string, anchors []anchor, cands []*x50
 				note(chainErr("chain.ask", false, "%s is not issued by %s", in.Subject.CommonName, a.ark.Subject.CommonName))
 				continue
 			}
+			depth = 2
 			if in.SignatureAlgorithm != x509.SHA384WithRSAPSS {
 				note(chainErr("chain.ask", false, "%s signed with %v, want RSASSA-PSS SHA-384", in.Subject.CommonName, in.SignatureAlgorithm))
 				continue
@@ -197,6 +204,7 @@ func verifyChain(leaf *leafEntry, product string, anchors []anchor, cands []*x50
 				note(chainErr("chain.ask", false, "%s lacks CA:TRUE, pathlen 0 and keyCertSign", in.Subject.CommonName))
 				continue
 			}
+			depth = 3
 			if leaf.cert.SignatureAlgorithm != x509.SHA384WithRSAPSS {
 				note(chainErr("chain.leaf", false, "%s signed with %v, want RSASSA-PSS SHA-384", leafKind(leaf), leaf.cert.SignatureAlgorithm))
 				continue
@@ -214,6 +222,7 @@ func verifyChain(leaf *leafEntry, product string, anchors []anchor, cands []*x50
 					ce.notAfter = c.NotAfter
 				}
 			}
+			depth = 4
 			if !ce.validAt(t) {
 				for _, c := range []struct {
 					name string

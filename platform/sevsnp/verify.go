@@ -181,7 +181,7 @@ func (v *Verifier) Verify(ev Evidence, col *cloudra.Collateral, pol *policy.SEVS
 		case cn == cnVCEK || cn == cnVLEK:
 			e, _ := v.leaf(certHash(c), c, nil)
 			addLeaf(e)
-		case c.IsCA && len(cn) > 4 && cn[:4] == "SEV-":
+		case len(cn) > 4 && cn[:4] == "SEV-":
 			inters = append(inters, c)
 		}
 	}

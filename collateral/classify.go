@@ -45,11 +45,11 @@ func ClassifyResponse(r *Response) (*cloudra.Collateral, error) {
 		if !strings.HasSuffix(http.CanonicalHeaderKey(k), "-Issuer-Chain") || len(vs) == 0 {
 			continue
 		}
-		pemText, err := url.PathUnescape(vs[0]) // PathUnescape: PEM's '+' is not a space
+		pemText, err := decodeChainHeader(vs[0])
 		if err != nil {
 			return nil, fmt.Errorf("collateral: %s: header %s: %w", r.URL, k, err)
 		}
-		chains = append(chains, []byte(pemText))
+		chains = append(chains, pemText)
 		names = append(names, http.CanonicalHeaderKey(k))
 	}
 	col, err := classify(r.Body, r.URL)
@@ -70,6 +70,24 @@ func ClassifyResponse(r *Response) (*cloudra.Collateral, error) {
 		}
 	}
 	return col, nil
+}
+
+// decodeChainHeader undoes the percent-encoding of an issuer-chain header.
+// Path-style unescaping keeps a literal '+' (base64 uses it); encoders that
+// write a space as '+' (form style) only put spaces in the PEM boundary
+// lines ("-----BEGIN CERTIFICATE-----"), so those lines alone map '+' back.
+func decodeChainHeader(v string) ([]byte, error) {
+	s, err := url.PathUnescape(v)
+	if err != nil {
+		return nil, err
+	}
+	lines := strings.SplitAfter(s, "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "-----") {
+			lines[i] = strings.ReplaceAll(l, "+", " ")
+		}
+	}
+	return []byte(strings.Join(lines, "")), nil
 }
 
 // pickChain chooses the header that belongs to a document kind, or the only
@@ -118,7 +136,7 @@ func classify(data []byte, source string) (*cloudra.Collateral, error) {
 			addCRL(col, crl, source)
 			return col, nil
 		}
-		return nil, fmt.Errorf("collateral: %s: DER data is neither a certificate nor a CRL: %w", source, ErrUnrecognized)
+		return nil, fmt.Errorf("collateral: %s: starts like DER but is neither a certificate nor a CRL: %w", source, ErrUnrecognized)
 	}
 	return nil, fmt.Errorf("collateral: %s: not PEM, DER certificate/CRL, PCS JSON or JWKS: %w", source, ErrUnrecognized)
 }

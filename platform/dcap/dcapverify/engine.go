@@ -1,0 +1,390 @@
+// Package dcapverify is the verification pipeline shared by the TDX and SGX
+// verifiers: quote signature, PCK chain, QE report signature and binding,
+// CRLs, TCB Info and QE Identity (package pcs), and the TCB-status rules of a
+// policy. It keeps caches of verified PCK chains and of evaluated collateral
+// inside an [Engine] value, never in package state.
+package dcapverify
+
+import (
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash"
+	"sync"
+	"time"
+
+	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/platform/dcap"
+	"github.com/cloudra/cloudra/platform/dcap/pcs"
+)
+
+// maxCacheEntries bounds each cache; a full cache is emptied (entries are
+// cheap to rebuild and the working set of a verifier is small).
+const maxCacheEntries = 1024
+
+// Engine verifies DCAP quotes and caches what can be reused across quotes:
+// PCK chains (keyed by the SHA-256 of the certification data, reused only at
+// times inside the chain's validity) and collateral evaluations (keyed by the
+// SHA-256 of the collateral content, reused only inside an interval where no
+// certificate, CRL or document changes validity). It is safe for concurrent
+// use. The zero value is not usable; call [New].
+type Engine struct {
+	mu     sync.Mutex
+	chains map[[32]byte]*chainEntry
+	colls  map[[32]byte]*collEntry
+}
+
+type chainEntry struct {
+	chain *dcap.PCKChain
+}
+
+// collEntry is the time-dependent evaluation of one collateral set for one
+// PCK chain, valid for verification times strictly inside (lo, hi).
+type collEntry struct {
+	lo, hi     time.Time
+	pckCRL     error
+	rootCRL    error
+	tcbInfo    *pcs.TCBInfo
+	tcbErr     error
+	qeIdentity *pcs.QEIdentity
+	qeErr      error
+}
+
+// New returns an Engine with empty caches.
+func New() *Engine {
+	return &Engine{chains: map[[32]byte]*chainEntry{}, colls: map[[32]byte]*collEntry{}}
+}
+
+// Request is one quote to verify.
+type Request struct {
+	Quote dcap.Quote
+	TEE   pcs.TEE
+	// Collateral holds CRLs, TCB Info, QE Identity and their issuer chains.
+	Collateral *cloudra.Collateral
+	// Roots are the trusted roots: the pinned Intel SGX Root CA, plus test
+	// roots when the caller allows them.
+	Roots []*x509.Certificate
+	Time  time.Time
+	// Platform evaluates the platform TCB against verified TCB Info: SGX
+	// calls pcs.EvaluateSGX, TDX pcs.EvaluateTDX or EvaluateTDX15.
+	Platform func(info *pcs.TCBInfo, ext *dcap.PCKExtension) (*pcs.TCBEvaluation, error)
+	// Module, when set, checks the TDX module identity (MRSIGNERSEAM,
+	// SEAM_ATTRIBUTES) against TCB Info.
+	Module func(info *pcs.TCBInfo) error
+}
+
+// Outcome is what the pipeline established.
+type Outcome struct {
+	// Authentic is true when the quote signature, PCK chain and QE report
+	// signature and binding all verify.
+	Authentic  bool
+	Chain      *dcap.PCKChain
+	TCBInfo    *pcs.TCBInfo
+	QEIdentity *pcs.QEIdentity
+	Platform   *pcs.TCBEvaluation
+	QE         *pcs.QEEvaluation
+	// Verdict is set when both TCB Info and QE Identity were evaluated.
+	Verdict *pcs.Verdict
+}
+
+// Verify runs the pipeline, recording every step as a named check on res.
+// The error is non-nil only when no decision is possible: no time
+// (cloudra.ErrNoTime) or collateral missing (*cloudra.MissingCollateralError,
+// with the PCS URLs) for an otherwise authentic quote.
+func (e *Engine) Verify(res *cloudra.Result, r Request) (*Outcome, error) {
+	if r.Time.IsZero() {
+		return nil, cloudra.ErrNoTime
+	}
+	q := r.Quote
+	out := &Outcome{}
+	ok := true
+	if err := dcap.VerifyQuoteSignature(q); err != nil {
+		res.Failf("quote.signature", cloudra.ClassSig, "%v", err)
+		ok = false
+	} else {
+		res.Passf("quote.signature", "attestation key signs header‖body (%d bytes)", len(q.SignedBytes()))
+	}
+	chain, err := e.chain(q.Signature().QE.Cert, r.Roots, r.Time)
+	if err != nil {
+		res.Failf("pck.chain", classOf(err), "%v", err)
+		ok = false
+	} else {
+		res.Passf("pck.chain", "PCK certificate ← %s ← %s (valid %s .. %s)", chain.Intermediate.Subject.CommonName,
+			chain.Root.Subject.CommonName, chain.NotBefore.UTC().Format(time.RFC3339), chain.NotAfter.UTC().Format(time.RFC3339))
+		out.Chain = chain
+		if err := dcap.VerifyQEReportSignature(&q.Signature().QE, chain.LeafKey); err != nil {
+			res.Failf("qe-report.signature", cloudra.ClassSig, "%v", err)
+			ok = false
+		} else {
+			res.Passf("qe-report.signature", "PCK key signs the QE report")
+		}
+	}
+	if err := dcap.CheckQEBinding(q.Signature()); err != nil {
+		res.Failf("qe-report.binding", cloudra.ClassBinding, "%v", err)
+		ok = false
+	} else {
+		res.Passf("qe-report.binding", "QE REPORT_DATA = SHA-256(attestation key ‖ QE auth data) ‖ zeros")
+	}
+	if !ok {
+		return out, nil
+	}
+	out.Authentic = true
+
+	ce := e.collateral(r, chain)
+	var missing []cloudra.CollateralRef
+	need := func(err error, what, url string) bool {
+		var mc *cloudra.MissingCollateralError
+		if errors.As(err, &mc) {
+			missing = append(missing, mc.Items...)
+			return true
+		}
+		if errors.Is(err, pcs.ErrNotFound) {
+			missing = append(missing, cloudra.CollateralRef{What: what, URL: url})
+			return true
+		}
+		return false
+	}
+	need(ce.pckCRL, fmt.Sprintf("PCK CRL of the Intel SGX PCK %s CA", chain.CA), pcs.PCKCRLURL("", pcs.CA(chain.CA)))
+	need(ce.rootCRL, "Intel SGX Root CA CRL", pcs.RootCACRLURL)
+	need(ce.tcbErr, fmt.Sprintf("%s TCB Info for FMSPC %x", r.TEE, chain.Ext.FMSPC), pcs.TCBInfoURL("", r.TEE, chain.Ext.FMSPC))
+	need(ce.qeErr, fmt.Sprintf("%s QE Identity", r.TEE), pcs.QEIdentityURL("", r.TEE))
+	if len(missing) > 0 {
+		return nil, &cloudra.MissingCollateralError{Items: missing}
+	}
+
+	check(res, "pck.crl", ce.pckCRL, "PCK certificate serial %x not on the %s CA CRL", chain.Leaf.SerialNumber, chain.CA)
+	check(res, "root-ca.crl", ce.rootCRL, "%s not on the Intel SGX Root CA CRL", chain.Intermediate.Subject.CommonName)
+	if ce.pckCRL != nil || ce.rootCRL != nil {
+		out.Authentic = false
+		return out, nil
+	}
+
+	if check(res, "tcb-info.verify", ce.tcbErr, "TCB Info signed by Intel SGX TCB Signing, valid at the verification time") {
+		info := ce.tcbInfo
+		out.TCBInfo = info
+		if check(res, "tcb-info.match", info.Match(r.TEE, chain.Ext.FMSPC, chain.Ext.PCEID), "TCB Info %s v%d for FMSPC %x, PCE-ID %x, evaluation data number %d",
+			info.ID, info.Version, info.FMSPC, info.PCEID, info.TCBEvaluationDataNumber) {
+			if r.Module != nil {
+				if err := r.Module(info); err != nil {
+					res.Failf("tdx-module.identity", cloudra.ClassPolicy, "%v", err)
+				} else {
+					res.Passf("tdx-module.identity", "MRSIGNERSEAM and SEAM_ATTRIBUTES match the TDX module identity")
+				}
+			}
+			p, err := r.Platform(info, chain.Ext)
+			if check(res, "tcb.platform", err, "") {
+				out.Platform = p
+				res.Checks[len(res.Checks)-1].Detail = platformDetail(p)
+			}
+		}
+	}
+	if check(res, "qe-identity.verify", ce.qeErr, "QE Identity signed by Intel SGX TCB Signing, valid at the verification time") {
+		id := ce.qeIdentity
+		out.QEIdentity = id
+		qr := &q.Signature().QE.Report
+		qe, err := pcs.EvaluateQE(id, qr.ISVSVN, qr.MiscSelect, qr.Attributes, qr.MRSigner, qr.ISVProdID)
+		if err != nil {
+			res.Failf("qe-identity.match", cloudra.ClassPolicy, "%v", err)
+		} else {
+			out.QE = qe
+			res.Passf("qe-identity.match", "QE %s: MRSIGNER, ISVPRODID %d, MISCSELECT, ATTRIBUTES match; ISVSVN %d → %s", qe.ID, qr.ISVProdID, qr.ISVSVN, qe.Status)
+		}
+	}
+	if out.Platform != nil && out.QE != nil {
+		v := pcs.Converge(out.Platform, out.QE)
+		out.Verdict = &v
+		res.TCB = &cloudra.TCB{Status: v.Status.String(), Advisories: v.Advisories}
+		if !v.TCBDate.IsZero() {
+			res.TCB.Date = v.TCBDate.UTC().Format(time.RFC3339)
+		}
+	}
+	return out, nil
+}
+
+func platformDetail(p *pcs.TCBEvaluation) string {
+	s := fmt.Sprintf("platform TCB level: %s", p.Status)
+	if p.Status == pcs.NotSupported {
+		s += " (no TCB level of the TCB Info matches this platform)"
+	}
+	if p.Module != nil {
+		s += fmt.Sprintf("; TDX module %s: %s", p.Module.ID, p.Module.Status)
+	}
+	if !p.TCBDate.IsZero() {
+		s += "; tcbDate " + p.TCBDate.UTC().Format("2006-01-02")
+	}
+	return s
+}
+
+// check records a pass (with the formatted detail) or a failure classified
+// from err, and reports whether it passed.
+func check(res *cloudra.Result, name string, err error, format string, args ...any) bool {
+	if err != nil {
+		res.Failf(name, classOf(err), "%v", err)
+		return false
+	}
+	res.Passf(name, format, args...)
+	return true
+}
+
+// classOf maps dcap and pcs errors to result classes.
+func classOf(err error) cloudra.Class {
+	var pe *dcap.ParseError
+	switch {
+	case errors.Is(err, dcap.ErrValidity), errors.Is(err, pcs.ErrExpired), errors.Is(err, pcs.ErrNotYetValid):
+		return cloudra.ClassFresh
+	case errors.Is(err, dcap.ErrChain), errors.Is(err, pcs.ErrChain), errors.Is(err, pcs.ErrRevoked), errors.Is(err, dcap.ErrRevoked):
+		return cloudra.ClassChain
+	case errors.Is(err, dcap.ErrSignature), errors.Is(err, pcs.ErrSignature):
+		return cloudra.ClassSig
+	case errors.Is(err, dcap.ErrBinding):
+		return cloudra.ClassBinding
+	case errors.As(err, &pe), errors.Is(err, pcs.ErrParse):
+		return cloudra.ClassParse
+	default: // pcs.ErrMismatch, pcs.ErrNotFound
+		return cloudra.ClassCollateral
+	}
+}
+
+// chain parses and verifies the PCK chain of certification data type 5,
+// from the cache when the same bytes were verified before under one of
+// roots.
+func (e *Engine) chain(cd dcap.CertificationData, roots []*x509.Certificate, t time.Time) (*dcap.PCKChain, error) {
+	if cd.Type != dcap.CertTypePCKChain {
+		return nil, &dcap.ParseError{Err: fmt.Errorf("certification data type %d: %w (hint: only quotes carrying the PCK chain, type 5, are verified; fetch the PCK certificate from PCS for types 1–4)", cd.Type, dcap.ErrUnsupported)}
+	}
+	key := sha256.Sum256(cd.Data)
+	e.mu.Lock()
+	ent := e.chains[key]
+	e.mu.Unlock()
+	if ent != nil && trusted(ent.chain.Root, roots) {
+		if err := ent.chain.ValidAt(t); err != nil {
+			return nil, err
+		}
+		return ent.chain, nil
+	}
+	certs, err := dcap.ParsePCKChain(cd.Data)
+	if err != nil {
+		return nil, err
+	}
+	c, err := dcap.VerifyPCKChain(certs, roots, t)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	if len(e.chains) >= maxCacheEntries {
+		clear(e.chains)
+	}
+	e.chains[key] = &chainEntry{chain: c}
+	e.mu.Unlock()
+	return c, nil
+}
+
+func trusted(root *x509.Certificate, roots []*x509.Certificate) bool {
+	for _, r := range roots {
+		if r == root || (r != nil && string(r.Raw) == string(root.Raw)) {
+			return true
+		}
+	}
+	return false
+}
+
+// collateral evaluates the time-dependent collateral steps, from the cache
+// when the same collateral was evaluated for the same chain at a time in the
+// same validity interval.
+func (e *Engine) collateral(r Request, c *dcap.PCKChain) *collEntry {
+	h := sha256.New()
+	writeCollateral(h, r.Collateral)
+	var tag [9]byte
+	tag[0] = byte(r.TEE)
+	h.Write(tag[:1])
+	h.Write(c.Leaf.Raw)
+	h.Write(c.Intermediate.Raw)
+	h.Write(c.Root.Raw)
+	var key [32]byte
+	h.Sum(key[:0])
+	e.mu.Lock()
+	ent := e.colls[key]
+	e.mu.Unlock()
+	if ent != nil && r.Time.After(ent.lo) && r.Time.Before(ent.hi) {
+		return ent
+	}
+	col, t := r.Collateral, r.Time
+	ent = &collEntry{}
+	ent.pckCRL = pcs.CheckRevocation(col, c.Leaf, c.Intermediate, t)
+	ent.rootCRL = pcs.CheckRevocation(col, c.Intermediate, c.Root, t)
+	ent.tcbInfo, ent.tcbErr = pcs.FindTCBInfo(col, r.TEE, c.Ext.FMSPC, c.Root, t)
+	ent.qeIdentity, ent.qeErr = pcs.FindQEIdentity(col, r.TEE, c.Root, t)
+	ent.lo, ent.hi = interval(col, c, t)
+	if ent.lo.Before(t) && t.Before(ent.hi) {
+		e.mu.Lock()
+		if len(e.colls) >= maxCacheEntries {
+			clear(e.colls)
+		}
+		e.colls[key] = ent
+		e.mu.Unlock()
+	}
+	return ent
+}
+
+func writeCollateral(h hash.Hash, col *cloudra.Collateral) {
+	if col == nil {
+		return
+	}
+	var n [8]byte
+	put := func(tag byte, b []byte) {
+		n[0] = tag
+		h.Write(n[:1])
+		binary.LittleEndian.PutUint64(n[:], uint64(len(b)))
+		h.Write(n[:])
+		h.Write(b)
+	}
+	for _, c := range col.Certificates {
+		put('c', c.Raw)
+	}
+	for _, l := range col.CRLs {
+		put('l', l.Raw)
+	}
+	for _, d := range col.Documents {
+		put('k', []byte(d.Kind))
+		put('d', d.Raw)
+		put('i', d.IssuerChain)
+	}
+}
+
+// interval returns the widest open interval around t in which no
+// certificate, CRL or document of the collateral (or the PCK chain) starts
+// or stops being valid: every time comparison made by the collateral steps
+// has the same outcome anywhere inside it.
+func interval(col *cloudra.Collateral, c *dcap.PCKChain, t time.Time) (lo, hi time.Time) {
+	lo, hi = time.Unix(0, 0), time.Unix(1<<40, 0)
+	add := func(b time.Time) {
+		if !b.After(t) && b.After(lo) {
+			lo = b
+		}
+		if !b.Before(t) && b.Before(hi) {
+			hi = b
+		}
+	}
+	for _, x := range append(pcs.Certificates(col), c.Leaf, c.Intermediate, c.Root) {
+		add(x.NotBefore)
+		add(x.NotAfter)
+	}
+	if col != nil {
+		for _, l := range col.CRLs {
+			add(l.ThisUpdate)
+			add(l.NextUpdate)
+		}
+		for _, d := range col.Documents {
+			if ti, err := pcs.ParseTCBInfo(d.Raw); err == nil {
+				add(ti.IssueDate)
+				add(ti.NextUpdate)
+			} else if qi, err := pcs.ParseQEIdentity(d.Raw); err == nil {
+				add(qi.IssueDate)
+				add(qi.NextUpdate)
+			}
+		}
+	}
+	return lo, hi
+}

@@ -1,0 +1,175 @@
+// Package tdx verifies Intel TDX quotes (DCAP quote v4, and v5 with TD report
+// 1.0 or 1.5 bodies) against Intel's PCK chain and collateral, and appraises
+// the TD against a policy.tdx section.
+//
+// Verification is a pure function of (quote, collateral, pinned root,
+// policy, time). Measurements are compared and printed in quote byte order.
+package tdx
+
+import (
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/platform/dcap"
+	"github.com/cloudra/cloudra/platform/dcap/dcapverify"
+	"github.com/cloudra/cloudra/platform/dcap/intelroot"
+	"github.com/cloudra/cloudra/platform/dcap/pcs"
+	"github.com/cloudra/cloudra/policy"
+)
+
+// Platform is the platform name in results.
+const Platform = "tdx"
+
+// Evidence is what a TD presents.
+type Evidence struct {
+	// Quote is a DCAP quote v4 or v5 with a TD report body, as produced by
+	// the TD quoting enclave (zero padding after it is accepted).
+	Quote []byte
+}
+
+// Verifier verifies TDX quotes. It caches verified PCK chains and evaluated
+// collateral; it is safe for concurrent use. Create it once and reuse it.
+type Verifier struct {
+	engine    *dcapverify.Engine
+	intel     *x509.Certificate
+	testRoots []*x509.Certificate
+}
+
+// Option configures a Verifier.
+type Option func(*Verifier)
+
+// WithTestRoot adds a test root CA (the simulator's, or a test's forged
+// Intel-like root). It is trusted only for verifications whose
+// cloudra.Options.AllowTestRoots is set.
+func WithTestRoot(root *x509.Certificate) Option {
+	return func(v *Verifier) { v.testRoots = append(v.testRoots, root) }
+}
+
+// NewVerifier returns a Verifier trusting the pinned Intel SGX Root CA.
+func NewVerifier(opts ...Option) (*Verifier, error) {
+	root, err := intelroot.Certificate()
+	if err != nil {
+		return nil, fmt.Errorf("tdx: %w", err)
+	}
+	v := &Verifier{engine: dcapverify.New(), intel: root}
+	for _, o := range opts {
+		o(v)
+	}
+	return v, nil
+}
+
+func (v *Verifier) roots(opts cloudra.Options) []*x509.Certificate {
+	r := []*x509.Certificate{v.intel}
+	if opts.AllowTestRoots {
+		r = append(r, v.testRoots...)
+	}
+	return r
+}
+
+// Verify verifies a TDX quote and appraises it against pol (nil: defaults).
+//
+// The result is explained by named checks ("quote.parse", "quote.signature",
+// "pck.chain", "qe-report.signature", "qe-report.binding", "pck.crl",
+// "root-ca.crl", "tcb-info.verify", "tcb-info.match", "tdx-module.identity",
+// "tcb.platform", "qe-identity.verify", "qe-identity.match", "tcb.status")
+// and policy violations. The error is non-nil only when no decision is
+// possible: no time (cloudra.ErrNoTime) or missing collateral
+// (*cloudra.MissingCollateralError naming the PCS v4 URLs).
+func (v *Verifier) Verify(ev Evidence, col *cloudra.Collateral, pol *policy.TDX, opts cloudra.Options) (*cloudra.Result, error) {
+	if opts.Time.IsZero() {
+		return nil, cloudra.ErrNoTime
+	}
+	if pol == nil {
+		pol = &policy.TDX{}
+	}
+	res := &cloudra.Result{Platform: Platform}
+	q, err := dcap.ParseQuote(ev.Quote)
+	if err != nil {
+		res.Failf("quote.parse", cloudra.ClassParse, "%v", err)
+		return res.Finish(), nil
+	}
+	tq, ok := q.(dcap.TDQuote)
+	if !ok {
+		res.Failf("quote.parse", cloudra.ClassParse, "tdx: quote v%d carries an SGX enclave report, not a TD report (hint: verify it as sgx)", q.QuoteHeader().Version)
+		return res.Finish(), nil
+	}
+	body := tq.TDReport()
+	res.Passf("quote.parse", "%s", describe(tq))
+	out, err := v.engine.Verify(res, dcapverify.Request{
+		Quote:      tq,
+		TEE:        pcs.TDX,
+		Collateral: col,
+		Roots:      v.roots(opts),
+		Time:       opts.Time,
+		Platform: func(info *pcs.TCBInfo, ext *dcap.PCKExtension) (*pcs.TCBEvaluation, error) {
+			if body.V15 {
+				return pcs.EvaluateTDX15(info, ext.CompSVN, ext.PCESVN, body.TEETCBSVN, body.TEETCBSVN2)
+			}
+			return pcs.EvaluateTDX(info, ext.CompSVN, ext.PCESVN, body.TEETCBSVN)
+		},
+		Module: func(info *pcs.TCBInfo) error {
+			return info.CheckTDXModule(body.MRSignerSEAM, body.SEAMAttributes, body.TEETCBSVN)
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tdx: %w", err)
+	}
+	if out.Authentic {
+		res.Claims = &Claims{Quote: tq, Chain: out.Chain}
+		res.Signer = fmt.Sprintf("PCK certificate %x (%s CA)", out.Chain.Leaf.SerialNumber, out.Chain.CA)
+		dcapverify.AppraiseTCB(res, out, pol.TCB)
+		Appraise(res, body, pol)
+	}
+	return res.Finish(), nil
+}
+
+func describe(q dcap.TDQuote) string {
+	h := q.QuoteHeader()
+	s := fmt.Sprintf("TDX quote v%d, TD report 1.0", h.Version)
+	if q.TDReport().V15 {
+		s = fmt.Sprintf("TDX quote v%d, TD report 1.5", h.Version)
+	}
+	if p := q.Padding(); p > 0 {
+		s += fmt.Sprintf(", %d bytes of zero padding after the signature data (not signed, ignored)", p)
+	}
+	return s
+}
+
+// Claims are the normalised claims of a verified TDX quote, rendered when
+// printed. Byte strings are hex in quote order.
+type Claims struct {
+	Quote dcap.TDQuote
+	Chain *dcap.PCKChain
+}
+
+// Claims implements cloudra.ClaimSet.
+func (c *Claims) Claims() []cloudra.Claim {
+	r := c.Quote.TDReport()
+	h := hex.EncodeToString
+	out := []cloudra.Claim{
+		{Name: "quote_version", Value: c.Quote.QuoteHeader().Version},
+		{Name: "mrtd", Value: h(r.MRTD[:])},
+		{Name: "rtmr0", Value: h(r.RTMR[0][:])},
+		{Name: "rtmr1", Value: h(r.RTMR[1][:])},
+		{Name: "rtmr2", Value: h(r.RTMR[2][:])},
+		{Name: "rtmr3", Value: h(r.RTMR[3][:])},
+		{Name: "mrseam", Value: h(r.MRSEAM[:])},
+		{Name: "mrsignerseam", Value: h(r.MRSignerSEAM[:])},
+		{Name: "mrconfigid", Value: h(r.MRConfigID[:])},
+		{Name: "mrowner", Value: h(r.MROwner[:])},
+		{Name: "mrownerconfig", Value: h(r.MROwnerConfig[:])},
+		{Name: "report_data", Value: h(r.ReportData[:])},
+		{Name: "td_attributes", Value: h(r.TDAttributes[:])},
+		{Name: "xfam", Value: h(r.XFAM[:])},
+		{Name: "tee_tcb_svn", Value: h(r.TEETCBSVN[:])},
+	}
+	if r.V15 {
+		out = append(out, cloudra.Claim{Name: "tee_tcb_svn2", Value: h(r.TEETCBSVN2[:])}, cloudra.Claim{Name: "mrservicetd", Value: h(r.MRServiceTD[:])})
+	}
+	if c.Chain != nil {
+		out = append(out, cloudra.Claim{Name: "fmspc", Value: h(c.Chain.Ext.FMSPC[:])}, cloudra.Claim{Name: "pck_ca", Value: c.Chain.CA})
+	}
+	return out
+}

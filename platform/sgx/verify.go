@@ -1,0 +1,202 @@
+// Package sgx verifies Intel SGX ECDSA quotes (DCAP quote v3) against
+// Intel's PCK chain and collateral, and appraises the enclave against a
+// policy.sgx section.
+//
+// Verification is a pure function of (quote, collateral, pinned root,
+// policy, time). Measurements are compared and printed in quote byte order.
+package sgx
+
+import (
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/platform/dcap"
+	"github.com/cloudra/cloudra/platform/dcap/dcapverify"
+	"github.com/cloudra/cloudra/platform/dcap/intelroot"
+	"github.com/cloudra/cloudra/platform/dcap/pcs"
+	"github.com/cloudra/cloudra/policy"
+)
+
+// Platform is the platform name in results.
+const Platform = "sgx"
+
+// Evidence is what an enclave presents.
+type Evidence struct {
+	// Quote is an SGX ECDSA quote v3 as produced by the quoting enclave.
+	Quote []byte
+}
+
+// Verifier verifies SGX quotes. It caches verified PCK chains and evaluated
+// collateral; it is safe for concurrent use. Create it once and reuse it.
+type Verifier struct {
+	engine    *dcapverify.Engine
+	intel     *x509.Certificate
+	testRoots []*x509.Certificate
+}
+
+// Option configures a Verifier.
+type Option func(*Verifier)
+
+// WithTestRoot adds a test root CA, trusted only for verifications whose
+// cloudra.Options.AllowTestRoots is set.
+func WithTestRoot(root *x509.Certificate) Option {
+	return func(v *Verifier) { v.testRoots = append(v.testRoots, root) }
+}
+
+// NewVerifier returns a Verifier trusting the pinned Intel SGX Root CA.
+func NewVerifier(opts ...Option) (*Verifier, error) {
+	root, err := intelroot.Certificate()
+	if err != nil {
+		return nil, fmt.Errorf("sgx: %w", err)
+	}
+	v := &Verifier{engine: dcapverify.New(), intel: root}
+	for _, o := range opts {
+		o(v)
+	}
+	return v, nil
+}
+
+// Verify verifies an SGX quote and appraises it against pol (nil: defaults).
+// Checks and errors are as for tdx.Verifier.Verify, without the TDX module
+// step. The error is non-nil only when no decision is possible (no time,
+// missing collateral).
+func (v *Verifier) Verify(ev Evidence, col *cloudra.Collateral, pol *policy.SGX, opts cloudra.Options) (*cloudra.Result, error) {
+	if opts.Time.IsZero() {
+		return nil, cloudra.ErrNoTime
+	}
+	if pol == nil {
+		pol = &policy.SGX{}
+	}
+	res := &cloudra.Result{Platform: Platform}
+	q, err := dcap.ParseQuote(ev.Quote)
+	if err != nil {
+		res.Failf("quote.parse", cloudra.ClassParse, "%v", err)
+		return res.Finish(), nil
+	}
+	sq, ok := q.(*dcap.QuoteV3)
+	if !ok {
+		res.Failf("quote.parse", cloudra.ClassParse, "sgx: quote v%d carries a TD report, not an enclave report (hint: verify it as tdx)", q.QuoteHeader().Version)
+		return res.Finish(), nil
+	}
+	res.Passf("quote.parse", "SGX quote v3, QE SVN %d, PCE SVN %d", sq.Header.QESVN, sq.Header.PCESVN)
+	roots := []*x509.Certificate{v.intel}
+	if opts.AllowTestRoots {
+		roots = append(roots, v.testRoots...)
+	}
+	out, err := v.engine.Verify(res, dcapverify.Request{
+		Quote:      sq,
+		TEE:        pcs.SGX,
+		Collateral: col,
+		Roots:      roots,
+		Time:       opts.Time,
+		Platform: func(info *pcs.TCBInfo, ext *dcap.PCKExtension) (*pcs.TCBEvaluation, error) {
+			return pcs.EvaluateSGX(info, ext.CompSVN, ext.PCESVN)
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sgx: %w", err)
+	}
+	if out.Authentic {
+		res.Claims = &Claims{Quote: sq, Chain: out.Chain}
+		res.Signer = fmt.Sprintf("PCK certificate %x (%s CA)", out.Chain.Leaf.SerialNumber, out.Chain.CA)
+		dcapverify.AppraiseTCB(res, out, pol.TCB)
+		Appraise(res, &sq.Body, pol)
+	}
+	return res.Finish(), nil
+}
+
+// Claims are the normalised claims of a verified SGX quote.
+type Claims struct {
+	Quote *dcap.QuoteV3
+	Chain *dcap.PCKChain
+}
+
+// Claims implements cloudra.ClaimSet.
+func (c *Claims) Claims() []cloudra.Claim {
+	r := &c.Quote.Body
+	h := hex.EncodeToString
+	out := []cloudra.Claim{
+		{Name: "mrenclave", Value: h(r.MREnclave[:])},
+		{Name: "mrsigner", Value: h(r.MRSigner[:])},
+		{Name: "isvprodid", Value: r.ISVProdID},
+		{Name: "isvsvn", Value: r.ISVSVN},
+		{Name: "attributes", Value: h(r.Attributes[:])},
+		{Name: "miscselect", Value: r.MiscSelect},
+		{Name: "cpusvn", Value: h(r.CPUSVN[:])},
+		{Name: "report_data", Value: h(r.ReportData[:])},
+		{Name: "isvextprodid", Value: h(r.ISVExtProdID[:])},
+		{Name: "isvfamilyid", Value: h(r.ISVFamilyID[:])},
+		{Name: "configid", Value: h(r.ConfigID[:])},
+		{Name: "configsvn", Value: r.ConfigSVN},
+	}
+	if c.Chain != nil {
+		out = append(out, cloudra.Claim{Name: "fmspc", Value: h(c.Chain.Ext.FMSPC[:])}, cloudra.Claim{Name: "pck_ca", Value: c.Chain.CA})
+	}
+	return out
+}
+
+// Appraise records one violation per broken rule of pol (nil: defaults) for
+// an authentic enclave report.
+func Appraise(res *cloudra.Result, r *dcap.EnclaveReport, pol *policy.SGX) {
+	if pol == nil {
+		pol = &policy.SGX{}
+	}
+	if r.Flags()&dcap.SGXAttrDebug != 0 && !policy.Or(pol.AllowDebug, false) {
+		res.Violate("attributes.debug", cloudra.ClassPolicy, "DEBUG clear", hex.EncodeToString(r.Attributes[:]))
+	}
+	dcapverify.AllowList(res, "mrenclave", pol.MREnclave, r.MREnclave[:])
+	dcapverify.AllowList(res, "mrsigner", pol.MRSigner, r.MRSigner[:])
+	if pol.ISVProdID != nil && *pol.ISVProdID != r.ISVProdID {
+		res.Violate("isvprodid", cloudra.ClassPolicy, fmt.Sprint(*pol.ISVProdID), fmt.Sprint(r.ISVProdID))
+	}
+	if r.ISVSVN < pol.MinISVSVN {
+		res.Violate("min-isvsvn", cloudra.ClassPolicy, fmt.Sprintf("≥ %d", pol.MinISVSVN), fmt.Sprint(r.ISVSVN))
+	}
+	if len(pol.Attributes) > 0 {
+		mask := pol.AttributesMask
+		if len(mask) == 0 {
+			mask = bytesOf(0xff, 16)
+		}
+		if len(pol.Attributes) != 16 || len(mask) != 16 {
+			res.Violate("attributes", cloudra.ClassPolicy, "16-byte attributes and mask in the policy", hex.EncodeToString(r.Attributes[:]))
+		} else {
+			for i := range mask {
+				if r.Attributes[i]&mask[i] != pol.Attributes[i]&mask[i] {
+					res.Violate("attributes", cloudra.ClassPolicy, hex.EncodeToString(pol.Attributes)+" under mask "+hex.EncodeToString(mask), hex.EncodeToString(r.Attributes[:]))
+					break
+				}
+			}
+		}
+	}
+	if pol.MiscSelect != nil {
+		mask := uint32(0xffffffff)
+		if pol.MiscSelectMask != nil {
+			mask = *pol.MiscSelectMask
+		}
+		if r.MiscSelect&mask != *pol.MiscSelect&mask {
+			res.Violate("miscselect", cloudra.ClassPolicy, fmt.Sprintf("%#08x under mask %#08x", *pol.MiscSelect, mask), fmt.Sprintf("%#08x", r.MiscSelect))
+		}
+	}
+	exact := func(rule string, want, got []byte) {
+		if len(want) > 0 && hex.EncodeToString(want) != hex.EncodeToString(got) {
+			res.Violate(rule, cloudra.ClassPolicy, hex.EncodeToString(want), hex.EncodeToString(got))
+		}
+	}
+	exact("isvextprodid", pol.ISVExtProdID, r.ISVExtProdID[:])
+	exact("isvfamilyid", pol.ISVFamilyID, r.ISVFamilyID[:])
+	exact("configid", pol.ConfigID, r.ConfigID[:])
+	if pol.ConfigSVN != nil && *pol.ConfigSVN != r.ConfigSVN {
+		res.Violate("configsvn", cloudra.ClassPolicy, fmt.Sprint(*pol.ConfigSVN), fmt.Sprint(r.ConfigSVN))
+	}
+	dcapverify.CheckReportData(res, pol.ReportData, r.ReportData[:])
+}
+
+func bytesOf(b byte, n int) []byte {
+	out := make([]byte, n)
+	for i := range out {
+		out[i] = b
+	}
+	return out
+}

@@ -269,6 +269,9 @@ func (k *cached) Fetch(ctx context.Context, u string) (*Response, error) {
 			return nil, err
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("collateral: %s: %w", u, err)
+	}
 	detached := context.WithoutCancel(ctx)
 	ch := k.g.DoChan(u, func() (any, error) {
 		r, err := k.f.Fetch(detached, u)

@@ -19,15 +19,15 @@
 //   - The GHCB extended-report certificate table (VCEK, ASK, ARK GUIDs,
 //     canonical byte order; formats.md §4).
 //
-// Deliberate difference: AMD's ARK and ASK are RSA-4096 keys signing with
-// RSASSA-PSS/SHA-384. The simulator uses ECDSA P-384 with SHA-384 for every
-// key. ECDSA keys derive deterministically from the seed (RSA key
-// generation in Go cannot be seeded) and ECDSA signatures here are
-// deterministic (RFC 6979), so the same seed yields byte-identical
-// certificates in every process, which lets a verifier pin the simulated
-// ARK by fingerprint; and New takes milliseconds instead of the seconds
-// RSA-4096 generation costs, keeping `cloudra demo` well under one second.
-// Report signatures are ECDSA P-384 exactly as on hardware.
+// Keys: the ARK and ASK are RSA-4096 and sign RSASSA-PSS/SHA-384 (salt
+// 48), as AMD's do; their primes are fixed in rsakeys.go (seeded RSA
+// generation costs seconds). The VCEK is an ECDSA P-384 key derived from
+// the seed, and reports are signed with it (RFC 6979, deterministic), so
+// the same seed yields the same VCEK key, CHIP_ID, measurement and
+// byte-identical reports. Certificate DER differs between runs (PSS salts
+// are random); the keys, and so every signature check, do not. New costs
+// a few RSA-4096 signatures: milliseconds, keeping `cloudra demo` well
+// under one second.
 package snpsim
 
 import (
@@ -35,6 +35,8 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha512"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -114,9 +116,10 @@ type Platform struct {
 	measurement [48]byte
 	reportID    [32]byte
 
-	arkKey, askKey, vcekKey *ecdsa.PrivateKey
-	ark, ask, vcek          *x509.Certificate
-	certTable               []byte
+	arkKey, askKey *rsa.PrivateKey
+	vcekKey        *ecdsa.PrivateKey
+	ark, ask, vcek *x509.Certificate
+	certTable      []byte
 }
 
 // New builds the platform for seed. The same seed always yields the same
@@ -127,10 +130,10 @@ func New(seed []byte) (*Platform, error) {
 	}
 	p := &Platform{seed: bytes.Clone(seed), tcb: DefaultTCB}
 	var err error
-	if p.arkKey, err = p.key("ARK"); err != nil {
+	if p.arkKey, err = rsaKey("ARK", arkP, arkQ); err != nil {
 		return nil, err
 	}
-	if p.askKey, err = p.key("ASK"); err != nil {
+	if p.askKey, err = rsaKey("ASK", askP, askQ); err != nil {
 		return nil, err
 	}
 	if p.vcekKey, err = p.key("VCEK"); err != nil {
@@ -222,8 +225,8 @@ func vcekExtensions(tcb TCB, chipID [64]byte) ([]pkix.Extension, error) {
 }
 
 func (p *Platform) mintCerts() error {
-	// A nil rand makes ECDSA signing deterministic (RFC 6979) in
-	// x509.CreateCertificate, hence byte-identical certificates per seed.
+	// Every certificate is signed RSASSA-PSS/SHA-384 with MGF1-SHA-384 and a
+	// 48-byte salt (x509 uses PSSSaltLengthEqualsHash), as AMD signs.
 	arkT := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
 		Subject:               subject("ARK-"+Product, "cloudra simulated ARK - NOT AMD"),
@@ -232,9 +235,9 @@ func (p *Platform) mintCerts() error {
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
-		SignatureAlgorithm:    x509.ECDSAWithSHA384,
+		SignatureAlgorithm:    x509.SHA384WithRSAPSS,
 	}
-	der, err := x509.CreateCertificate(nil, arkT, arkT, &p.arkKey.PublicKey, p.arkKey)
+	der, err := x509.CreateCertificate(rand.Reader, arkT, arkT, &p.arkKey.PublicKey, p.arkKey)
 	if err != nil {
 		return fmt.Errorf("snpsim: ARK: %w", err)
 	}
@@ -250,9 +253,9 @@ func (p *Platform) mintCerts() error {
 		BasicConstraintsValid: true,
 		IsCA:                  true,
 		MaxPathLenZero:        true,
-		SignatureAlgorithm:    x509.ECDSAWithSHA384,
+		SignatureAlgorithm:    x509.SHA384WithRSAPSS,
 	}
-	if der, err = x509.CreateCertificate(nil, askT, p.ark, &p.askKey.PublicKey, p.arkKey); err != nil {
+	if der, err = x509.CreateCertificate(rand.Reader, askT, p.ark, &p.askKey.PublicKey, p.arkKey); err != nil {
 		return fmt.Errorf("snpsim: ASK: %w", err)
 	}
 	if p.ask, err = x509.ParseCertificate(der); err != nil {
@@ -268,9 +271,9 @@ func (p *Platform) mintCerts() error {
 		NotBefore:          NotBefore,
 		NotAfter:           NotAfter,
 		ExtraExtensions:    exts,
-		SignatureAlgorithm: x509.ECDSAWithSHA384,
+		SignatureAlgorithm: x509.SHA384WithRSAPSS,
 	}
-	if der, err = x509.CreateCertificate(nil, vcekT, p.ask, &p.vcekKey.PublicKey, p.askKey); err != nil {
+	if der, err = x509.CreateCertificate(rand.Reader, vcekT, p.ask, &p.vcekKey.PublicKey, p.askKey); err != nil {
 		return fmt.Errorf("snpsim: VCEK: %w", err)
 	}
 	if p.vcek, err = x509.ParseCertificate(der); err != nil {
@@ -305,11 +308,11 @@ func (p *Platform) CertTable() []byte { return bytes.Clone(p.certTable) }
 // CRL returns an empty ARK-signed CRL for the ASK/VCEK side, as KDS serves
 // at /vcek/v1/Milan/crl, valid from thisUpdate for 7 days.
 func (p *Platform) CRL(thisUpdate time.Time) ([]byte, error) {
-	der, err := x509.CreateRevocationList(nil, &x509.RevocationList{
+	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
 		Number:             big.NewInt(1),
 		ThisUpdate:         thisUpdate,
 		NextUpdate:         thisUpdate.Add(7 * 24 * time.Hour),
-		SignatureAlgorithm: x509.ECDSAWithSHA384,
+		SignatureAlgorithm: x509.SHA384WithRSAPSS,
 	}, p.ark, p.arkKey)
 	if err != nil {
 		return nil, fmt.Errorf("snpsim: CRL: %w", err)

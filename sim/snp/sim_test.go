@@ -3,6 +3,7 @@ package snpsim
 import (
 	"bytes"
 	"crypto/ecdsa"
+	"crypto/rsa"
 	"crypto/sha512"
 	"crypto/x509"
 	"encoding/asn1"
@@ -59,15 +60,16 @@ func verifyReport(t *testing.T, rep []byte, vcek *x509.Certificate) bool {
 
 func TestDeterministic(t *testing.T) {
 	a, b := newPlatform(t), newPlatform(t)
-	if !bytes.Equal(a.ARK().Raw, b.ARK().Raw) || !bytes.Equal(a.VCEK().Raw, b.VCEK().Raw) ||
-		!bytes.Equal(a.ASK().Raw, b.ASK().Raw) || a.ChipID() != b.ChipID() {
+	if !bytes.Equal(a.ARK().RawSubjectPublicKeyInfo, b.ARK().RawSubjectPublicKeyInfo) ||
+		!bytes.Equal(a.VCEK().RawSubjectPublicKeyInfo, b.VCEK().RawSubjectPublicKeyInfo) ||
+		a.ChipID() != b.ChipID() {
 		t.Error("same seed, different platform")
 	}
 	c, err := New([]byte("another seed"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bytes.Equal(a.ARK().Raw, c.ARK().Raw) || a.ChipID() == c.ChipID() {
+	if bytes.Equal(a.VCEK().RawSubjectPublicKeyInfo, c.VCEK().RawSubjectPublicKeyInfo) || a.ChipID() == c.ChipID() {
 		t.Error("different seeds, same platform")
 	}
 	if _, err := New(nil); err == nil {
@@ -185,6 +187,20 @@ func TestChain(t *testing.T) {
 		KeyUsages:   []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
 	}); err != nil {
 		t.Fatal(err)
+	}
+	// A chain minted in another process (another New with the same seed)
+	// verifies under this process's ARK: only the keys are deterministic.
+	q := newPlatform(t)
+	if err := q.ASK().CheckSignatureFrom(p.ARK()); err != nil {
+		t.Errorf("cross-process chain: %v", err)
+	}
+	for _, c := range []*x509.Certificate{p.ARK(), p.ASK(), p.VCEK()} {
+		if c.SignatureAlgorithm != x509.SHA384WithRSAPSS {
+			t.Errorf("%s signed with %v", c.Subject.CommonName, c.SignatureAlgorithm)
+		}
+	}
+	if k, ok := p.ARK().PublicKey.(*rsa.PublicKey); !ok || k.N.BitLen() != 4096 {
+		t.Error("ARK is not RSA-4096")
 	}
 	if !p.ASK().MaxPathLenZero || !p.ASK().IsCA || p.ASK().KeyUsage != x509.KeyUsageCertSign {
 		t.Error("ASK constraints")

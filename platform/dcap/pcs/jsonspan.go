@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"unicode/utf8"
 )
@@ -19,18 +18,14 @@ const MaxDocumentSize = 1 << 20
 // maxJSONDepth bounds nesting; real documents nest 6 levels deep.
 const maxJSONDepth = 16
 
-type jsonFrame struct {
-	object  bool
-	wantKey bool
-	keys    map[string]bool
-}
-
 // checkStrictJSON rejects input that encoding/json would accept but that is
-// ambiguous: invalid UTF-8 (silently replaced by U+FFFD), duplicate object
-// keys at any depth (the last one would win), keys differing only in case
-// (encoding/json matches field names case-insensitively, so they are
-// duplicates too), excessive nesting, a top level that is not an object, and
-// anything after the top-level object.
+// ambiguous or unbounded: invalid UTF-8 (silently replaced by U+FFFD),
+// syntax errors and anything after the top-level value (json.Valid), a top
+// level that is not an object, duplicate object keys at any depth (the last
+// one would win), keys that differ only in case (encoding/json matches field
+// names case-insensitively, so they are duplicates too), keys that are not
+// plain ASCII without escapes (no PCS key is; escapes and non-ASCII folding
+// would make duplicates hard to see), and nesting deeper than maxJSONDepth.
 func checkStrictJSON(raw []byte) error {
 	if len(raw) > MaxDocumentSize {
 		return fmt.Errorf("document is %d bytes, limit %d", len(raw), MaxDocumentSize)
@@ -38,63 +33,77 @@ func checkStrictJSON(raw []byte) error {
 	if !utf8.Valid(raw) {
 		return errors.New("document is not valid UTF-8")
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var stack []*jsonFrame
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			return errors.New("unexpected end of document")
-		}
-		if err != nil {
+	if !json.Valid(raw) {
+		// Let the decoder say where.
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
 			return err
 		}
-		var top *jsonFrame
-		if n := len(stack); n > 0 {
-			top = stack[n-1]
-		}
-		if top == nil {
-			if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return errors.New("invalid JSON")
+	}
+	// raw is now one syntactically valid JSON value: a small walk finds the
+	// keys without allocating per token.
+	type frame struct {
+		object  bool
+		wantKey bool
+		keys    map[string]struct{}
+	}
+	var stack []frame
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; c {
+		case '{', '[':
+			if len(stack) == 0 && c != '{' {
+				return errors.New("document is not a JSON object")
+			}
+			if len(stack) >= maxJSONDepth {
+				return fmt.Errorf("nesting deeper than %d", maxJSONDepth)
+			}
+			stack = append(stack, frame{object: c == '{', wantKey: c == '{'})
+		case '}', ']':
+			stack = stack[:len(stack)-1]
+		case ',':
+			if top := &stack[len(stack)-1]; top.object {
+				top.wantKey = true
+			}
+		case '"':
+			j := i + 1
+			escaped := false
+			for raw[j] != '"' {
+				if raw[j] == '\\' {
+					escaped = true
+					j++
+				}
+				j++
+			}
+			if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].wantKey {
+				top := &stack[n-1]
+				key := raw[i+1 : j]
+				if escaped {
+					return fmt.Errorf("object key %q uses escapes", key)
+				}
+				for _, b := range key {
+					if b >= utf8.RuneSelf {
+						return fmt.Errorf("object key %q is not ASCII", key)
+					}
+				}
+				fk := strings.ToLower(string(key))
+				if top.keys == nil {
+					top.keys = map[string]struct{}{}
+				}
+				if _, dup := top.keys[fk]; dup {
+					return fmt.Errorf("duplicate key %q", key)
+				}
+				top.keys[fk] = struct{}{}
+				top.wantKey = false
+			}
+			i = j
+		default:
+			if len(stack) == 0 && c != ' ' && c != '\t' && c != '\n' && c != '\r' {
 				return errors.New("document is not a JSON object")
 			}
 		}
-		if top != nil && top.object && top.wantKey {
-			if k, ok := tok.(string); ok {
-				fk := strings.ToLower(k)
-				if top.keys[fk] {
-					return fmt.Errorf("duplicate key %q", k)
-				}
-				top.keys[fk] = true
-				top.wantKey = false
-				continue
-			}
-		}
-		switch t := tok.(type) {
-		case json.Delim:
-			switch t {
-			case '{', '[':
-				if len(stack) >= maxJSONDepth {
-					return fmt.Errorf("nesting deeper than %d", maxJSONDepth)
-				}
-				stack = append(stack, &jsonFrame{object: t == '{', wantKey: t == '{', keys: map[string]bool{}})
-				continue
-			default: // '}' or ']'
-				stack = stack[:len(stack)-1]
-			}
-		}
-		// A complete value: its parent object expects a key next.
-		if n := len(stack); n > 0 {
-			if stack[n-1].object {
-				stack[n-1].wantKey = true
-			}
-			continue
-		}
-		// Top-level object complete: only whitespace may follow.
-		if _, err := dec.Token(); err != io.EOF {
-			return errors.New("trailing data after the document")
-		}
-		return nil
 	}
+	return nil
 }
 
 // splitEnvelope checks raw strictly and splits the PCS body form

@@ -152,7 +152,9 @@ func (c *Cache) get(u string, fresh bool) (*Response, error) {
 		_ = os.Remove(ip) // torn or foreign entry: heal by refetching
 		return nil, errMiss
 	}
-	if fresh && c.o.Now().Sub(e.FetchedAt) >= c.ttl(u) {
+	// An entry from the future (clock stepped back, copied cache) is stale
+	// too, or it would stay fresh for as long as the skew.
+	if age := c.o.Now().Sub(e.FetchedAt); fresh && (age < 0 || age >= c.ttl(u)) {
 		return nil, errMiss
 	}
 	body, err := readCapped(c.blobPath(e.Blob), c.o.MaxBody)
@@ -169,6 +171,9 @@ func (c *Cache) get(u string, fresh bool) (*Response, error) {
 
 // Put stores r (its body by hash, then the index entry).
 func (c *Cache) Put(r *Response) error {
+	if int64(len(r.Body)) > c.o.MaxBody {
+		return fmt.Errorf("collateral: cache: %s: %d bytes exceeds %d: %w", r.URL, len(r.Body), c.o.MaxBody, ErrTooLarge)
+	}
 	sum := hexSum(r.Body)
 	bp := c.blobPath(sum)
 	if b, err := readCapped(bp, c.o.MaxBody); err != nil || hexSum(b) != sum {

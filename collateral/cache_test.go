@@ -280,3 +280,19 @@ func TestCacheConcurrentWriters(t *testing.T) {
 		t.Errorf("temporary files left: %v", left)
 	}
 }
+
+func TestCacheFutureEntryAndCap(t *testing.T) {
+	clk := newFakeClock()
+	c := newCacheT(t, clk, CacheOptions{MaxBody: 8})
+	const u = "https://example.test/tcb"
+	if err := c.Put(&Response{URL: u, Body: []byte("123456789")}); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("oversized put: %v", err)
+	}
+	must(t, c.Put(&Response{URL: u, Body: []byte("tcb"), FetchedAt: clk.Now().Add(48 * time.Hour)}))
+	if _, err := c.Get(u, true); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("entry from the future served as fresh: %v", err)
+	}
+	if r, err := c.Get(u, false); err != nil || string(r.Body) != "tcb" {
+		t.Errorf("stale read: %v", err)
+	}
+}

@@ -103,7 +103,7 @@ func TestCacheCorruptionRefetched(t *testing.T) {
 	ts := start(t, up)
 	clk := newFakeClock()
 	c := newCacheT(t, clk, CacheOptions{})
-	f := Cached(NewHTTP(HTTPOptions{}), c)
+	f := Cached(NewHTTP(HTTPOptions{Now: clk.Now, Sleep: clk.Sleep}), c)
 	u := ts.URL + "/crl"
 	ctx := context.Background()
 	if _, err := f.Fetch(ctx, u); err != nil {
@@ -138,7 +138,7 @@ func TestCoalescing(t *testing.T) {
 	c := newCacheT(t, clk, CacheOptions{})
 	var joined sync.WaitGroup
 	joined.Add(n)
-	f := Cached(NewHTTP(HTTPOptions{}), c).(*cached)
+	f := Cached(NewHTTP(HTTPOptions{Now: clk.Now, Sleep: clk.Sleep}), c).(*cached)
 	f.testOnlyJoined = joined.Done
 	u := ts.URL + "/tcb?fmspc=00806F050000"
 	var wg sync.WaitGroup
@@ -176,7 +176,7 @@ func TestCachedCallerCancelDoesNotFailOthers(t *testing.T) {
 	c := newCacheT(t, clk, CacheOptions{})
 	var joined sync.WaitGroup
 	joined.Add(2)
-	f := Cached(NewHTTP(HTTPOptions{}), c).(*cached)
+	f := Cached(NewHTTP(HTTPOptions{Now: clk.Now, Sleep: clk.Sleep}), c).(*cached)
 	f.testOnlyJoined = joined.Done
 	u := ts.URL + "/vcek"
 
@@ -203,7 +203,7 @@ func TestCachedErrorsNotCached(t *testing.T) {
 	s := &server{script: []func(http.ResponseWriter){status(404, "")}, body: "later"}
 	ts := start(t, s)
 	clk := newFakeClock()
-	f := Cached(NewHTTP(HTTPOptions{}), newCacheT(t, clk, CacheOptions{}))
+	f := Cached(NewHTTP(HTTPOptions{Now: clk.Now, Sleep: clk.Sleep}), newCacheT(t, clk, CacheOptions{}))
 	if _, err := f.Fetch(context.Background(), ts.URL); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("err = %v", err)
 	}

@@ -180,4 +180,3 @@ func writeTPM2ToolsFiles(dir string, q *device.QuoteResult, pcrFile []byte) ([]s
 	}
 	return names, nil
 }
-

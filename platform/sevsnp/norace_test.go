@@ -1,0 +1,5 @@
+//go:build !race
+
+package sevsnp
+
+const raceEnabled = false

@@ -90,6 +90,11 @@ func tdxAtLeast(l *TCBLevel, tee [16]byte) bool {
 // comps) and whose pcesvn ≤ the PCK certificate's PCESVN. No such level
 // gives Status NotSupported (not an error). TDX TCB Info is rejected with
 // [ErrMismatch].
+//
+// Levels are walked in document order: Intel publishes them newest (highest)
+// first and the order is covered by its signature. (QVL re-sorts them in a
+// std::set; on every real document in the test collection both orders give
+// the same level.)
 func EvaluateSGX(info *TCBInfo, comps [16]byte, pcesvn uint16) (*TCBEvaluation, error) {
 	if info == nil || info.TEE() != SGX {
 		return nil, fmt.Errorf("pcs: SGX evaluation needs SGX TCB Info: %w", ErrMismatch)

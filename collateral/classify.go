@@ -7,8 +7,10 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/cloudra/cloudra"
@@ -41,7 +43,8 @@ func Classify(data []byte, source string) (*cloudra.Collateral, error) {
 func ClassifyResponse(r *Response) (*cloudra.Collateral, error) {
 	var chains [][]byte
 	var names []string
-	for k, vs := range r.Header {
+	for _, k := range slices.Sorted(maps.Keys(r.Header)) { // sorted: a stable certificate order
+		vs := r.Header[k]
 		if !strings.HasSuffix(http.CanonicalHeaderKey(k), "-Issuer-Chain") || len(vs) == 0 {
 			continue
 		}

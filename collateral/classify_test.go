@@ -401,3 +401,24 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+func TestWriteDirHostileNames(t *testing.T) {
+	cert, err := x509.ParseCertificate(selfSigned(t)) // CN "test/../../root"
+	must(t, err)
+	tcb := []byte(`{"tcbInfo":{"id":"../../x","fmspc":"/etc/passwd"},"signature":"00"}`)
+	col := &cloudra.Collateral{Certificates: []*x509.Certificate{cert}, Documents: []cloudra.Document{{Kind: KindTCBInfo, Raw: tcb}}}
+	dir := t.TempDir()
+	paths, err := WriteDir(dir, col)
+	must(t, err)
+	for _, p := range paths {
+		if filepath.Dir(p) != dir || strings.Contains(filepath.Base(p), "/") {
+			t.Errorf("wrote outside %s: %s", dir, p)
+		}
+	}
+	if got := filepath.Base(paths[0]); !strings.HasPrefix(got, "cert-test-..-..-root-") {
+		t.Errorf("certificate name %s", got)
+	}
+	if got := filepath.Base(paths[1]); !strings.HasPrefix(got, "tcb-info-x-etc-passwd-") {
+		t.Errorf("document name %s", got)
+	}
+}

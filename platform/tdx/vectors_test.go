@@ -224,3 +224,21 @@ func dump(r *cloudra.Result) string {
 	}
 	return b.String()
 }
+
+// Bit flips over a real quote (with its real collateral).
+func TestVectorBitFlips(t *testing.T) {
+	v, err := NewVerifier()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := vectortest.Read(t, "tdx/dcapqvl-v4-uptodate/quote.bin")
+	col := dcaptest.LoadCollateral(t, "tdx/dcapqvl-v4-uptodate/collateral")
+	at := vectortest.Time(t, "2025-07-01T00:00:00Z")
+	flipAll(t, b, func(m []byte) *cloudra.Result {
+		res, err := v.Verify(Evidence{Quote: m}, col, nil, cloudra.Options{Time: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	})
+}

@@ -1,0 +1,5 @@
+//go:build race
+
+package tdx
+
+func init() { raceEnabled = true }

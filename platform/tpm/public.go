@@ -58,6 +58,10 @@ type Public struct {
 	// (Part 1, §16 "Names"), the value a TPM puts in qualifiedSigner.
 	Raw  []byte
 	Name []byte
+
+	// fingerprint caches SHA-256(SPKI) when computed at parse time.
+	fingerprint    [32]byte
+	hasFingerprint bool
 }
 
 // HasTPMArea reports whether the TPM attributes are known (TPMT_PUBLIC input).
@@ -69,6 +73,9 @@ func (p *Public) SPKI() ([]byte, error) { return x509.MarshalPKIXPublicKey(p.Key
 // Fingerprint is the SHA-256 of the DER SubjectPublicKeyInfo, the form AK
 // pins take in policies (independent of the TPM encoding).
 func (p *Public) Fingerprint() ([32]byte, error) {
+	if p.hasFingerprint {
+		return p.fingerprint, nil
+	}
 	der, err := p.SPKI()
 	if err != nil {
 		return [32]byte{}, err
@@ -79,6 +86,17 @@ func (p *Public) Fingerprint() ([32]byte, error) {
 // maxPublicSize bounds TPM2B_PUBLIC (sizeof(TPMT_PUBLIC) in the reference
 // implementation is well below 1 KiB for 4096-bit RSA).
 const maxPublicSize = 2048
+
+// withFingerprint caches the SPKI digest, so that verification does not
+// re-encode the key every time.
+func (p *Public) withFingerprint() (*Public, error) {
+	fp, err := p.Fingerprint()
+	if err != nil {
+		return nil, &ParseError{What: "public key", Err: err}
+	}
+	p.fingerprint, p.hasFingerprint = fp, true
+	return p, nil
+}
 
 // ParsePublic parses an AK public key in any format tpm2-tools writes:
 // TPM2B_PUBLIC (`tpm2_readpublic -o`, `-f tss`), TPMT_PUBLIC, PEM
@@ -104,7 +122,7 @@ func ParsePublic(b []byte) (*Public, error) {
 			if err != nil {
 				return nil, &ParseError{What: "public key", Err: err}
 			}
-			return &Public{Type: AlgRSA, Key: k, Scheme: AlgNull}, nil
+			return (&Public{Type: AlgRSA, Key: k, Scheme: AlgNull}).withFingerprint()
 		}
 		return nil, perr("public key", "unexpected PEM type %q (hint: tpm2_readpublic -f pem writes PUBLIC KEY)", blk.Type)
 	}
@@ -136,7 +154,7 @@ func publicFromSPKI(der []byte) (*Public, error) {
 	default:
 		return nil, perr("SubjectPublicKeyInfo", "unsupported key type %T", k)
 	}
-	return p, nil
+	return p.withFingerprint()
 }
 
 // ParseTPMTPublic parses a TPMT_PUBLIC (Part 2, §12.2.4) of an RSA or ECC
@@ -242,7 +260,7 @@ func ParseTPMTPublic(b []byte) (*Public, error) {
 	hh := h.New()
 	hh.Write(p.Raw)
 	p.Name = append([]byte{byte(nameAlg >> 8), byte(nameAlg)}, hh.Sum(nil)...)
-	return p, nil
+	return p.withFingerprint()
 }
 
 func eccKey(curve uint16, x, y []byte) (*ecdsa.PublicKey, error) {

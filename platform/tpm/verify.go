@@ -140,7 +140,7 @@ func VerifyQuote(q Quote, ak AK, nonce []byte, pol *policy.TPM, opts cloudra.Opt
 		r.Failf("quote.magic", cloudra.ClassParse, "%v", err)
 		return r.Finish(), nil
 	case errors.Is(err, ErrNotQuote):
-		r.Passf("quote.magic", "TPM_GENERATED_VALUE")
+		r.Add("quote.magic", cloudra.OutcomePass, "", "TPM_GENERATED_VALUE")
 		r.Failf("quote.type", cloudra.ClassParse, "%v", err)
 		return r.Finish(), nil
 	case err != nil:
@@ -159,8 +159,8 @@ func VerifyQuote(q Quote, ak AK, nonce []byte, pol *policy.TPM, opts cloudra.Opt
 		return r.Finish(), nil
 	}
 	r.Passf("quote.parse", "TPMS_ATTEST %d bytes, %v/%v signature", len(a.Raw), sig.Alg, sig.Hash)
-	r.Passf("quote.magic", "TPM_GENERATED_VALUE")
-	r.Passf("quote.type", "TPM_ST_ATTEST_QUOTE")
+	r.Add("quote.magic", cloudra.OutcomePass, "", "TPM_GENERATED_VALUE")
+	r.Add("quote.type", cloudra.OutcomePass, "", "TPM_ST_ATTEST_QUOTE")
 
 	cl := &Claims{PCRSelect: a.PCRSelect, PCRDigest: a.PCRDigest, ExtraData: a.ExtraData, Clock: a.ClockInfo,
 		FirmwareVersion: a.FirmwareVersion, QualifiedSigner: a.QualifiedSigner, AKName: ak.Public.Name}
@@ -181,7 +181,7 @@ func VerifyQuote(q Quote, ak AK, nonce []byte, pol *policy.TPM, opts cloudra.Opt
 	// quote.nonce: constant-time, exact length.
 	if subtle.ConstantTimeCompare(a.ExtraData, nonce) == 1 {
 		if len(nonce) == 0 {
-			r.Passf("quote.nonce", "no nonce expected and extraData is empty")
+			r.Add("quote.nonce", cloudra.OutcomePass, "", "no nonce expected and extraData is empty")
 		} else {
 			r.Passf("quote.nonce", "extraData equals the expected %d-byte nonce", len(nonce))
 		}
@@ -246,33 +246,37 @@ func checkPCRs(r *cloudra.Result, a *Attest, sig *Signature, pcrs PCRs) PCRs {
 		return nil
 	}
 	var missing, extra []string
-	selected := map[Alg]map[int]bool{}
+	// Selection bitmaps per bank: at most 32 PCRs (MaxPCRSelectBytes).
+	selected := make(map[Alg]*[8 * MaxPCRSelectBytes]bool, len(a.PCRSelect))
 	for _, s := range a.PCRSelect {
-		selected[s.Hash] = map[int]bool{}
+		bits := new([8 * MaxPCRSelectBytes]bool)
+		selected[s.Hash] = bits
 		for _, p := range s.PCRs {
-			selected[s.Hash][p] = true
+			bits[p] = true
 			if _, ok := pcrs[s.Hash][p]; !ok {
 				missing = append(missing, fmt.Sprintf("%v:%d", s.Hash, p))
 			}
 		}
 	}
 	for bank, vals := range pcrs {
-		for _, p := range pcrs.Indices(bank) {
-			if !selected[bank][p] {
+		bits := selected[bank]
+		for p, v := range vals {
+			if bits == nil || p < 0 || p >= len(bits) || !bits[p] {
 				extra = append(extra, fmt.Sprintf("%v:%d", bank, p))
 			}
-			if len(vals[p]) != bank.DigestSize() {
-				r.Failf("quote.pcr-selection", cloudra.ClassBinding, "%v PCR %d value has %d bytes", bank, p, len(vals[p]))
+			if len(v) != bank.DigestSize() {
+				r.Failf("quote.pcr-selection", cloudra.ClassBinding, "%v PCR %d value has %d bytes", bank, p, len(v))
 				return nil
 			}
 		}
 	}
 	if len(missing) > 0 || len(extra) > 0 {
+		slices.Sort(extra)
 		r.Failf("quote.pcr-selection", cloudra.ClassBinding, "supplied PCR values do not match the signed selection: missing [%s], not quoted [%s]",
 			strings.Join(missing, " "), strings.Join(extra, " "))
 		return nil
 	}
-	r.Passf("quote.pcr-selection", "supplied values cover exactly the signed selection")
+	r.Add("quote.pcr-selection", cloudra.OutcomePass, "", "supplied values cover exactly the signed selection")
 	// pcrDigest = H_sig(values in selection order) (Part 3, §18.4 TPM2_Quote).
 	h, _ := sig.Hash.Hash()
 	hh := h.New()
@@ -286,13 +290,9 @@ func checkPCRs(r *cloudra.Result, a *Attest, sig *Signature, pcrs PCRs) PCRs {
 		return nil
 	}
 	r.Passf("quote.pcr-digest", "%v over %d PCR values equals pcrDigest", sig.Hash, countSelected(a.PCRSelect))
-	out := PCRs{}
-	for _, s := range a.PCRSelect {
-		for _, p := range s.PCRs {
-			out.Set(s.Hash, p, pcrs[s.Hash][p])
-		}
-	}
-	return out
+	// The supplied values cover exactly the selection (checked above), so
+	// they are now the authenticated values.
+	return pcrs
 }
 
 func countSelected(sel []PCRSelection) int {

@@ -6,7 +6,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"math/big"
 	"sync"
 	"testing"
 
@@ -173,4 +172,3 @@ func forgeRaw(t testing.TB, raw []byte) Quote {
 	return Quote{Attest: raw, Signature: signRSA(t, forgeRSA, AlgRSASSA, AlgSHA256, raw), PCRs: testPCRs()}
 }
 
-var _ = big.NewInt

@@ -9,9 +9,9 @@ import (
 	"testing"
 
 	"github.com/cloudra/cloudra"
-	"github.com/cloudra/cloudra/policy"
-	"github.com/cloudra/cloudra/platform/eventlog"
 	"github.com/cloudra/cloudra/internal/vectortest"
+	"github.com/cloudra/cloudra/platform/eventlog"
+	"github.com/cloudra/cloudra/policy"
 	"github.com/google/go-tpm/tpm2"
 )
 

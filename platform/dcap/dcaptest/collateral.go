@@ -210,7 +210,9 @@ func Envelope(key string, inner, sig []byte) []byte {
 }
 
 // SignTCBInfo signs inner with the TCB signing key and wraps it.
-func (k *Kit) SignTCBInfo(inner []byte) []byte { return Envelope("tcbInfo", inner, sign(k.TCBKey, inner)) }
+func (k *Kit) SignTCBInfo(inner []byte) []byte {
+	return Envelope("tcbInfo", inner, sign(k.TCBKey, inner))
+}
 
 // SignQEIdentity signs inner with the TCB signing key and wraps it.
 func (k *Kit) SignQEIdentity(inner []byte) []byte {

@@ -39,7 +39,7 @@ type Config struct {
 type Kit struct {
 	Config
 	RootKey, CAKey, PCKKey, TCBKey, AttKey *ecdsa.PrivateKey
-	Root, CA, PCK, TCBSigner             *x509.Certificate
+	Root, CA, PCK, TCBSigner               *x509.Certificate
 }
 
 func must[T any](v T, err error) T {
@@ -251,10 +251,8 @@ func must2(r, s *big.Int, err error) (*big.Int, *big.Int) {
 }
 
 func rawKey(k *ecdsa.PublicKey) []byte {
-	b := make([]byte, 64)
-	k.X.FillBytes(b[:32])
-	k.Y.FillBytes(b[32:])
-	return b
+	b := must(k.Bytes()) // 0x04 ‖ X ‖ Y
+	return b[1:]
 }
 
 // Bytes serialises and signs the quote.

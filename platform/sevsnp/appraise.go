@@ -28,7 +28,7 @@ func appraise(res *cloudra.Result, r *Report, product string, vlek bool, pol *po
 		res.Violate(rule, class, want, got)
 		res.Add("policy."+rule, cloudra.OutcomeFail, orPolicy(class), "want "+want+", got "+got)
 	}
-	pass := func(rule string) { res.Add("policy."+rule, cloudra.OutcomePass, "", "") }
+	pass := func(check string) { res.Add(check, cloudra.OutcomePass, "", "") }
 	h := hex.EncodeToString
 
 	// Binding: REPORT_DATA, full width (pitfalls B9).
@@ -40,7 +40,7 @@ func appraise(res *cloudra.Result, r *Report, product string, vlek bool, pol *po
 			want := h(pol.ReportData) + strings.Repeat("00", 64-len(pol.ReportData))
 			violate("report-data", cloudra.ClassBinding, want, h(r.ReportData[:]))
 		default:
-			pass("report-data")
+			pass("policy.report-data")
 		}
 	}
 	allow := func(rule string, list []cloudra.HexBytes, got []byte) {
@@ -49,7 +49,7 @@ func appraise(res *cloudra.Result, r *Report, product string, vlek bool, pol *po
 		}
 		for _, m := range list {
 			if bytes.Equal(m, got) {
-				pass(rule)
+				pass("policy." + rule)
 				return
 			}
 		}
@@ -66,7 +66,7 @@ func appraise(res *cloudra.Result, r *Report, product string, vlek bool, pol *po
 			violate(rule, cloudra.ClassPolicy, h(want), h(got))
 			return
 		}
-		pass(rule)
+		pass("policy." + rule)
 	}
 	exact("host-data", pol.HostData, r.HostData[:])
 	exact("family-id", pol.FamilyID, r.FamilyID[:])
@@ -84,7 +84,7 @@ func appraise(res *cloudra.Result, r *Report, product string, vlek bool, pol *po
 	if r.VMPL != wantVMPL {
 		violate("vmpl", cloudra.ClassPolicy, strconv.Itoa(int(wantVMPL)), strconv.Itoa(int(r.VMPL)))
 	} else {
-		pass("vmpl")
+		pass("policy.vmpl")
 	}
 
 	// Guest policy bits (pitfalls B7).
@@ -148,7 +148,7 @@ func appraise(res *cloudra.Result, r *Report, product string, vlek bool, pol *po
 			violate("allow-provisional", cloudra.ClassPolicy, "CURRENT = COMMITTED (TCB and firmware version)",
 				fmt.Sprintf("current %s %s, committed %s %s", cur, versionString(r.CurrentMajor, r.CurrentMinor, r.CurrentBuild), com, versionString(r.CommittedMajor, r.CommittedMinor, r.CommittedBuild)))
 		} else {
-			pass("allow-provisional")
+			pass("policy.allow-provisional")
 		}
 	}
 	if pol.MinTCB != nil {
@@ -164,7 +164,7 @@ func appraise(res *cloudra.Result, r *Report, product string, vlek bool, pol *po
 			}
 		}
 		if ok {
-			pass("min-tcb")
+			pass("policy.min-tcb")
 		}
 	}
 
@@ -174,7 +174,7 @@ func appraise(res *cloudra.Result, r *Report, product string, vlek bool, pol *po
 		if (s == "vlek") != vlek {
 			violate("signer", cloudra.ClassPolicy, s, strings.ToLower(kindName(vlek)))
 		} else {
-			pass("signer")
+			pass("policy.signer")
 		}
 	default:
 		violate("signer", cloudra.ClassPolicy, "vcek, vlek or any in the policy", pol.Signer)

@@ -131,6 +131,7 @@ type chainEntry struct {
 	test      bool
 	notBefore time.Time // intersection of the three validity windows
 	notAfter  time.Time
+	detail    string // for the chain.ark-pinned check
 }
 
 func (c *chainEntry) validAt(t time.Time) bool {
@@ -213,7 +214,11 @@ func verifyChain(leaf *leafEntry, product string, anchors []anchor, cands []*x50
 				note(chainErr("chain.leaf", false, "%s does not verify under %s: %v", leafKind(leaf), in.Subject.CommonName, err))
 				continue
 			}
-			ce := &chainEntry{inter: in, ark: a.ark, test: a.test, notBefore: a.ark.NotBefore, notAfter: a.ark.NotAfter}
+			ce := &chainEntry{inter: in, ark: a.ark, test: a.test, notBefore: a.ark.NotBefore, notAfter: a.ark.NotAfter,
+				detail: a.ark.Subject.CommonName + " pinned by SHA-256"}
+			if a.test {
+				ce.detail = "TEST root " + a.ark.Subject.CommonName + " (allowed by AllowTestRoots)"
+			}
 			for _, c := range []*x509.Certificate{in, leaf.cert} {
 				if c.NotBefore.After(ce.notBefore) {
 					ce.notBefore = c.NotBefore

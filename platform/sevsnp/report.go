@@ -125,6 +125,7 @@ type Report struct {
 	R, S [sigComponentLen]byte
 	// Raw is a copy of the 1184 report bytes.
 	Raw []byte
+	raw [ReportSize]byte
 }
 
 // Signed returns the signed span, report[0:0x2A0], as received.
@@ -164,7 +165,9 @@ func ParseReport(b []byte) (*Report, error) {
 	if len(b) > ReportSize {
 		return nil, &ParseError{What: "report", Err: fmt.Errorf("%w: %d bytes after byte %d", ErrTrailingData, len(b)-ReportSize, ReportSize)}
 	}
-	r := &Report{Raw: append([]byte(nil), b...)}
+	r := &Report{}
+	copy(r.raw[:], b)
+	r.Raw = r.raw[:]
 	if err := r.parse(); err != nil {
 		return nil, err
 	}

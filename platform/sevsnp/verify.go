@@ -282,9 +282,9 @@ func (v *Verifier) Verify(ev Evidence, col *cloudra.Collateral, pol *policy.SEVS
 		return nil, err
 	}
 	if chain.test {
-		res.Add(checkARK, cloudra.OutcomeWarn, "", "TEST root for "+product+" (allowed by AllowTestRoots)")
+		res.Add(checkARK, cloudra.OutcomeWarn, "", chain.detail)
 	} else {
-		res.Add(checkARK, cloudra.OutcomePass, "", "ARK-"+product+" pinned by SHA-256")
+		res.Add(checkARK, cloudra.OutcomePass, "", chain.detail)
 	}
 	res.Add(checkASK, cloudra.OutcomePass, "", chain.inter.Subject.CommonName)
 	res.Add(checkLeaf, cloudra.OutcomePass, "", "")

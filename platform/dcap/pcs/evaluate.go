@@ -92,9 +92,9 @@ func tdxAtLeast(l *TCBLevel, tee [16]byte) bool {
 // [ErrMismatch].
 //
 // Levels are walked in document order: Intel publishes them newest (highest)
-// first and the order is covered by its signature. (QVL re-sorts them in a
-// std::set; on every real document in the test collection both orders give
-// the same level.)
+// first and the order is covered by its signature. QVL iterates a
+// std::set<TcbLevel, greater> instead; every real document in the test
+// collection already lists its levels in that order (TestLevelOrder).
 func EvaluateSGX(info *TCBInfo, comps [16]byte, pcesvn uint16) (*TCBEvaluation, error) {
 	if info == nil || info.TEE() != SGX {
 		return nil, fmt.Errorf("pcs: SGX evaluation needs SGX TCB Info: %w", ErrMismatch)

@@ -425,3 +425,44 @@ func TestCRLs(t *testing.T) {
 		t.Errorf("no CRL: %v, want ErrNotFound", err)
 	}
 }
+
+// qvlGreater is Intel QVL's TcbLevel::operator> for TCB Info v3: SGX
+// component SVNs compared lexicographically, then PCESVN, then (TDX) the TDX
+// component SVNs.
+func qvlGreater(a, b *TCBLevel) bool {
+	for i := range a.SGXComponents {
+		if a.SGXComponents[i].SVN != b.SGXComponents[i].SVN {
+			return a.SGXComponents[i].SVN > b.SGXComponents[i].SVN
+		}
+	}
+	if a.PCESVN != b.PCESVN {
+		return a.PCESVN > b.PCESVN
+	}
+	if a.TDXComponents != nil && b.TDXComponents != nil {
+		for i := range a.TDXComponents {
+			if a.TDXComponents[i].SVN != b.TDXComponents[i].SVN {
+				return a.TDXComponents[i].SVN > b.TDXComponents[i].SVN
+			}
+		}
+	}
+	return false
+}
+
+// TestLevelOrder: every real TCB Info lists its levels in the order QVL's
+// std::set<TcbLevel, greater> iterates them, so walking the document order
+// is QVL's walk (pitfalls C6, dcap-qvl #126).
+func TestLevelOrder(t *testing.T) {
+	vectortest.Dir(t)
+	for _, v := range vectors {
+		d := v.colDir()
+		info, err := ParseTCBInfo(vectortest.Read(t, d+"/tcb_info.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 1; i < len(info.TCBLevels); i++ {
+			if !qvlGreater(&info.TCBLevels[i-1], &info.TCBLevels[i]) {
+				t.Errorf("%s: level %d is not QVL-greater than level %d", d, i-1, i)
+			}
+		}
+	}
+}

@@ -3,6 +3,7 @@ package collateral
 import (
 	"bytes"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -29,8 +30,8 @@ var ErrUnrecognized = errors.New("not recognised as collateral")
 
 // Classify sorts one blob by its content: PEM with any number of
 // CERTIFICATE and X509 CRL blocks (text between blocks is ignored), a DER
-// certificate, a DER CRL (no trailing bytes), or a JSON document (PCS TCB
-// Info, PCS QE Identity, JWKS). source is recorded for every item in
+// certificate or CRL (no trailing bytes) as binary or as hex text, or a
+// JSON document (PCS TCB Info, PCS QE Identity, JWKS). source is recorded for every item in
 // Collateral.Sources (keyed by the hex SHA-256 of the item's raw bytes) and
 // Document.Source.
 func Classify(data []byte, source string) (*cloudra.Collateral, error) {
@@ -126,22 +127,47 @@ func classify(data []byte, source string) (*cloudra.Collateral, error) {
 		return classifyJSON(data, source)
 	case bytes.Contains(data, []byte("-----BEGIN ")):
 		return classifyPEM(data, source)
+	case isHexText(trimmed):
+		// Intel PCCS answers /sgx/certification/v4/rootcacrl with the DER
+		// CRL in hex, and collateral dumps often keep CRLs that way.
+		der := make([]byte, len(trimmed)/2)
+		if _, err := hex.Decode(der, trimmed); err == nil && der[0] == 0x30 {
+			return classifyDER(der, source)
+		}
 	case data[0] == 0x30: // ASN.1 SEQUENCE
-		col := newCollateral()
-		if cert, err := x509.ParseCertificate(data); err == nil {
-			addCert(col, cert, source)
-			return col, nil
-		}
-		if crl, err := x509.ParseRevocationList(data); err == nil {
-			if len(crl.Raw) != len(data) {
-				return nil, fmt.Errorf("collateral: %s: trailing bytes after DER CRL", source)
-			}
-			addCRL(col, crl, source)
-			return col, nil
-		}
-		return nil, fmt.Errorf("collateral: %s: starts like DER but is neither a certificate nor a CRL: %w", source, ErrUnrecognized)
+		return classifyDER(data, source)
 	}
-	return nil, fmt.Errorf("collateral: %s: not PEM, DER certificate/CRL, PCS JSON or JWKS: %w", source, ErrUnrecognized)
+	return nil, fmt.Errorf("collateral: %s: not PEM, DER or hex DER certificate/CRL, PCS JSON or JWKS: %w", source, ErrUnrecognized)
+}
+
+func isHexText(b []byte) bool {
+	if len(b) < 4 || len(b)%2 != 0 {
+		return false
+	}
+	for _, c := range b {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// classifyDER accepts one DER certificate or CRL with no trailing bytes
+// (x509.ParseCertificate rejects them itself; pitfalls.md C9 for CRLs).
+func classifyDER(der []byte, source string) (*cloudra.Collateral, error) {
+	col := newCollateral()
+	if cert, err := x509.ParseCertificate(der); err == nil {
+		addCert(col, cert, source)
+		return col, nil
+	}
+	if crl, err := x509.ParseRevocationList(der); err == nil {
+		if len(crl.Raw) != len(der) {
+			return nil, fmt.Errorf("collateral: %s: trailing bytes after DER CRL", source)
+		}
+		addCRL(col, crl, source)
+		return col, nil
+	}
+	return nil, fmt.Errorf("collateral: %s: starts like DER but is neither a certificate nor a CRL: %w", source, ErrUnrecognized)
 }
 
 func addCert(col *cloudra.Collateral, cert *x509.Certificate, source string) {

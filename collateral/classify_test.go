@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"math/big"
@@ -420,5 +421,25 @@ func TestWriteDirHostileNames(t *testing.T) {
 	}
 	if got := filepath.Base(paths[1]); !strings.HasPrefix(got, "tcb-info-x-etc-passwd-") {
 		t.Errorf("document name %s", got)
+	}
+}
+
+func TestClassifyHexDER(t *testing.T) {
+	// Intel PCCS serves /sgx/certification/v4/rootcacrl as hex text.
+	der := vectortest.Read(t, "tdx/dcapqvl-v4-uptodate/collateral/root_ca_crl.der")
+	for _, enc := range []string{hex.EncodeToString(der), strings.ToUpper(hex.EncodeToString(der)) + "\n"} {
+		col, err := Classify([]byte(enc), "pccs")
+		if err != nil || len(col.CRLs) != 1 || !bytes.Equal(col.CRLs[0].Raw, der) || col.Sources[hexSum(der)] != "pccs" {
+			t.Fatalf("hex CRL: %v", err)
+		}
+	}
+	cert := selfSigned(t)
+	if col, err := Classify([]byte(hex.EncodeToString(cert)), "hex cert"); err != nil || len(col.Certificates) != 1 {
+		t.Errorf("hex certificate: %v", err)
+	}
+	for _, bad := range []string{"0200000001", hex.EncodeToString(append(der, 0)), "abc", "0x3082"} {
+		if _, err := Classify([]byte(bad), "bad"); err == nil {
+			t.Errorf("%.20q accepted", bad)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package collateral
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"net/url"
@@ -66,6 +67,7 @@ func fakeUpstream(t *testing.T) (*upstream, map[string][]byte) {
 	mux.HandleFunc("/tdx/certification/v4/qe/identity", serve(files["qe"], "SGX-Enclave-Identity-Issuer-Chain", "qechain"))
 	mux.HandleFunc("/sgx/certification/v4/pckcrl", serve(files["pckcrl"], "SGX-PCK-CRL-Issuer-Chain", "crlchain"))
 	mux.HandleFunc("/IntelSGXRootCA.der", serve(files["rootcrl"], "", ""))
+	mux.HandleFunc("/sgx/certification/v4/rootcacrl", serve([]byte(hex.EncodeToString(files["rootcrl"])), "", "")) // PCCS: hex
 	mux.HandleFunc("/html", serve(files["unrelated"], "", ""))
 	u.URL = start(t, mux).URL
 	return u, files
@@ -105,6 +107,7 @@ func TestFetchClassifyWriteLoad(t *testing.T) {
 		{What: "QE Identity", URL: ts + "/tdx/certification/v4/qe/identity"},
 		{What: "PCK CRL", URL: ts + "/sgx/certification/v4/pckcrl?ca=platform&encoding=der"},
 		{What: "root CA CRL", URL: ts + "/IntelSGXRootCA.der"},
+		{What: "root CA CRL via PCCS", URL: ts + "/sgx/certification/v4/rootcacrl"},
 	}}
 	col := &cloudra.Collateral{}
 	for _, it := range missing.Items {
@@ -118,16 +121,17 @@ func TestFetchClassifyWriteLoad(t *testing.T) {
 		}
 		col.Merge(got)
 	}
-	if n := up.hits.Load(); n != 12 {
-		t.Errorf("%d upstream hits, want 12 (one 429 and one answer per item)", n)
+	if n := up.hits.Load(); n != 14 {
+		t.Errorf("%d upstream hits, want 14 (one 429 and one answer per item)", n)
 	}
-	if got := len(clk.Waits()); got != 6 {
-		t.Errorf("%d waits, want 6", got)
+	if got := len(clk.Waits()); got != 7 {
+		t.Errorf("%d waits, want 7", got)
 	}
 	if !strings.Contains(strings.Join(events, "\n"), "in 20s (HTTP 429)") {
 		t.Errorf("no retry event in %q", events)
 	}
-	// VCEK + ASK + ARK + TCB signing + PCK platform CA + Intel root = 6.
+	// VCEK + ASK + ARK + TCB signing + PCK platform CA + Intel root = 6;
+	// the hex root CA CRL from the PCCS is the same CRL as the DER one.
 	if len(col.Certificates) != 6 || len(col.CRLs) != 2 || len(col.Documents) != 2 {
 		t.Fatalf("classified %d certs, %d CRLs, %d documents", len(col.Certificates), len(col.CRLs), len(col.Documents))
 	}

@@ -724,7 +724,11 @@ func PublicKey(b []byte) (crypto.PublicKey, error) {
 		if e == 0 {
 			e = 65537 // Part 2 §12.2.3.5: 0 means 2^16+1
 		}
-		return &rsa.PublicKey{N: new(big.Int).SetBytes(u.Buffer), E: e}, nil
+		n := new(big.Int).SetBytes(u.Buffer)
+		if n.BitLen() < 1024 || n.Bit(0) == 0 {
+			return nil, fmt.Errorf("device: RSA modulus of %d bits is not a public key", n.BitLen())
+		}
+		return &rsa.PublicKey{N: n, E: e}, nil
 	case tpm2.TPMAlgECC:
 		p, err := pub.Parameters.ECCDetail()
 		if err != nil {

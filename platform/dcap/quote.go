@@ -184,18 +184,15 @@ func ParseQuote(b []byte) (Quote, error) {
 		if !s.ReadBytes(&body, EnclaveReportSize) {
 			return nil, parseErrorf("quote v3 shorter than header and enclave report body")
 		}
-		r, err := ParseEnclaveReport(body)
-		if err != nil {
+		if err := q.Body.parse(body); err != nil {
 			return nil, err
 		}
-		q.Body = *r
 		q.Signed = b[:len(b)-s.Len()]
-		sd, err := readSigData(&s, 3)
-		if err != nil {
+		if err := readSigData(&s, 3, &q.Sig); err != nil {
 			return nil, err
 		}
-		q.Sig = *sd
 		q.Raw = b[:len(b)-s.Len()]
+		var err error
 		q.Pad, err = padding(s)
 		return nilIfErr(q, err)
 	case 4:
@@ -204,18 +201,15 @@ func ParseQuote(b []byte) (Quote, error) {
 		if !s.ReadBytes(&body, TDReport10Size) {
 			return nil, parseErrorf("quote v4 shorter than header and TD report body")
 		}
-		r, err := ParseTDReport(body, false)
-		if err != nil {
+		if err := q.Body.parse(body, false); err != nil {
 			return nil, err
 		}
-		q.Body = *r
 		q.Signed = b[:len(b)-s.Len()]
-		sd, err := readSigData(&s, 4)
-		if err != nil {
+		if err := readSigData(&s, 4, &q.Sig); err != nil {
 			return nil, err
 		}
-		q.Sig = *sd
 		q.Raw = b[:len(b)-s.Len()]
+		var err error
 		q.Pad, err = padding(s)
 		return nilIfErr(q, err)
 	default: // 5, checked by parseHeader
@@ -245,18 +239,15 @@ func ParseQuote(b []byte) (Quote, error) {
 		if !s.ReadBytes(&body, int(want)) {
 			return nil, parseErrorf("quote v5 shorter than its %d-byte body", want)
 		}
-		r, err := ParseTDReport(body, v15)
-		if err != nil {
+		if err := q.Body.parse(body, v15); err != nil {
 			return nil, err
 		}
-		q.Body = *r
 		q.Signed = b[:len(b)-s.Len()]
-		sd, err := readSigData(&s, 5)
-		if err != nil {
+		if err := readSigData(&s, 5, &q.Sig); err != nil {
 			return nil, err
 		}
-		q.Sig = *sd
 		q.Raw = b[:len(b)-s.Len()]
+		var err error
 		q.Pad, err = padding(s)
 		return nilIfErr(q, err)
 	}

@@ -61,6 +61,16 @@ func ParseEnclaveReport(b []byte) (*EnclaveReport, error) {
 		return nil, parseErrorf("enclave report is %d bytes, want %d", len(b), EnclaveReportSize)
 	}
 	r := &EnclaveReport{}
+	if err := r.parse(b); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *EnclaveReport) parse(b []byte) error {
+	if len(b) != EnclaveReportSize {
+		return parseErrorf("enclave report is %d bytes, want %d", len(b), EnclaveReportSize)
+	}
 	copy(r.Raw[:], b)
 	s := lebytes.String(b)
 	if !s.CopyBytes(r.CPUSVN[:]) || !s.ReadU32(&r.MiscSelect) || !s.CopyBytes(r.Reserved1[:]) ||
@@ -69,9 +79,9 @@ func ParseEnclaveReport(b []byte) (*EnclaveReport, error) {
 		!s.CopyBytes(r.ConfigID[:]) || !s.ReadU16(&r.ISVProdID) || !s.ReadU16(&r.ISVSVN) ||
 		!s.ReadU16(&r.ConfigSVN) || !s.CopyBytes(r.Reserved4[:]) || !s.CopyBytes(r.ISVFamilyID[:]) ||
 		!s.CopyBytes(r.ReportData[:]) || !s.Empty() {
-		return nil, parseErrorf("malformed enclave report")
+		return parseErrorf("malformed enclave report")
 	}
-	return r, nil
+	return nil
 }
 
 // TD_ATTRIBUTES bits (Intel TDX Module ABI spec, TDX_ATTRIBUTES; formats.md §6).
@@ -128,7 +138,22 @@ func ParseTDReport(b []byte, v15 bool) (*TDReport, error) {
 	if len(b) != want {
 		return nil, parseErrorf("TD report body is %d bytes, want %d", len(b), want)
 	}
-	r := &TDReport{Raw: b, V15: v15}
+	r := &TDReport{}
+	if err := r.parse(b, v15); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *TDReport) parse(b []byte, v15 bool) error {
+	want := TDReport10Size
+	if v15 {
+		want = TDReport15Size
+	}
+	if len(b) != want {
+		return parseErrorf("TD report body is %d bytes, want %d", len(b), want)
+	}
+	r.Raw, r.V15 = b, v15
 	s := lebytes.String(b)
 	ok := s.CopyBytes(r.TEETCBSVN[:]) && s.CopyBytes(r.MRSEAM[:]) && s.CopyBytes(r.MRSignerSEAM[:]) &&
 		s.CopyBytes(r.SEAMAttributes[:]) && s.CopyBytes(r.TDAttributes[:]) && s.CopyBytes(r.XFAM[:]) &&
@@ -142,9 +167,9 @@ func ParseTDReport(b []byte, v15 bool) (*TDReport, error) {
 		ok = ok && s.CopyBytes(r.TEETCBSVN2[:]) && s.CopyBytes(r.MRServiceTD[:])
 	}
 	if !ok || !s.Empty() {
-		return nil, parseErrorf("malformed TD report body")
+		return parseErrorf("malformed TD report body")
 	}
-	return r, nil
+	return nil
 }
 
 // ParseError is returned for malformed input, so that callers can classify

@@ -45,40 +45,39 @@ type CertificationData struct {
 
 // readSigData reads the u32 signature-data length and the signature data it
 // spans, which must be consumed exactly.
-func readSigData(s *lebytes.String, version int) (*SignatureData, error) {
+func readSigData(s *lebytes.String, version int, d *SignatureData) error {
 	var sd lebytes.String
 	if !s.ReadU32LengthPrefixed(&sd) {
-		return nil, parseErrorf("signature-data length missing or beyond the end of the quote")
+		return parseErrorf("signature-data length missing or beyond the end of the quote")
 	}
-	d := &SignatureData{}
 	if !sd.CopyBytes(d.Signature[:]) || !sd.CopyBytes(d.AttestationKey[:]) {
-		return nil, parseErrorf("signature data shorter than signature and attestation key")
+		return parseErrorf("signature data shorter than signature and attestation key")
 	}
 	if version == 3 {
-		qe, err := parseQECertData(&sd)
-		if err != nil {
-			return nil, err
+		if err := parseQECertData(&sd, &d.QE); err != nil {
+			return err
 		}
-		d.QE = *qe
 	} else {
 		var cd CertificationData
 		if err := readCertData(&sd, &cd); err != nil {
-			return nil, err
+			return err
 		}
 		if cd.Type != CertTypeQEReport {
-			return nil, &ParseError{Err: fmt.Errorf("quote v%d certification data type %d: %w (want 6, QE report certification data)", version, cd.Type, ErrUnsupported)}
+			return &ParseError{Err: fmt.Errorf("quote v%d certification data type %d: %w (want 6, QE report certification data)", version, cd.Type, ErrUnsupported)}
 		}
-		qe, err := ParseQECertData(cd.Data)
-		if err != nil {
-			return nil, err
+		inner := lebytes.String(cd.Data)
+		if err := parseQECertData(&inner, &d.QE); err != nil {
+			return err
 		}
-		d.QE = *qe
+		if !inner.Empty() {
+			return parseErrorf("%d unexplained bytes after the QE certification data", inner.Len())
+		}
 		d.OuterCertType = CertTypeQEReport
 	}
 	if !sd.Empty() {
-		return nil, parseErrorf("%d unexplained bytes at the end of the signature data", sd.Len())
+		return parseErrorf("%d unexplained bytes at the end of the signature data", sd.Len())
 	}
-	return d, nil
+	return nil
 }
 
 func readCertData(s *lebytes.String, cd *CertificationData) error {
@@ -95,8 +94,8 @@ func readCertData(s *lebytes.String, cd *CertificationData) error {
 // certification data (u16 type ‖ u32 size ‖ data), consuming b exactly.
 func ParseQECertData(b []byte) (*QECertData, error) {
 	s := lebytes.String(b)
-	qe, err := parseQECertData(&s)
-	if err != nil {
+	qe := &QECertData{}
+	if err := parseQECertData(&s, qe); err != nil {
 		return nil, err
 	}
 	if !s.Empty() {
@@ -105,26 +104,20 @@ func ParseQECertData(b []byte) (*QECertData, error) {
 	return qe, nil
 }
 
-func parseQECertData(s *lebytes.String) (*QECertData, error) {
-	qe := &QECertData{}
+func parseQECertData(s *lebytes.String, qe *QECertData) error {
 	var rep []byte
 	var auth lebytes.String
 	if !s.ReadBytes(&rep, EnclaveReportSize) || !s.CopyBytes(qe.ReportSignature[:]) {
-		return nil, parseErrorf("QE certification data shorter than QE report and its signature")
+		return parseErrorf("QE certification data shorter than QE report and its signature")
 	}
-	r, err := ParseEnclaveReport(rep)
-	if err != nil {
-		return nil, err
+	if err := qe.Report.parse(rep); err != nil {
+		return err
 	}
-	qe.Report = *r
 	if !s.ReadU16LengthPrefixed(&auth) {
-		return nil, parseErrorf("QE auth data length beyond the certification data")
+		return parseErrorf("QE auth data length beyond the certification data")
 	}
 	qe.AuthData = auth
-	if err := readCertData(s, &qe.Cert); err != nil {
-		return nil, err
-	}
-	return qe, nil
+	return readCertData(s, &qe.Cert)
 }
 
 // MaxPCKChainCerts bounds the PEM chain in certification data type 5 (real

@@ -11,7 +11,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash"
 	"sync"
 	"time"
 
@@ -31,9 +30,29 @@ const maxCacheEntries = 1024
 // certificate, CRL or document changes validity). It is safe for concurrent
 // use. The zero value is not usable; call [New].
 type Engine struct {
-	mu     sync.Mutex
-	chains map[[32]byte]*chainEntry
-	colls  map[[32]byte]*collEntry
+	mu sync.Mutex
+	// chains is keyed by the certification data bytes themselves (a Go
+	// string key: hashed by the runtime, compared byte for byte).
+	chains map[string]*chainEntry
+	colls  map[collKey]*collEntry
+	// memo holds snapshots of recently seen collateral with their SHA-256,
+	// so that a repeated collateral set is recognised by a byte comparison
+	// instead of being hashed again.
+	memo []colMemo
+}
+
+type colMemo struct {
+	snapshot []byte
+	sum      [32]byte
+}
+
+// maxMemo bounds the collateral snapshots kept.
+const maxMemo = 8
+
+type collKey struct {
+	col   [32]byte
+	tee   pcs.TEE
+	chain *dcap.PCKChain
 }
 
 type chainEntry struct {
@@ -54,7 +73,7 @@ type collEntry struct {
 
 // New returns an Engine with empty caches.
 func New() *Engine {
-	return &Engine{chains: map[[32]byte]*chainEntry{}, colls: map[[32]byte]*collEntry{}}
+	return &Engine{chains: map[string]*chainEntry{}, colls: map[collKey]*collEntry{}}
 }
 
 // Request is one quote to verify.
@@ -254,9 +273,8 @@ func (e *Engine) chain(cd dcap.CertificationData, roots []*x509.Certificate, t t
 	if cd.Type != dcap.CertTypePCKChain {
 		return nil, &dcap.ParseError{Err: fmt.Errorf("certification data type %d: %w (hint: only quotes carrying the PCK chain, type 5, are verified; fetch the PCK certificate from PCS for types 1–4)", cd.Type, dcap.ErrUnsupported)}
 	}
-	key := sha256.Sum256(cd.Data)
 	e.mu.Lock()
-	ent := e.chains[key]
+	ent := e.chains[string(cd.Data)]
 	e.mu.Unlock()
 	if ent != nil && trusted(ent.chain.Root, roots) {
 		if err := ent.chain.ValidAt(t); err != nil {
@@ -276,7 +294,7 @@ func (e *Engine) chain(cd dcap.CertificationData, roots []*x509.Certificate, t t
 	if len(e.chains) >= maxCacheEntries {
 		clear(e.chains)
 	}
-	e.chains[key] = &chainEntry{chain: c}
+	e.chains[string(cd.Data)] = &chainEntry{chain: c}
 	e.mu.Unlock()
 	return c, nil
 }
@@ -294,16 +312,9 @@ func trusted(root *x509.Certificate, roots []*x509.Certificate) bool {
 // when the same collateral was evaluated for the same chain at a time in the
 // same validity interval.
 func (e *Engine) collateral(r Request, c *dcap.PCKChain) *collEntry {
-	h := sha256.New()
-	writeCollateral(h, r.Collateral)
-	var tag [9]byte
-	tag[0] = byte(r.TEE)
-	h.Write(tag[:1])
-	h.Write(c.Leaf.Raw)
-	h.Write(c.Intermediate.Raw)
-	h.Write(c.Root.Raw)
-	var key [32]byte
-	h.Sum(key[:0])
+	// The chain pointer stands for its certificates: equal certification
+	// data maps to the same cached chain.
+	key := collKey{col: e.collateralSum(r.Collateral), tee: r.TEE, chain: c}
 	e.mu.Lock()
 	ent := e.colls[key]
 	e.mu.Unlock()
@@ -328,29 +339,64 @@ func (e *Engine) collateral(r Request, c *dcap.PCKChain) *collEntry {
 	return ent
 }
 
-func writeCollateral(h hash.Hash, col *cloudra.Collateral) {
-	if col == nil {
-		return
+// collateralSum returns the SHA-256 of the collateral's content (every
+// certificate, CRL and document with its kind and issuer chain, length
+// prefixed), recognising recently seen collateral by comparing bytes.
+func (e *Engine) collateralSum(col *cloudra.Collateral) [32]byte {
+	e.mu.Lock()
+	for _, m := range e.memo {
+		if walkCollateral(col, func(b []byte) bool {
+			if len(m.snapshot) < len(b) || string(m.snapshot[:len(b)]) != string(b) {
+				return false
+			}
+			m.snapshot = m.snapshot[len(b):]
+			return true
+		}) && len(m.snapshot) == 0 {
+			e.mu.Unlock()
+			return m.sum
+		}
 	}
-	var n [8]byte
-	put := func(tag byte, b []byte) {
+	e.mu.Unlock()
+	var snap []byte
+	walkCollateral(col, func(b []byte) bool { snap = append(snap, b...); return true })
+	m := colMemo{snapshot: snap, sum: sha256.Sum256(snap)}
+	e.mu.Lock()
+	if len(e.memo) >= maxMemo {
+		e.memo = e.memo[1:]
+	}
+	e.memo = append(e.memo, m)
+	e.mu.Unlock()
+	return m.sum
+}
+
+// walkCollateral feeds the collateral's canonical serialisation to f in
+// pieces, stopping when f returns false.
+func walkCollateral(col *cloudra.Collateral, f func([]byte) bool) bool {
+	if col == nil {
+		return true
+	}
+	var n [9]byte
+	put := func(tag byte, b []byte) bool {
 		n[0] = tag
-		h.Write(n[:1])
-		binary.LittleEndian.PutUint64(n[:], uint64(len(b)))
-		h.Write(n[:])
-		h.Write(b)
+		binary.LittleEndian.PutUint64(n[1:], uint64(len(b)))
+		return f(n[:]) && f(b)
 	}
 	for _, c := range col.Certificates {
-		put('c', c.Raw)
+		if !put('c', c.Raw) {
+			return false
+		}
 	}
 	for _, l := range col.CRLs {
-		put('l', l.Raw)
+		if !put('l', l.Raw) {
+			return false
+		}
 	}
 	for _, d := range col.Documents {
-		put('k', []byte(d.Kind))
-		put('d', d.Raw)
-		put('i', d.IssuerChain)
+		if !put('k', []byte(d.Kind)) || !put('d', d.Raw) || !put('i', d.IssuerChain) {
+			return false
+		}
 	}
+	return true
 }
 
 // interval returns the widest open interval around t in which no

@@ -1,7 +1,24 @@
 package platform
 
-import "github.com/cloudra/cloudra/platform/sevsnp"
+import (
+	"fmt"
 
-// withSimulatorRoots adds the simulated platforms' roots, which the
-// verifiers use only when Options.AllowTestRoots is set.
-func withSimulatorRoots(r *sevsnp.Roots) (*sevsnp.Roots, error) { return r, nil }
+	"github.com/cloudra/cloudra/platform/sevsnp"
+	snpsim "github.com/cloudra/cloudra/sim/snp"
+)
+
+// DemoSeed is the seed of the simulated platforms that `cloudra demo` and
+// `cloudra collect --simulate` use by default; verifiers know its roots as
+// test roots.
+const DemoSeed = "cloudra-demo"
+
+// withSimulatorRoots adds the simulated platforms' roots. The verifiers use
+// them only when Options.AllowTestRoots is set (--allow-test-roots); they
+// are never trusted otherwise.
+func withSimulatorRoots(r *sevsnp.Roots) (*sevsnp.Roots, error) {
+	p, err := snpsim.New([]byte(DemoSeed))
+	if err != nil {
+		return nil, fmt.Errorf("simulated sev-snp platform: %w", err)
+	}
+	return r.WithTestARK(snpsim.Product, p.ARK()), nil
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/collateral"
 	"github.com/cloudra/cloudra/policy"
 )
 
@@ -45,9 +46,18 @@ func (v *Verifiers) Verify(ctx context.Context, in Input) (*cloudra.Result, erro
 	if in.Options.Time.IsZero() {
 		return nil, cloudra.ErrNoTime
 	}
-	if in.Collateral == nil {
-		in.Collateral = &cloudra.Collateral{}
+	// Collateral that travelled in the bundle joins the caller's set; like
+	// any collateral it is sorted by content and never becomes a root.
+	col := &cloudra.Collateral{}
+	col.Merge(in.Collateral)
+	for _, a := range in.Bundle.Collateral {
+		c, err := collateral.Classify(a.Data, "bundle:"+a.Name)
+		if err != nil {
+			continue // unusable items are ignored, as in a --collateral folder
+		}
+		col.Merge(c)
 	}
+	in.Collateral = col
 	if in.Policy == nil {
 		in.Policy = policy.Default()
 	}

@@ -275,19 +275,10 @@ func loadEvidence(paths []string) (*cloudra.Bundle, error) {
 	return out, nil
 }
 
-// loadCollateral merges bundle collateral and --collateral folders.
+// loadCollateral loads the --collateral folders (bundle collateral is
+// merged by the platform dispatcher).
 func loadCollateral(env *Env, b *cloudra.Bundle, dirs []string, verbose bool) (*cloudra.Collateral, error) {
 	col := &cloudra.Collateral{}
-	for _, a := range b.Collateral {
-		c, err := collateral.Classify(a.Data, "bundle:"+a.Name)
-		if err != nil {
-			if verbose {
-				fmt.Fprintf(env.Stderr, "cloudra: ignoring bundle collateral %q: %v\n", a.Name, err)
-			}
-			continue
-		}
-		col.Merge(c)
-	}
 	for _, d := range dirs {
 		c, skipped, err := collateral.LoadDir(d)
 		if err != nil {

@@ -118,9 +118,9 @@ func TestInBlobTooLong(t *testing.T) {
 	}
 }
 
-// TestOSOnTree drives the real OS implementation against a pre-created tree
-// (no kernel behind it): the entry name is random, so only the read/write
-// primitives and the unavailable path are exercised here.
+// TestOSPrimitives exercises the real OS implementation without a kernel
+// behind it: WriteFile never creates a missing attribute, and entries are
+// removed with rmdir.
 func TestOSPrimitives(t *testing.T) {
 	d := t.TempDir()
 	p := filepath.Join(d, "attr")

@@ -15,13 +15,14 @@ import (
 // to parse (a parse-checked field: version, MBZ ranges, SIGNATURE_ALGO,
 // signer bits) or fail the signature. Nothing else is acceptable.
 //
-// Under -race or -short one bit per byte is flipped (bit i%8), which still
-// touches every signed byte.
+// Under -short one bit per byte is flipped (bit i%8), which still touches
+// every signed byte; under -race (which slows P-384 tenfold) additionally only
+// the first three reports are flipped.
 func TestBitFlipsRejected(t *testing.T) {
 	vectortest.Dir(t)
 	seen := map[string]bool{}
 	for _, tc := range verifyVectors {
-		if tc.want != "" || seen[tc.dir] {
+		if tc.want != "" || seen[tc.dir] || raceEnabled && len(seen) >= 3 {
 			continue
 		}
 		seen[tc.dir] = true

@@ -6,6 +6,7 @@ import (
 
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/platform/sevsnp"
+	"github.com/cloudra/cloudra/platform/tpm"
 	"github.com/cloudra/cloudra/policy"
 )
 
@@ -48,6 +49,12 @@ func (p platforms) verify(ctx context.Context, in Input) ([]*cloudra.Result, err
 				r.Cloud = in.Bundle.Cloud
 			}
 			out = append(out, r)
+		case cloudra.KindTPMAttest:
+			r, err := verifyTPM(in)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, r)
 		}
 	}
 	return out, nil
@@ -73,6 +80,12 @@ func Inspect(kind cloudra.Kind, data []byte) ([]cloudra.Claim, error) {
 			out = append(out, cloudra.Claim{Name: e.GUID.String(), Value: fmt.Sprintf("%d bytes", len(e.Data))})
 		}
 		return out, nil
+	case cloudra.KindTPMAttest:
+		a, err := tpm.ParseAttest(data)
+		if err != nil {
+			return nil, err
+		}
+		return attestFields(a), nil
 	}
 	return nil, fmt.Errorf("%w: no inspector for %s", ErrUnknownArtifact, kind)
 }

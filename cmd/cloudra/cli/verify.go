@@ -162,15 +162,30 @@ func verifyFetching(ctx context.Context, env *Env, vs *platform.Verifiers, in pl
 		if !errors.As(err, &miss) {
 			return nil, undecided(err, "")
 		}
-		if f.offline || round >= 3 {
+		if round >= 3 {
 			return nil, undecided(err, "")
 		}
 		if fetcher == nil {
-			fetcher = newFetcher(env, f.cacheDir, f.verbose)
+			if f.offline {
+				// Offline still serves what an earlier online run cached;
+				// it never dials.
+				c, cerr := collateral.NewCache(f.cacheDir, collateral.CacheOptions{TTLFor: collateral.SuggestedTTL})
+				if f.cacheDir == "" || cerr != nil {
+					return nil, undecided(err, "")
+				}
+				fetcher = collateral.Offline(c)
+			} else {
+				fetcher = newFetcher(env, f.cacheDir, f.verbose)
+			}
 		}
 		for _, it := range miss.Items {
-			fmt.Fprintf(env.Stderr, "cloudra: fetching %s\n", it.What)
+			if !f.offline {
+				fmt.Fprintf(env.Stderr, "cloudra: fetching %s\n", it.What)
+			}
 			resp, ferr := fetcher.Fetch(ctx, it.URL)
+			if ferr != nil && f.offline {
+				return nil, undecided(err, "")
+			}
 			if ferr != nil {
 				return nil, undecided(fmt.Errorf("fetching %s: %w", it.What, ferr), "pass --collateral DIR with it, or check the network")
 			}
@@ -184,11 +199,11 @@ func verifyFetching(ctx context.Context, env *Env, vs *platform.Verifiers, in pl
 }
 
 func newFetcher(env *Env, cacheDir string, verbose bool) collateral.Fetcher {
-	opts := collateral.HTTPOptions{}
+	opts := collateral.HTTPOptions{Version: Version}
 	opts.Progress = func(ev string) { fmt.Fprintf(env.Stderr, "cloudra: %s\n", ev) }
 	var f collateral.Fetcher = collateral.NewHTTP(opts)
 	if cacheDir != "" {
-		if c, err := collateral.NewCache(cacheDir, collateral.CacheOptions{}); err == nil {
+		if c, err := collateral.NewCache(cacheDir, collateral.CacheOptions{TTLFor: collateral.SuggestedTTL}); err == nil {
 			f = collateral.Cached(f, c)
 		} else if verbose {
 			fmt.Fprintf(env.Stderr, "cloudra: cache disabled: %v\n", err)

@@ -1,0 +1,89 @@
+package platform
+
+import (
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+
+	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/platform/tpm"
+)
+
+// verifyTPM verifies the TPM quote a bundle carries: TPMS_ATTEST, its
+// TPMT_SIGNATURE, the PCR values, the AK public key (and AK certificate when
+// present) and the event log, against the bundle's nonce.
+func verifyTPM(in Input) (*cloudra.Result, error) {
+	b := in.Bundle
+	att, _ := b.First(cloudra.KindTPMAttest)
+	q := tpm.Quote{Attest: att.Data}
+	sig, ok := b.First(cloudra.KindTPMSig)
+	if !ok {
+		return nil, errors.New("tpm quote without its signature (hint: add the tpm2_quote -s file, or collect with 'cloudra tpm quote')")
+	}
+	q.Signature = sig.Data
+	if p, ok := b.First(cloudra.KindTPMPCRs); ok {
+		pcrs, err := tpm.ParsePCRValues(p.Data)
+		if err != nil {
+			return nil, fmt.Errorf("tpm pcr values: %w", err)
+		}
+		q.PCRs = pcrs
+	}
+	if l, ok := b.First(cloudra.KindEventLog); ok {
+		q.EventLog = l.Data
+	}
+	akArt, ok := b.First(cloudra.KindTPMAKPub)
+	if !ok {
+		return nil, errors.New("tpm quote without its attestation key (hint: add the AK public key, e.g. tpm2_readpublic -f pem)")
+	}
+	pub, err := tpm.ParsePublic(akArt.Data)
+	if err != nil {
+		return nil, fmt.Errorf("tpm attestation key: %w", err)
+	}
+	ak := tpm.AK{Public: pub}
+	if c, ok := b.First(cloudra.KindTPMAKCert); ok {
+		cert, err := parseCert(c.Data)
+		if err != nil {
+			return nil, fmt.Errorf("tpm ak certificate: %w", err)
+		}
+		ak.Cert = cert
+		ak.Chain = in.Collateral.Certificates
+	}
+	r, err := tpm.VerifyQuote(q, ak, b.Nonce, in.Policy.TPM, in.Options)
+	if err != nil {
+		return nil, err
+	}
+	if r.Cloud == "" {
+		r.Cloud = b.Cloud
+	}
+	return r, nil
+}
+
+func parseCert(b []byte) (*x509.Certificate, error) {
+	if blk, _ := pem.Decode(b); blk != nil {
+		b = blk.Bytes
+	}
+	return x509.ParseCertificate(b)
+}
+
+// attestFields names the TPMS_ATTEST fields as TPM 2.0 Part 2 §10.12.12 does.
+func attestFields(a *tpm.Attest) []cloudra.Claim {
+	sel := make([]string, 0, len(a.PCRSelect))
+	for _, s := range a.PCRSelect {
+		sel = append(sel, fmt.Sprintf("%s:%v", s.Hash, s.PCRs))
+	}
+	return []cloudra.Claim{
+		{Name: "magic", Value: fmt.Sprintf("0x%08x", a.Magic)},
+		{Name: "type", Value: fmt.Sprintf("0x%04x", a.Type)},
+		{Name: "qualifiedSigner", Value: hex.EncodeToString(a.QualifiedSigner)},
+		{Name: "extraData", Value: hex.EncodeToString(a.ExtraData)},
+		{Name: "clockInfo.clock", Value: a.ClockInfo.Clock},
+		{Name: "clockInfo.resetCount", Value: a.ClockInfo.ResetCount},
+		{Name: "clockInfo.restartCount", Value: a.ClockInfo.RestartCount},
+		{Name: "clockInfo.safe", Value: a.ClockInfo.Safe},
+		{Name: "firmwareVersion", Value: fmt.Sprintf("%016x", a.FirmwareVersion)},
+		{Name: "attested.quote.pcrSelect", Value: sel},
+		{Name: "attested.quote.pcrDigest", Value: hex.EncodeToString(a.PCRDigest)},
+	}
+}

@@ -45,6 +45,20 @@ func FuzzParseQuote(f *testing.F) {
 			t.Fatal("signed bytes are not the input's prefix")
 		}
 		_ = q.Fields()
+		// Fixed layouts re-marshal byte for byte.
+		switch q := q.(type) {
+		case TDQuote:
+			if !bytes.Equal(q.TDReport().Marshal(), q.TDReport().Raw) {
+				t.Fatal("TD report does not round-trip")
+			}
+		case *QuoteV3:
+			if !bytes.Equal(q.Body.Marshal(), q.Body.Raw[:]) {
+				t.Fatal("enclave report does not round-trip")
+			}
+		}
+		if qe := &q.Signature().QE.Report; !bytes.Equal(qe.Marshal(), qe.Raw[:]) {
+			t.Fatal("QE report does not round-trip")
+		}
 		_ = VerifyQuoteSignature(q)
 		_ = CheckQEBinding(q.Signature())
 		_, _ = ParsePCKChain(q.Signature().QE.Cert.Data)

@@ -15,7 +15,9 @@ func TestPCKExtensionCases(t *testing.T) {
 	build := func(top func(b *cryptobyte.Builder, arc int, body func(*cryptobyte.Builder))) []byte {
 		return dcaptest.ExtensionDER(top, comps, 13, [2]byte{0, 1}, [6]byte{0, 0xa0, 0x67, 0x11, 0, 0})
 	}
-	plain := func(b *cryptobyte.Builder, arc int, body func(*cryptobyte.Builder)) { dcaptest.Entry(b, []int{arc}, body) }
+	plain := func(b *cryptobyte.Builder, arc int, body func(*cryptobyte.Builder)) {
+		dcaptest.Entry(b, []int{arc}, body)
+	}
 	x, err := dcap.ParsePCKExtension(build(plain))
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,10 @@ import (
 	"fmt"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/platform/dcap"
 	"github.com/cloudra/cloudra/platform/sevsnp"
+	"github.com/cloudra/cloudra/platform/sgx"
+	"github.com/cloudra/cloudra/platform/tdx"
 	"github.com/cloudra/cloudra/platform/tpm"
 	"github.com/cloudra/cloudra/policy"
 )
@@ -14,6 +17,8 @@ import (
 // Adding a platform adds one field here, one case in verify and inspect.
 type platforms struct {
 	snp *sevsnp.Verifier
+	tdx *tdx.Verifier
+	sgx *sgx.Verifier
 }
 
 func newPlatforms() (platforms, error) {
@@ -25,7 +30,19 @@ func newPlatforms() (platforms, error) {
 	if err != nil {
 		return platforms{}, err
 	}
-	return platforms{snp: sevsnp.NewVerifier(roots)}, nil
+	tdxOpts, sgxOpts, err := dcapSimulatorRoots()
+	if err != nil {
+		return platforms{}, err
+	}
+	tv, err := tdx.NewVerifier(tdxOpts...)
+	if err != nil {
+		return platforms{}, err
+	}
+	sv, err := sgx.NewVerifier(sgxOpts...)
+	if err != nil {
+		return platforms{}, err
+	}
+	return platforms{snp: sevsnp.NewVerifier(roots), tdx: tv, sgx: sv}, nil
 }
 
 // verify runs the verifier of every primary artifact in the bundle.
@@ -42,6 +59,24 @@ func (p platforms) verify(ctx context.Context, in Input) ([]*cloudra.Result, err
 				ev.CertTable = ct.Data
 			}
 			r, err := p.snp.Verify(ev, in.Collateral, in.Policy.SEVSNP, in.Options)
+			if err != nil {
+				return nil, err
+			}
+			if r.Cloud == "" {
+				r.Cloud = in.Bundle.Cloud
+			}
+			out = append(out, r)
+		case cloudra.KindTDXQuote:
+			r, err := p.tdx.Verify(tdx.Evidence{Quote: a.Data}, in.Collateral, in.Policy.TDX, in.Options)
+			if err != nil {
+				return nil, err
+			}
+			if r.Cloud == "" {
+				r.Cloud = in.Bundle.Cloud
+			}
+			out = append(out, r)
+		case cloudra.KindSGXQuote:
+			r, err := p.sgx.Verify(sgx.Evidence{Quote: a.Data}, in.Collateral, in.Policy.SGX, in.Options)
 			if err != nil {
 				return nil, err
 			}
@@ -80,6 +115,8 @@ func Inspect(kind cloudra.Kind, data []byte) ([]cloudra.Claim, error) {
 			out = append(out, cloudra.Claim{Name: e.GUID.String(), Value: fmt.Sprintf("%d bytes", len(e.Data))})
 		}
 		return out, nil
+	case cloudra.KindTDXQuote, cloudra.KindSGXQuote:
+		return dcap.Inspect(data)
 	case cloudra.KindTPMAttest:
 		a, err := tpm.ParseAttest(data)
 		if err != nil {
@@ -95,6 +132,14 @@ func setReportData(p *policy.Policy, rd []byte) {
 		p.SEVSNP = &policy.SEVSNP{}
 	}
 	p.SEVSNP.ReportData = append(cloudra.HexBytes(nil), rd...)
+	if p.TDX == nil {
+		p.TDX = &policy.TDX{}
+	}
+	p.TDX.ReportData = append(cloudra.HexBytes(nil), rd...)
+	if p.SGX == nil {
+		p.SGX = &policy.SGX{}
+	}
+	p.SGX.ReportData = append(cloudra.HexBytes(nil), rd...)
 }
 
 func requireAllCollateral(p *policy.Policy) {

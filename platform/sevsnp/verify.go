@@ -6,6 +6,7 @@ import (
 	"crypto/sha512"
 	"crypto/x509"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -202,8 +203,10 @@ func (v *Verifier) Verify(ev Evidence, col *cloudra.Collateral, pol *policy.SEVS
 					return res.Finish(), nil
 				}
 				inters = append(inters, c)
+			case GUIDARK:
+				// A host-supplied ARK is never a root (go-sev-guest #185).
+				res.Add("certtable.ark", cloudra.OutcomeSkip, "", "host-supplied ARK ignored: trust ends at the pinned ARK")
 			}
-			// GUIDARK: a host-supplied ARK is never a root; it is ignored.
 		}
 	}
 	if len(cands) == 0 {
@@ -299,6 +302,9 @@ func (v *Verifier) Verify(ev Evidence, col *cloudra.Collateral, pol *policy.SEVS
 		checkHWIDBinding(res, r, signer.ext.HWID, product, pol.AllowMaskedChipID)
 	} else {
 		res.Add(checkHWID, cloudra.OutcomeSkip, "", "VLEK: no hwID; bound to the cloud provider key "+signer.ext.CSPID)
+		if strings.HasSuffix(signer.ext.CSPID, ".amazonaws.com") {
+			res.Cloud = "aws"
+		}
 	}
 	if leafTCB := signer.ext.TCB(product); leafTCB != reported {
 		res.Failf(checkLeafTCB, cloudra.ClassPolicy, "certificate SPLs %s differ from REPORTED_TCB %s", leafTCB, reported)

@@ -1,0 +1,60 @@
+package tdx
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/cloudra/cloudra"
+)
+
+// The caches never change a verdict: same verifier, different times, roots
+// and collateral give what a fresh verifier gives.
+func TestCachesPreserveVerdicts(t *testing.T) {
+	k := testKit()
+	v := forgedVerifier(t, k)
+	quote := k.TDQuote(4, false).Bytes()
+	col := k.Collateral(true)
+	verify := func(opts cloudra.Options, col *cloudra.Collateral) *cloudra.Result {
+		res, err := v.Verify(Evidence{Quote: quote}, col, nil, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	now := cloudra.Options{Time: k.Now, AllowTestRoots: true}
+	if res := verify(now, col); res.Verdict != cloudra.Pass {
+		t.Fatalf("%s", dump(res))
+	}
+	later := now
+	later.Time = k.Now.AddDate(0, 0, 16) // TCB Info expired (nextUpdate +15 days)
+	expect(t, verify(later, col), cloudra.ClassFresh, "tcb-info.verify")
+	if res := verify(now, col); res.Verdict != cloudra.Pass {
+		t.Fatalf("back at now: %s", dump(res))
+	}
+	expect(t, verify(cloudra.Options{Time: k.Now}, col), cloudra.ClassChain, "pck.chain")
+	later.Time = k.Now.AddDate(2, 0, 0) // PCK certificate expired
+	expect(t, verify(later, col), cloudra.ClassFresh, "pck.chain")
+
+	ti := k.DefaultTCBInfo(true)
+	ti.Levels[0].Status = "OutOfDate"
+	res := verify(now, k.CollateralWith(ti.Marshal(), k.DefaultQEIdentity(true).Marshal()))
+	if res.TCB.Status != "OutOfDate" {
+		t.Fatalf("changed collateral: %s", res.TCB.Status)
+	}
+	if res := verify(now, col); res.TCB.Status != "UpToDate" {
+		t.Fatalf("original collateral: %s", res.TCB.Status)
+	}
+
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 5 {
+				res, err := v.Verify(Evidence{Quote: quote}, col, nil, now)
+				if err != nil || res.Verdict != cloudra.Pass {
+					t.Error(err, res.Verdict)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}

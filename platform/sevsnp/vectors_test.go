@@ -165,6 +165,9 @@ func assertResult(t *testing.T, res *cloudra.Result, tc verifyVector) {
 	if tc.signer != "" && !strings.HasPrefix(res.Signer, tc.signer) {
 		t.Errorf("signer %q", res.Signer)
 	}
+	if tc.signer == "VLEK" && res.Cloud != "aws" {
+		t.Errorf("cloud %q, want aws (VLEK csp_id)", res.Cloud)
+	}
 	if (tc.want == cloudra.ClassSig || tc.want == cloudra.ClassChain) && res.Claims != nil {
 		t.Error("claims present on a signature or chain failure")
 	}

@@ -18,28 +18,15 @@ func (g GUID) String() string {
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
 
-func mustGUID(s string) GUID {
-	var g GUID
-	clean := make([]byte, 0, 32)
-	for i := 0; i < len(s); i++ {
-		if s[i] != '-' {
-			clean = append(clean, s[i])
-		}
-	}
-	if n, err := hex.Decode(g[:], clean); err != nil || n != 16 {
-		panic("sevsnp: bad GUID constant " + s)
-	}
-	return g
-}
-
 // Certificate-table GUIDs (GHCB specification, SNP_GET_EXT_REPORT; virtee/sev
-// CertType).
+// CertType), bytes in the order of the canonical strings in the comments.
+// Treat them as constants.
 var (
-	GUIDVCEK = mustGUID("63da758d-e664-4564-adc5-f4b93be8accd")
-	GUIDVLEK = mustGUID("a8074bc2-a25a-483e-aae6-39c045a0b8a1")
-	GUIDASK  = mustGUID("4ab7b379-bbac-4fe4-a02f-05aef327c782") // ASK or ASVK
-	GUIDARK  = mustGUID("c0b406a4-a803-4952-9743-3fb6014cd0ae")
-	GUIDCRL  = mustGUID("92f81bc3-5811-4d3d-97ff-d19f88dc67ea")
+	GUIDVCEK = GUID{0x63, 0xda, 0x75, 0x8d, 0xe6, 0x64, 0x45, 0x64, 0xad, 0xc5, 0xf4, 0xb9, 0x3b, 0xe8, 0xac, 0xcd} // 63da758d-e664-4564-adc5-f4b93be8accd
+	GUIDVLEK = GUID{0xa8, 0x07, 0x4b, 0xc2, 0xa2, 0x5a, 0x48, 0x3e, 0xaa, 0xe6, 0x39, 0xc0, 0x45, 0xa0, 0xb8, 0xa1} // a8074bc2-a25a-483e-aae6-39c045a0b8a1
+	GUIDASK  = GUID{0x4a, 0xb7, 0xb3, 0x79, 0xbb, 0xac, 0x4f, 0xe4, 0xa0, 0x2f, 0x05, 0xae, 0xf3, 0x27, 0xc7, 0x82} // 4ab7b379-bbac-4fe4-a02f-05aef327c782 (ASK or ASVK)
+	GUIDARK  = GUID{0xc0, 0xb4, 0x06, 0xa4, 0xa8, 0x03, 0x49, 0x52, 0x97, 0x43, 0x3f, 0xb6, 0x01, 0x4c, 0xd0, 0xae} // c0b406a4-a803-4952-9743-3fb6014cd0ae
+	GUIDCRL  = GUID{0x92, 0xf8, 0x1b, 0xc3, 0x58, 0x11, 0x4d, 0x3d, 0x97, 0xff, 0xd1, 0x9f, 0x88, 0xdc, 0x67, 0xea} // 92f81bc3-5811-4d3d-97ff-d19f88dc67ea
 )
 
 // CertEntry is one certificate-table entry. Data aliases the table bytes.

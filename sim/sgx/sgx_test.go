@@ -1,0 +1,186 @@
+package sgxsim_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/collateral"
+	"github.com/cloudra/cloudra/platform/sgx"
+	sgxsim "github.com/cloudra/cloudra/sim/sgx"
+)
+
+var verifyTime = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+
+func verifier(t *testing.T, seed string) *sgx.Verifier {
+	t.Helper()
+	// The verifier's root comes from its own platform of the same seed, as
+	// in another process.
+	pki, err := sgxsim.NewPKI([]byte(seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := sgx.NewVerifier(sgx.WithTestRoot(pki.Root()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestSGXAccepts: the project's SGX verifier accepts a simulated quote as
+// UpToDate with the simulated collateral when test roots are allowed, and
+// rejects it on the chain when they are not.
+func TestSGXAccepts(t *testing.T) {
+	const seed = "sgx round trip"
+	p, err := sgxsim.New([]byte(seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := p.Provider(sgxsim.QuoteOptions{}).Report([64]byte{1, 2, 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	col, err := p.Collateral(verifyTime, sgxsim.CollateralOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := verifier(t, seed)
+	res, err := v.Verify(sgx.Evidence{Quote: raw.Quote}, col, nil, cloudra.Options{Time: verifyTime, AllowTestRoots: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict != cloudra.Pass || res.TCB == nil || res.TCB.Status != "UpToDate" {
+		t.Fatalf("verdict %s, TCB %+v: %+v", res.Verdict, res.TCB, res.Checks)
+	}
+	res, err = v.Verify(sgx.Evidence{Quote: raw.Quote}, col, nil, cloudra.Options{Time: verifyTime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict == cloudra.Pass || !res.HasFailure(cloudra.ClassChain) {
+		t.Fatalf("simulated quote without AllowTestRoots: %s %v", res.Verdict, res.FailureClasses())
+	}
+}
+
+// TestSGXFromFolder: the collateral files, written to a folder and read
+// back by collateral.LoadDir, verify the quote (the --collateral DIR path).
+func TestSGXFromFolder(t *testing.T) {
+	const seed = "sgx folder"
+	p, err := sgxsim.New([]byte(seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	files, err := p.CollateralFiles(verifyTime, sgxsim.CollateralOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if err := os.WriteFile(filepath.Join(dir, f.Name), f.Data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	col, skipped, err := collateral.LoadDir(dir)
+	if err != nil || len(skipped) != 0 {
+		t.Fatalf("LoadDir: %v %v", err, skipped)
+	}
+	q, err := p.Quote([64]byte{}, sgxsim.QuoteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := verifier(t, seed).Verify(sgx.Evidence{Quote: q}, col, nil, cloudra.Options{Time: verifyTime, AllowTestRoots: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict != cloudra.Pass {
+		t.Fatalf("verdict %s: %+v", res.Verdict, res.Checks)
+	}
+	// Each file classifies as the kind it declares.
+	for _, f := range files {
+		c, err := collateral.Classify(f.Data, f.Name)
+		if err != nil {
+			t.Fatalf("%s: %v", f.Name, err)
+		}
+		ok := false
+		switch f.Kind {
+		case cloudra.KindPCSJSON:
+			ok = len(c.Documents) == 1
+		case cloudra.KindCRL:
+			ok = len(c.CRLs) == 1
+		case cloudra.KindCertificate:
+			ok = len(c.Certificates) == 2
+		}
+		if !ok {
+			t.Errorf("%s does not classify as %s", f.Name, f.Kind)
+		}
+	}
+}
+
+// TestSGXNegative: each negative option fails in the expected class and
+// check.
+func TestSGXNegative(t *testing.T) {
+	const seed = "sgx negative"
+	p, err := sgxsim.New([]byte(seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := verifier(t, seed)
+	cases := []struct {
+		name  string
+		q     sgxsim.QuoteOptions
+		c     sgxsim.CollateralOptions
+		at    time.Time
+		class cloudra.Class
+		check string // the check that must fail, or the violated rule
+	}{
+		{"debug", sgxsim.QuoteOptions{Debug: true}, sgxsim.CollateralOptions{}, verifyTime, cloudra.ClassPolicy, "attributes.debug"},
+		{"out-of-date", sgxsim.QuoteOptions{OutOfDateTCB: true}, sgxsim.CollateralOptions{}, verifyTime, cloudra.ClassPolicy, "tcb.status"},
+		{"tampered", sgxsim.QuoteOptions{TamperSignedBytes: true}, sgxsim.CollateralOptions{}, verifyTime, cloudra.ClassSig, "quote.signature"},
+		{"revoked", sgxsim.QuoteOptions{}, sgxsim.CollateralOptions{RevokePCK: true}, verifyTime, cloudra.ClassChain, "pck.crl"},
+		{"expired collateral", sgxsim.QuoteOptions{}, sgxsim.CollateralOptions{}, verifyTime.Add(sgxsim.CollateralValidity), cloudra.ClassFresh, "pck.crl"},
+	}
+	for _, c := range cases {
+		q, err := p.Quote([64]byte{}, c.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		col, err := p.Collateral(verifyTime, c.c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := v.Verify(sgx.Evidence{Quote: q}, col, nil, cloudra.Options{Time: c.at, AllowTestRoots: true})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if res.Verdict == cloudra.Pass {
+			t.Errorf("%s: accepted", c.name)
+			continue
+		}
+		if !res.HasFailure(c.class) {
+			t.Errorf("%s: failure classes %v, want %s", c.name, res.FailureClasses(), c.class)
+		}
+		if !failed(res, c.check) {
+			t.Errorf("%s: %s did not fail: %+v %+v", c.name, c.check, res.Checks, res.Violations)
+		}
+	}
+	// The out-of-date quote's status and advisory.
+	q, _ := p.Quote([64]byte{}, sgxsim.QuoteOptions{OutOfDateTCB: true})
+	col, _ := p.Collateral(verifyTime, sgxsim.CollateralOptions{})
+	res, _ := v.Verify(sgx.Evidence{Quote: q}, col, nil, cloudra.Options{Time: verifyTime, AllowTestRoots: true})
+	if res.TCB == nil || res.TCB.Status != "OutOfDate" || len(res.TCB.Advisories) != 1 || res.TCB.Advisories[0] != sgxsim.SimulatedAdvisory {
+		t.Errorf("out-of-date TCB %+v", res.TCB)
+	}
+}
+
+func failed(res *cloudra.Result, name string) bool {
+	if c, ok := res.Check(name); ok && c.Outcome == cloudra.OutcomeFail {
+		return true
+	}
+	for _, v := range res.Violations {
+		if v.Rule == name {
+			return true
+		}
+	}
+	return false
+}

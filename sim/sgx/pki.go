@@ -46,9 +46,9 @@ var (
 // validity), so a verifier in another process that builds the PKI from the
 // same seed trusts exactly the root the quotes chain to.
 type PKI struct {
-	seed                    []byte
-	rootKey, caKey, tcbKey  *ecdsa.PrivateKey
-	root, ca, tcbSigner     *x509.Certificate
+	seed                     []byte
+	rootKey, caKey, tcbKey   *ecdsa.PrivateKey
+	root, ca, tcbSigner      *x509.Certificate
 	tcbChainPEM, crlChainPEM []byte
 }
 

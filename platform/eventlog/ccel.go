@@ -5,6 +5,8 @@ import (
 	"crypto/sha512"
 	"errors"
 	"fmt"
+
+	"github.com/cloudra/cloudra"
 )
 
 // CCELTable is the ACPI "CCEL" table (UEFI 2.10 §38.4.3; ACPI 6.5 §5.2.34):
@@ -97,4 +99,30 @@ func CompareRTMRs(replayed, quoted [NumRTMRs][]byte) []int {
 		}
 	}
 	return bad
+}
+
+// CheckRTMRs parses a CC event log area, replays it into RTMR0–3 and
+// records one "eventlog.replay" check per RTMR in r (every mismatch
+// reported), against RTMR values taken from a verified TD quote. It returns
+// the parsed log, or nil when it could not be parsed ("eventlog.parse").
+func CheckRTMRs(r *cloudra.Result, area []byte, rtmrs [NumRTMRs][]byte) *Log {
+	l, err := ParseCCEL(area)
+	if err != nil {
+		r.Failf("eventlog.parse", cloudra.ClassParse, "%v", err)
+		return nil
+	}
+	r.Passf("eventlog.parse", "CC event log, %d events", len(l.Events))
+	got, err := ReplayRTMRs(l)
+	if err != nil {
+		r.Failf("eventlog.replay", cloudra.ClassParse, "%v", err)
+		return nil
+	}
+	for i := range got {
+		if bytes.Equal(got[i], rtmrs[i]) {
+			r.Passf("eventlog.replay", "RTMR%d: log replays to the quoted value", i)
+		} else {
+			r.Failf("eventlog.replay", cloudra.ClassBinding, "RTMR%d: log replays to %x, quote has %x", i, got[i], rtmrs[i])
+		}
+	}
+	return l
 }

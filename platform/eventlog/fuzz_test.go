@@ -19,8 +19,17 @@ func FuzzParseEventLog(f *testing.F) {
 				if filepath.Ext(e.Name()) == ".json" || filepath.Ext(e.Name()) == ".md" {
 					continue
 				}
-				if b, err := os.ReadFile(filepath.Join(dir, sub, e.Name())); err == nil && len(b) < 64<<10 {
-					f.Add(b)
+				b, err := os.ReadFile(filepath.Join(dir, sub, e.Name()))
+				if err != nil {
+					continue
+				}
+				// Large seeds stall Go's fuzzer: seed with the head of each
+				// real log (its Spec ID header and first events, ≤ 4 KiB).
+				if l, err := Parse(b); err == nil {
+					for len(l.Events) > 1 && len(l.Marshal()) > 4<<10 {
+						l.Events = l.Events[:len(l.Events)/2]
+					}
+					f.Add(l.Marshal())
 				}
 			}
 		}

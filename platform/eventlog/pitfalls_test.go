@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/internal/vectortest"
 )
 
@@ -278,6 +279,13 @@ func TestCCELReplay(t *testing.T) {
 	want[2] = sha512.New384().Sum(nil)
 	if bad := CompareRTMRs(got, want); len(bad) != 1 || bad[0] != 2 {
 		t.Errorf("mismatch not reported: %v", bad)
+	}
+	r := &cloudra.Result{}
+	if CheckRTMRs(r, area, want) == nil || r.Finish().Verdict != cloudra.Fail {
+		t.Error("CheckRTMRs did not fail on RTMR2")
+	}
+	if c := r.Checks[len(r.Checks)-2]; c.Outcome != cloudra.OutcomeFail || c.Class != cloudra.ClassBinding {
+		t.Errorf("RTMR2 check %+v", c)
 	}
 	l.add(5, EvIPL, []byte("x"))
 	pl, _ = ParseCCEL(l.Marshal())

@@ -348,6 +348,15 @@ func TestLevelMatching(t *testing.T) {
 			t.Errorf("status %s, want NotSupported (not OutOfDate)", res.TCB.Status)
 		}
 	})
+	t.Run("15 SGX components", func(t *testing.T) {
+		inner := k.DefaultTCBInfo(true).Marshal()
+		cut := bytes.Replace(inner, []byte(`"sgxtcbcomponents":[{"svn":3},`), []byte(`"sgxtcbcomponents":[`), 1)
+		if bytes.Equal(cut, inner) {
+			t.Fatal("fixture changed")
+		}
+		res := run(t, v, k, k.TDQuote(4, false).Bytes(), k.CollateralWith(cut, k.DefaultQEIdentity(true).Marshal()), nil)
+		expect(t, res, cloudra.ClassParse, "tcb-info.verify")
+	})
 	t.Run("lower level matched", func(t *testing.T) {
 		ti := k.DefaultTCBInfo(true)
 		ti.Levels[0].PCESVN = k.PCESVN + 1

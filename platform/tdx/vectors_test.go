@@ -242,3 +242,29 @@ func TestVectorBitFlips(t *testing.T) {
 		return res
 	})
 }
+
+// V8: the 2018–2025 "Intel SGX TCB Signing" certificate has the same key and
+// serial as the renewed one; its signature over 2026 collateral verifies but
+// it has expired, so collateral offered only with the old chain is stale.
+func TestExpiredTCBSigningCopy(t *testing.T) {
+	v, err := NewVerifier()
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := vectortest.Read(t, "tdx/gotdxguest-v5-td15/quote.bin")
+	col := dcaptest.LoadCollateral(t, "tdx/gotdxguest-v5-td15/collateral")
+	old := vectortest.Read(t, "tdx/gotdxguest-v4-spr-e4/collateral/tcb_info_issuer_chain.pem")
+	for i := range col.Documents {
+		col.Documents[i].IssuerChain = old
+	}
+	res, err := v.Verify(Evidence{Quote: q}, col, nil, cloudra.Options{Time: vectortest.Time(t, "2026-02-25T00:00:00Z")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict != cloudra.Fail || !res.HasFailure(cloudra.ClassFresh) {
+		t.Fatalf("want REJECT/fresh\n%s", dump(res))
+	}
+	if c, _ := res.Check("tcb-info.verify"); c.Outcome != cloudra.OutcomeFail {
+		t.Fatalf("tcb-info.verify %s", c.Outcome)
+	}
+}

@@ -171,4 +171,3 @@ func forgeRaw(t testing.TB, raw []byte) Quote {
 	keys(t)
 	return Quote{Attest: raw, Signature: signRSA(t, forgeRSA, AlgRSASSA, AlgSHA256, raw), PCRs: testPCRs()}
 }
-

@@ -1,0 +1,37 @@
+package tpm
+
+import (
+	"testing"
+
+	"github.com/cloudra/cloudra/policy"
+)
+
+// TestPolicyFile: the tpm section decodes from YAML with its documented
+// field names, and a misspelt rule is an error.
+func TestPolicyFile(t *testing.T) {
+	p, err := policy.Parse([]byte(`version: 1
+tpm:
+  banks: [sha256, sha384]
+  require_nonce: true
+  ak_pins: ["00"]
+  ak_roots: ["11"]
+  secure_boot: true
+  kernel_cmdlines: ["ro quiet"]
+  pcrs:
+    sha256:
+      "7": ["aa", "bb"]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.TPM == nil || len(p.TPM.Banks) != 2 || !policy.Or(p.TPM.SecureBoot, false) || len(p.TPM.PCRs["sha256"]["7"]) != 2 {
+		t.Errorf("%+v", p.TPM)
+	}
+	if _, err := policy.Parse([]byte(`{"version":1,"tpm":{"secureboot":true}}`)); err == nil {
+		t.Error("misspelt rule accepted")
+	}
+	var nilPol *policy.TPM
+	if b := nilPol.TPMBanks(); len(b) != 3 || b[0] != "sha256" {
+		t.Errorf("default banks %v", b)
+	}
+}

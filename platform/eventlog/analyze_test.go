@@ -1,6 +1,7 @@
 package eventlog
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 
@@ -82,5 +83,42 @@ func TestAnalyzeVectors(t *testing.T) {
 			}
 			t.Logf("apps=%d cmdline=%.40q sb=%v notes=%v", len(st.EFIApps), st.KernelCmdline, st.SecureBoot != nil && st.SecureBoot.Enabled, st.Notes)
 		})
+	}
+}
+
+// TestAnalyzeLegacy: the go-eventlog edge-case logs yield a Secure Boot
+// state (go-eventlog secureboot_test.go) without rule violations.
+func TestAnalyzeLegacy(t *testing.T) {
+	for _, name := range []string{"sb_cert_eventlog", "option_rom_eventlog", "ubuntu_2104_shielded_vm_no_secure_boot_eventlog",
+		"coreos_36_shielded_vm_no_secure_boot_eventlog", "crypto_agile_eventlog", "ebs_event_missing_eventlog", "short_no_action_eventlog"} {
+		t.Run(name, func(t *testing.T) {
+			l, err := Parse(vectortest.Read(t, "eventlog/go-eventlog-legacydata/"+name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			bank := AlgSHA256
+			if !l.HasAlg(bank) {
+				bank = AlgSHA1
+			}
+			st, err := Analyze(l, bank, allVerified())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(st.Problems) > 0 {
+				t.Errorf("problems %v", st.Problems)
+			}
+			t.Logf("sb=%v apps=%d notes=%v", st.SecureBoot != nil && st.SecureBoot.Enabled, len(st.EFIApps), st.Notes)
+		})
+	}
+}
+
+// TestResetValues: unextended PCRs match only their reset value; DRTM PCRs
+// 17–22 reset to all 0xFF (D6).
+func TestResetValues(t *testing.T) {
+	ff := bytes.Repeat([]byte{0xff}, 32)
+	quoted := map[int][]byte{10: make([]byte, 32), 17: ff, 18: make([]byte, 32)}
+	m := Compare(map[int][]byte{}, quoted)
+	if len(m) != 1 || m[0].PCR != 18 || m[0].Replayed != nil {
+		t.Errorf("mismatches %+v", m)
 	}
 }

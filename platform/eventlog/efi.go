@@ -221,6 +221,11 @@ func Analyze(l *Log, bank uint16, verified map[int]bool) (*State, error) {
 		// Separators: any event carrying a separator digest must be typed
 		// as one, and every separator must carry 0 or the error value.
 		looksSep := bytes.Equal(d, sepDigests[0]) || bytes.Equal(d, sepDigests[1])
+		if e.Type == EvSeparator && e.Index > 7 {
+			// Separators of OS PCRs carry OS-defined data (Windows: "WBCL");
+			// PFP §3.3.2.2 fixes the data only for PCRs 0–7.
+			continue
+		}
 		if e.Type == EvSeparator || looksSep {
 			switch {
 			case e.Type != EvSeparator && (e.Index == 4 || e.Index == 5 || e.Index == 7):

@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/sha512"
 	"testing"
+	"time"
 
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/internal/vectortest"
@@ -73,4 +74,37 @@ func derSig(r, s *[sigComponentLen]byte) []byte {
 		out = append(out, be...)
 	}
 	return append([]byte{0x30, byte(len(out))}, out...)
+}
+
+// BenchmarkWarmOverRaw interleaves one warm Verify and one raw P-384 check
+// per iteration, so machine load affects both alike, and reports their time
+// ratio (target ≤ 1.10).
+func BenchmarkWarmOverRaw(b *testing.B) {
+	rep := vectortest.Read(b, benchDir+"/report.bin")
+	col := collateral(b, benchDir, "vcek.der", "cert_chain_milan.pem")
+	v := NewVerifier(testRoots(b))
+	opts := cloudra.Options{Time: vectortest.Time(b, "2023-04-04T19:23:43Z")}
+	if _, err := v.Verify(Evidence{Report: rep}, col, nil, opts); err != nil {
+		b.Fatal(err)
+	}
+	r, _ := ParseReport(rep)
+	pub := readCerts(b, benchDir+"/vcek.der")[0].PublicKey.(*ecdsa.PublicKey)
+	sig := derSig(&r.R, &r.S)
+	var warm, raw time.Duration
+	b.ResetTimer()
+	for range b.N {
+		t0 := time.Now()
+		if res, err := v.Verify(Evidence{Report: rep}, col, nil, opts); err != nil || res.Verdict != cloudra.Pass {
+			b.Fatal("verify")
+		}
+		t1 := time.Now()
+		d := sha512.Sum384(rep[:SignedSize])
+		if !ecdsa.VerifyASN1(pub, d[:], sig) {
+			b.Fatal("raw")
+		}
+		t2 := time.Now()
+		warm += t1.Sub(t0)
+		raw += t2.Sub(t1)
+	}
+	b.ReportMetric(float64(warm)/float64(raw), "warm/raw")
 }

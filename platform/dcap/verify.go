@@ -114,14 +114,27 @@ func VerifyPCKChain(certs []*x509.Certificate, roots []*x509.Certificate, t time
 		return nil, fmt.Errorf("dcap: %w: chain has %d certificates", ErrChain, len(certs))
 	}
 	leaf, inter := certs[0], certs[1]
+	// The root is the trusted root whose name and key issued the
+	// intermediate (a test root may share the Intel root's name).
 	var root *x509.Certificate
+	var sigErr error
 	for _, r := range roots {
-		if r != nil && bytes.Equal(inter.RawIssuer, r.RawSubject) {
-			root = r
-			break
+		if r == nil || !bytes.Equal(inter.RawIssuer, r.RawSubject) {
+			continue
 		}
+		// CheckSignatureFrom also requires the parent to be a CA (basic
+		// constraints) allowed to sign certificates (key usage).
+		if err := inter.CheckSignatureFrom(r); err != nil {
+			sigErr = err
+			continue
+		}
+		root = r
+		break
 	}
 	if root == nil {
+		if sigErr != nil {
+			return nil, fmt.Errorf("dcap: %w: intermediate: %w", ErrChain, sigErr)
+		}
 		return nil, fmt.Errorf("dcap: %w: intermediate issued by %q, not a pinned root", ErrChain, inter.Issuer.String())
 	}
 	// A third certificate, when present, must be the pinned root itself.
@@ -142,11 +155,6 @@ func VerifyPCKChain(certs []*x509.Certificate, roots []*x509.Certificate, t time
 	}
 	if !bytes.Equal(leaf.RawIssuer, inter.RawSubject) {
 		return nil, fmt.Errorf("dcap: %w: PCK certificate not issued by the intermediate", ErrChain)
-	}
-	// CheckSignatureFrom also requires the parent to be a CA (basic
-	// constraints) allowed to sign certificates (key usage).
-	if err := inter.CheckSignatureFrom(root); err != nil {
-		return nil, fmt.Errorf("dcap: %w: intermediate: %w", ErrChain, err)
 	}
 	if err := leaf.CheckSignatureFrom(inter); err != nil {
 		return nil, fmt.Errorf("dcap: %w: PCK certificate: %w", ErrChain, err)

@@ -13,6 +13,7 @@ import (
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/platform/dcap"
 	"github.com/cloudra/cloudra/platform/dcap/dcaptest"
+	"github.com/cloudra/cloudra/platform/dcap/intelroot"
 	"github.com/cloudra/cloudra/policy"
 )
 
@@ -606,4 +607,28 @@ func flipAll(t *testing.T, b []byte, verify func([]byte) *cloudra.Result) {
 		}
 	}
 	t.Logf("%d single-bit flips rejected", flips)
+}
+
+// A test root named exactly like Intel's root: each trusted root with that
+// name is tried, and the test one is trusted only with AllowTestRoots.
+func TestTestRootWithIntelName(t *testing.T) {
+	intel, err := intelroot.Certificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dcaptest.DefaultConfig()
+	c.RootRawSubject = intel.RawSubject
+	k := dcaptest.New(c)
+	if !bytes.Equal(k.Root.RawSubject, intel.RawSubject) {
+		t.Fatal("subject differs")
+	}
+	v := forgedVerifier(t, k)
+	if res := run(t, v, k, k.TDQuote(4, false).Bytes(), k.Collateral(true), nil); res.Verdict != cloudra.Pass {
+		t.Fatalf("%s", dump(res))
+	}
+	res, err := v.Verify(Evidence{Quote: k.TDQuote(4, false).Bytes()}, k.Collateral(true), nil, cloudra.Options{Time: k.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect(t, res, cloudra.ClassChain, "pck.chain")
 }

@@ -32,6 +32,9 @@ type Config struct {
 	PCESVN    uint16
 	// ExtDER, when set, replaces the PCK certificate's SGX extension value.
 	ExtDER []byte
+	// RootRawSubject, when set, is the root's DER name (e.g. exactly
+	// Intel's).
+	RootRawSubject []byte
 }
 
 // Kit is a forged Intel-like P-256 PKI: root, PCK CA, PCK leaf, TCB signer,
@@ -65,7 +68,7 @@ func DefaultConfig() Config {
 func New(c Config) *Kit {
 	k := &Kit{Config: c, RootKey: newKey(), CAKey: newKey(), PCKKey: newKey(), TCBKey: newKey(), AttKey: newKey()}
 	nb, na := c.Now.AddDate(-1, 0, 0), c.Now.AddDate(1, 0, 0)
-	k.Root = k.cert(&x509.Certificate{Subject: name("Intel SGX Root CA"), IsCA: true, BasicConstraintsValid: true,
+	k.Root = k.cert(&x509.Certificate{Subject: name("Intel SGX Root CA"), RawSubject: c.RootRawSubject, IsCA: true, BasicConstraintsValid: true,
 		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, NotBefore: nb.AddDate(-1, 0, 0), NotAfter: na.AddDate(20, 0, 0)}, nil, k.RootKey, k.RootKey)
 	caName := dcap.PlatformCACN
 	if c.Processor {

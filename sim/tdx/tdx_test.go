@@ -1,0 +1,133 @@
+package tdxsim_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/platform/tdx"
+	sgxsim "github.com/cloudra/cloudra/sim/sgx"
+	tdxsim "github.com/cloudra/cloudra/sim/tdx"
+)
+
+var verifyTime = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+
+func verifier(t *testing.T, seed string) *tdx.Verifier {
+	t.Helper()
+	// The root comes from a PKI built separately from the same seed, as a
+	// verifier in another process would build it.
+	pki, err := sgxsim.NewPKI([]byte(seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := tdx.NewVerifier(tdx.WithTestRoot(pki.Root()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestTDXAccepts: the project's TDX verifier accepts simulated v4, v5/TD 1.0
+// and v5/TD 1.5 quotes as UpToDate with the simulated collateral when test
+// roots are allowed, and rejects them on the chain when they are not.
+func TestTDXAccepts(t *testing.T) {
+	const seed = "tdx round trip"
+	p, err := tdxsim.New([]byte(seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	col, err := p.Collateral(verifyTime, sgxsim.CollateralOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := verifier(t, seed)
+	for _, o := range []tdxsim.QuoteOptions{{}, {Version: 5}, {Version: 5, TD15: true}} {
+		raw, err := p.Provider(o).Report([64]byte{1, 2, 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := v.Verify(tdx.Evidence{Quote: raw.Quote}, col, nil, cloudra.Options{Time: verifyTime, AllowTestRoots: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Verdict != cloudra.Pass || res.TCB == nil || res.TCB.Status != "UpToDate" {
+			t.Fatalf("%+v: verdict %s, TCB %+v: %+v %+v", o, res.Verdict, res.TCB, res.Checks, res.Violations)
+		}
+		if c, ok := res.Check("tdx-module.identity"); !ok || c.Outcome != cloudra.OutcomePass {
+			t.Errorf("%+v: module identity not checked", o)
+		}
+		res, err = v.Verify(tdx.Evidence{Quote: raw.Quote}, col, nil, cloudra.Options{Time: verifyTime})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Verdict == cloudra.Pass || !res.HasFailure(cloudra.ClassChain) {
+			t.Fatalf("simulated quote without AllowTestRoots: %s %v", res.Verdict, res.FailureClasses())
+		}
+	}
+}
+
+// TestTDXNegative: each negative option fails in the expected class and
+// check.
+func TestTDXNegative(t *testing.T) {
+	const seed = "tdx negative"
+	p, err := tdxsim.New([]byte(seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := verifier(t, seed)
+	cases := []struct {
+		name   string
+		q      tdxsim.QuoteOptions
+		c      sgxsim.CollateralOptions
+		at     time.Time
+		class  cloudra.Class
+		check  string // the check that must fail, or the violated rule
+		status string // the TCB status, when one is reached
+	}{
+		{"debug", tdxsim.QuoteOptions{Debug: true}, sgxsim.CollateralOptions{}, verifyTime, cloudra.ClassPolicy, "td-attributes.debug", "UpToDate"},
+		{"out-of-date platform", tdxsim.QuoteOptions{OutOfDateTCB: true}, sgxsim.CollateralOptions{}, verifyTime, cloudra.ClassPolicy, "tcb.status", "OutOfDate"},
+		{"out-of-date module", tdxsim.QuoteOptions{OutOfDateModule: true, Version: 5, TD15: true}, sgxsim.CollateralOptions{}, verifyTime, cloudra.ClassPolicy, "tcb.status", "OutOfDate"},
+		{"tampered", tdxsim.QuoteOptions{TamperSignedBytes: true}, sgxsim.CollateralOptions{}, verifyTime, cloudra.ClassSig, "quote.signature", ""},
+		{"revoked", tdxsim.QuoteOptions{}, sgxsim.CollateralOptions{RevokePCK: true}, verifyTime, cloudra.ClassChain, "pck.crl", ""},
+		{"expired collateral", tdxsim.QuoteOptions{}, sgxsim.CollateralOptions{}, verifyTime.Add(sgxsim.CollateralValidity), cloudra.ClassFresh, "pck.crl", ""},
+	}
+	for _, c := range cases {
+		q, err := p.Quote([64]byte{}, c.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		col, err := p.Collateral(verifyTime, c.c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := v.Verify(tdx.Evidence{Quote: q}, col, nil, cloudra.Options{Time: c.at, AllowTestRoots: true})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if res.Verdict == cloudra.Pass {
+			t.Errorf("%s: accepted", c.name)
+			continue
+		}
+		if !res.HasFailure(c.class) {
+			t.Errorf("%s: failure classes %v, want %s", c.name, res.FailureClasses(), c.class)
+		}
+		if !failed(res, c.check) {
+			t.Errorf("%s: %s did not fail: %+v %+v", c.name, c.check, res.Checks, res.Violations)
+		}
+		if c.status != "" && (res.TCB == nil || res.TCB.Status != c.status) {
+			t.Errorf("%s: TCB %+v, want %s", c.name, res.TCB, c.status)
+		}
+	}
+}
+
+func failed(res *cloudra.Result, name string) bool {
+	if c, ok := res.Check(name); ok && c.Outcome == cloudra.OutcomeFail {
+		return true
+	}
+	for _, v := range res.Violations {
+		if v.Rule == name {
+			return true
+		}
+	}
+	return false
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/cloudra/cloudra"
@@ -333,4 +334,43 @@ func TestQuoteWithEventLog(t *testing.T) {
 	if bad < 2 {
 		t.Errorf("%d replay mismatches reported", bad)
 	}
+}
+
+// D6: a quoted firmware PCR the log never extends, holding a non-reset
+// value, fails the replay; the same for PCR 10 is only a warning (IMA).
+func TestLogNeverExtendsQuotedPCR(t *testing.T) {
+	full, err := eventlog.Parse(vectortest.Read(t, "eventlog/go-tpm-tools-gce-and-other-logs/cos-85-amd-sev.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Keep only PCR 0 events.
+	l := *full
+	l.Events = nil
+	for _, e := range full.Events {
+		if e.Index == 0 {
+			l.Events = append(l.Events, e)
+		}
+	}
+	raw := l.Marshal()
+	rep, _ := eventlog.Replay(&l, eventlog.AlgSHA256)
+	p := PCRs{}
+	p.Set(AlgSHA256, 0, rep[0])
+	p.Set(AlgSHA256, 1, bytes.Repeat([]byte{1}, 32))
+	p.Set(AlgSHA256, 10, bytes.Repeat([]byte{2}, 32))
+	a := goodAttest(testNonce)
+	a.PCRSelect = []PCRSelection{{Hash: AlgSHA256, SizeOfSelect: 3, PCRs: []int{0, 1, 10}}}
+	a.PCRDigest = digestOf(crypto.SHA256, a.PCRSelect, p)
+	q := forgeQuote(t, a)
+	q.PCRs, q.EventLog = p, raw
+	r := verifyForged(t, q, testNonce, nil)
+	var outcomes []string
+	for _, c := range r.Checks {
+		if c.Name == "eventlog.replay" {
+			outcomes = append(outcomes, string(c.Outcome))
+		}
+	}
+	if fmt.Sprint(outcomes) != "[pass fail warn]" {
+		t.Errorf("replay outcomes %v", outcomes)
+	}
+	wantFail(t, r, "eventlog.replay", cloudra.ClassBinding)
 }

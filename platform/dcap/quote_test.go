@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/cloudra/cloudra/internal/vectortest"
 	"github.com/cloudra/cloudra/platform/dcap/intelroot"
@@ -151,5 +150,4 @@ func TestPCKExtensionVectors(t *testing.T) {
 	if _, err := PCKExtensionOf(certs[1]); err == nil {
 		t.Error("intermediate has no SGX extension")
 	}
-	_ = time.Time{}
 }

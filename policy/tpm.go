@@ -18,40 +18,40 @@ type TPM struct {
 
 	// RequireNonce requires a non-empty expected nonce (extraData).
 	// Default true: a quote without a challenge can be replayed.
-	RequireNonce *bool `json:"require_nonce,omitempty"`
+	RequireNonce *bool `json:"require-nonce,omitempty"`
 
 	// AKPins are SHA-256 digests (hex) of the DER SubjectPublicKeyInfo of
 	// trusted attestation keys (`openssl pkey -pubin -outform der | sha256sum`),
 	// or TPM Names (hex, nameAlg ‖ digest) of their TPMT_PUBLIC.
-	AKPins []string `json:"ak_pins,omitempty"`
+	AKPins []string `json:"ak-pins,omitempty"`
 	// AKRoots are SHA-256 fingerprints (hex) of the DER root certificates an
 	// AK certificate may chain to. The certificates themselves come as
 	// collateral; only those whose fingerprint is listed become roots.
-	AKRoots []string `json:"ak_roots,omitempty"`
+	AKRoots []string `json:"ak-roots,omitempty"`
 	// RequireAKTrust requires the AK to be pinned, certified to a pinned
 	// root, or bound by verified hardware evidence. Default true.
-	RequireAKTrust *bool `json:"require_ak_trust,omitempty"`
+	RequireAKTrust *bool `json:"require-ak-trust,omitempty"`
 	// RequireAKAttributes requires a known TPMT_PUBLIC with fixedTPM,
 	// fixedParent, sensitiveDataOrigin, restricted and sign. Default false
 	// (Azure and tpm2-tools PEM keys carry no attributes); when the
 	// attributes are known they are always checked.
-	RequireAKAttributes *bool `json:"require_ak_attributes,omitempty"`
+	RequireAKAttributes *bool `json:"require-ak-attributes,omitempty"`
 
 	// RequireEventLog requires an event log that replays to the quoted PCRs.
 	// Default false.
-	RequireEventLog *bool `json:"require_event_log,omitempty"`
+	RequireEventLog *bool `json:"require-event-log,omitempty"`
 	// SecureBoot requires the event log to show UEFI Secure Boot enabled.
 	// Default false.
-	SecureBoot *bool `json:"secure_boot,omitempty"`
+	SecureBoot *bool `json:"secure-boot,omitempty"`
 	// KernelCmdlines lists allowed kernel command lines (exact, as
 	// measured, without the trailing NUL). Empty: any.
-	KernelCmdlines []string `json:"kernel_cmdlines,omitempty"`
+	KernelCmdlines []string `json:"kernel-cmdlines,omitempty"`
 	// KernelDigests lists allowed digests (hex, any bank) of the booted
 	// kernel image (the last EFI application in PCR4). Empty: any.
-	KernelDigests []string `json:"kernel_digests,omitempty"`
+	KernelDigests []string `json:"kernel-digests,omitempty"`
 	// EFIAppDigests lists allowed digests of every EFI boot application
 	// (shim, GRUB, kernel) measured into PCR4. Empty: any.
-	EFIAppDigests []string `json:"efi_app_digests,omitempty"`
+	EFIAppDigests []string `json:"efi-app-digests,omitempty"`
 }
 
 // TPMBanks returns the allowed banks: p.Banks, or sha256, sha384 and

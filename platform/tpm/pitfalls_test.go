@@ -190,11 +190,11 @@ func TestD3Nonce(t *testing.T) {
 		wantFail(t, r, "quote.nonce", cloudra.ClassFresh)
 		_ = name
 	}
-	// A quote without extraData, no nonce expected: violates require_nonce
+	// A quote without extraData, no nonce expected: violates require-nonce
 	// by default, passes when the policy waives it.
 	q0 := forgeQuote(t, goodAttest(nil))
 	r := verifyForged(t, q0, nil, nil)
-	if len(r.Violations) != 1 || r.Violations[0].Rule != "require_nonce" || r.Violations[0].Class != cloudra.ClassFresh {
+	if len(r.Violations) != 1 || r.Violations[0].Rule != "require-nonce" || r.Violations[0].Class != cloudra.ClassFresh {
 		t.Errorf("violations %+v", r.Violations)
 	}
 	wantPass(t, verifyForged(t, q0, nil, &policy.TPM{RequireNonce: policy.Bool(false)}))
@@ -306,7 +306,7 @@ func TestQuoteWithEventLog(t *testing.T) {
 	if c, _ := r.Check("eventlog.events"); c.Outcome != cloudra.OutcomePass {
 		t.Errorf("genuine log: %+v", c)
 	}
-	if len(r.Violations) != 1 || r.Violations[0].Rule != "kernel_cmdlines" {
+	if len(r.Violations) != 1 || r.Violations[0].Rule != "kernel-cmdlines" {
 		t.Errorf("violations %+v", r.Violations)
 	}
 
@@ -317,7 +317,7 @@ func TestQuoteWithEventLog(t *testing.T) {
 	}
 	r = verifyForged(t, quoteFor(l.Marshal()), testNonce, &policy.TPM{SecureBoot: policy.Bool(true)})
 	wantFail(t, r, "eventlog.events", cloudra.ClassPolicy)
-	if len(r.Violations) != 1 || r.Violations[0].Rule != "secure_boot" {
+	if len(r.Violations) != 1 || r.Violations[0].Rule != "secure-boot" {
 		t.Errorf("violations %+v", r.Violations)
 	}
 

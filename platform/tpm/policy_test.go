@@ -12,11 +12,11 @@ func TestPolicyFile(t *testing.T) {
 	p, err := policy.Parse([]byte(`version: 1
 tpm:
   banks: [sha256, sha384]
-  require_nonce: true
-  ak_pins: ["00"]
-  ak_roots: ["11"]
-  secure_boot: true
-  kernel_cmdlines: ["ro quiet"]
+  require-nonce: true
+  ak-pins: ["00"]
+  ak-roots: ["11"]
+  secure-boot: true
+  kernel-cmdlines: ["ro quiet"]
   pcrs:
     sha256:
       "7": ["aa", "bb"]

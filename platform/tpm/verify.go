@@ -46,7 +46,7 @@ type AK struct {
 	Public *Public
 	// Cert is an AK certificate (GCE: NV 0x01c10000…, Azure: 0x01C101D0)
 	// and Chain its intermediates; roots come from Chain or Collateral and
-	// are trusted only if pinned by policy (ak_roots).
+	// are trusted only if pinned by policy (ak-roots).
 	Cert  *x509.Certificate
 	Chain []*x509.Certificate
 	// BoundBy, when not empty, says the caller has verified hardware
@@ -189,7 +189,7 @@ func VerifyQuote(q Quote, ak AK, nonce []byte, pol *policy.TPM, opts cloudra.Opt
 		r.Failf("quote.nonce", cloudra.ClassFresh, "extraData %x does not equal the expected nonce %x", a.ExtraData, nonce)
 	}
 	if len(nonce) == 0 && policy.Or(pol.RequireNonce, true) {
-		r.Violate("require_nonce", cloudra.ClassFresh, "a non-empty nonce", "none")
+		r.Violate("require-nonce", cloudra.ClassFresh, "a non-empty nonce", "none")
 	}
 
 	// Banks and signature hash allowed by policy.
@@ -219,7 +219,7 @@ func VerifyQuote(q Quote, ak AK, nonce []byte, pol *policy.TPM, opts cloudra.Opt
 	if len(q.EventLog) > 0 {
 		cl.Boot = checkEventLog(r, q.EventLog, a, verifiedPCRs)
 	} else if policy.Or(pol.RequireEventLog, false) {
-		r.Violate("require_event_log", cloudra.ClassPolicy, "an event log", "none")
+		r.Violate("require-event-log", cloudra.ClassPolicy, "an event log", "none")
 	}
 	appraise(r, pol, a, verifiedPCRs, cl.Boot)
 	return r.Finish(), nil
@@ -313,7 +313,7 @@ func checkAK(r *cloudra.Result, ak AK, pol *policy.TPM, opts cloudra.Options, cl
 	case p.HasTPMArea():
 		r.Passf("ak.attributes", "restricted signing key, fixedTPM, fixedParent, sensitiveDataOrigin (0x%08x)", p.Attributes)
 	case policy.Or(pol.RequireAKAttributes, false):
-		r.Violate("require_ak_attributes", cloudra.ClassPolicy, "a TPMT_PUBLIC with AK attributes", "a bare public key")
+		r.Violate("require-ak-attributes", cloudra.ClassPolicy, "a TPMT_PUBLIC with AK attributes", "a bare public key")
 	default:
 		r.Add("ak.attributes", cloudra.OutcomeSkip, "", "bare public key: TPM attributes unknown")
 	}
@@ -323,7 +323,7 @@ func checkAK(r *cloudra.Result, ak AK, pol *policy.TPM, opts cloudra.Options, cl
 	for _, pin := range pol.AKPins {
 		b, err := hex.DecodeString(strings.TrimSpace(pin))
 		if err != nil {
-			r.Violate("ak_pins", cloudra.ClassPolicy, "hex digests", pin)
+			r.Violate("ak-pins", cloudra.ClassPolicy, "hex digests", pin)
 			continue
 		}
 		if bytes.Equal(b, cl.AKSHA256[:]) || (p.Name != nil && bytes.Equal(b, p.Name)) {
@@ -348,7 +348,7 @@ func checkAK(r *cloudra.Result, ak AK, pol *policy.TPM, opts cloudra.Options, cl
 		cl.AKTrust = strings.Join(anchors, "; ")
 		r.Passf("ak.trust", "%s", cl.AKTrust)
 	case policy.Or(pol.RequireAKTrust, true):
-		r.Failf("ak.trust", cloudra.ClassChain, "AK %x is not pinned, certified or bound by hardware evidence (hint: add its SHA-256 to ak_pins, or supply its certificate and pin the root in ak_roots)", cl.AKSHA256)
+		r.Failf("ak.trust", cloudra.ClassChain, "AK %x is not pinned, certified or bound by hardware evidence (hint: add its SHA-256 to ak-pins, or supply its certificate and pin the root in ak-roots)", cl.AKSHA256)
 	default:
 		r.Add("ak.trust", cloudra.OutcomeWarn, "", "AK not anchored; the policy does not require it")
 	}
@@ -373,7 +373,7 @@ func verifyAKCert(ak AK, pol *policy.TPM, opts cloudra.Options) (string, error) 
 		}
 	}
 	if nroots == 0 {
-		return "", errors.New("no certificate in the AK chain is a root pinned in ak_roots")
+		return "", errors.New("no certificate in the AK chain is a root pinned in ak-roots")
 	}
 	// AK certificates carry TCG-specific critical extensions (e.g. a
 	// critical SAN with TPM attributes, TCG PC Client §3.2): verify a copy
@@ -499,10 +499,10 @@ func appraise(r *cloudra.Result, pol *policy.TPM, a *Attest, pcrs PCRs, boot *ev
 		return
 	}
 	if policy.Or(pol.SecureBoot, false) && (boot.SecureBoot == nil || !boot.SecureBoot.Enabled) {
-		r.Violate("secure_boot", cloudra.ClassPolicy, "enabled", "disabled or not measured")
+		r.Violate("secure-boot", cloudra.ClassPolicy, "enabled", "disabled or not measured")
 	}
 	if len(pol.KernelCmdlines) > 0 && !slices.Contains(pol.KernelCmdlines, boot.KernelCmdline) {
-		r.Violate("kernel_cmdlines", cloudra.ClassPolicy, "an allowed command line", boot.KernelCmdline)
+		r.Violate("kernel-cmdlines", cloudra.ClassPolicy, "an allowed command line", boot.KernelCmdline)
 	}
 	if len(pol.KernelDigests) > 0 {
 		got := ""
@@ -510,16 +510,16 @@ func appraise(r *cloudra.Result, pol *policy.TPM, a *Attest, pcrs PCRs, boot *ev
 			got = boot.EFIApps[n-1]
 		}
 		if got == "" || !containsHexString(pol.KernelDigests, got) {
-			r.Violate("kernel_digests", cloudra.ClassPolicy, "an allowed kernel digest", got)
+			r.Violate("kernel-digests", cloudra.ClassPolicy, "an allowed kernel digest", got)
 		}
 	}
 	if len(pol.EFIAppDigests) > 0 {
 		if len(boot.EFIApps) == 0 {
-			r.Violate("efi_app_digests", cloudra.ClassPolicy, "measured EFI applications", "none")
+			r.Violate("efi-app-digests", cloudra.ClassPolicy, "measured EFI applications", "none")
 		}
 		for _, app := range boot.EFIApps {
 			if !containsHexString(pol.EFIAppDigests, app) {
-				r.Violate("efi_app_digests", cloudra.ClassPolicy, "an allowed EFI application", app)
+				r.Violate("efi-app-digests", cloudra.ClassPolicy, "an allowed EFI application", app)
 			}
 		}
 	}

@@ -208,28 +208,38 @@ type jQEIdentity struct {
 	TCBLevels               []jIDLevel `json:"tcbLevels"`
 }
 
-// Component metadata as Intel's TCB Info carries it (observed); the other
+// sgxComponentMeta and tdxComponentMeta give category and type of a
+// component as Intel's TCB Info carries them (observed); the other
 // components have an SVN only.
-var (
-	sgxComponentMeta = map[int][2]string{
-		0: {"BIOS", "Early Microcode Update"},
-		1: {"OS/VMM", "SGX Late Microcode Update"},
-		2: {"OS/VMM", "TXT SINIT"},
-		3: {"BIOS", ""},
-		4: {"BIOS", ""},
-		5: {"BIOS", ""},
+func sgxComponentMeta(i int) (string, string) {
+	switch i {
+	case 0:
+		return "BIOS", "Early Microcode Update"
+	case 1:
+		return "OS/VMM", "SGX Late Microcode Update"
+	case 2:
+		return "OS/VMM", "TXT SINIT"
+	case 3, 4, 5:
+		return "BIOS", ""
 	}
-	tdxComponentMeta = map[int][2]string{
-		0: {"OS/VMM", "TDX Module"},
-		1: {"OS/VMM", "TDX Module"},
-		2: {"OS/VMM", "TDX Late Microcode Update"},
-	}
-)
+	return "", ""
+}
 
-func components(svn [16]byte, meta map[int][2]string) []jComponent {
+func tdxComponentMeta(i int) (string, string) {
+	switch i {
+	case 0, 1:
+		return "OS/VMM", "TDX Module"
+	case 2:
+		return "OS/VMM", "TDX Late Microcode Update"
+	}
+	return "", ""
+}
+
+func components(svn [16]byte, meta func(int) (string, string)) []jComponent {
 	out := make([]jComponent, 16)
 	for i := range svn {
-		out[i] = jComponent{SVN: int(svn[i]), Category: meta[i][0], Type: meta[i][1]}
+		cat, typ := meta(i)
+		out[i] = jComponent{SVN: int(svn[i]), Category: cat, Type: typ}
 	}
 	return out
 }

@@ -49,25 +49,30 @@ type machineProfile struct {
 	qeSVN      uint16
 }
 
-// Simulated machines. FMSPCs are made up ("C10D5A…") so they never name
+// profile describes the simulated machine of tee. FMSPCs are made up ("C10D5A…") so they never name
 // a real Intel part; TCB values are shaped like real ones (an SPR-like TDX
 // host, an ICX-like SGX host). The stale TCB is what the machine had
 // before its last microcode/PCE update: it matches the OutOfDate level.
-var profiles = map[TEE]machineProfile{
-	TDX: {
-		fmspc:    [6]byte{0xc1, 0x0d, 0x5a, 0x00, 0x00, 0x81},
-		tcb:      TCB{CompSVN: [16]byte{3, 3, 2, 2, 4, 1, 0, 5}, PCESVN: 11},
-		stale:    TCB{CompSVN: [16]byte{2, 2, 2, 2, 3, 1, 0, 5}, PCESVN: 10},
-		qeProdID: 2, // TD_QE (observed)
-		qeSVN:    4,
-	},
-	SGX: {
-		fmspc:    [6]byte{0xc1, 0x0d, 0x5a, 0x00, 0x00, 0x00},
-		tcb:      TCB{CompSVN: [16]byte{14, 14, 3, 3, 255, 255, 1}, PCESVN: 13},
-		stale:    TCB{CompSVN: [16]byte{12, 12, 3, 3, 255, 255, 1}, PCESVN: 11},
-		qeProdID: 1, // QE (observed)
-		qeSVN:    8,
-	},
+func profile(tee TEE) (machineProfile, bool) {
+	switch tee {
+	case TDX:
+		return machineProfile{
+			fmspc:    [6]byte{0xc1, 0x0d, 0x5a, 0x00, 0x00, 0x81},
+			tcb:      TCB{CompSVN: [16]byte{3, 3, 2, 2, 4, 1, 0, 5}, PCESVN: 11},
+			stale:    TCB{CompSVN: [16]byte{2, 2, 2, 2, 3, 1, 0, 5}, PCESVN: 10},
+			qeProdID: 2, // TD_QE (observed)
+			qeSVN:    4,
+		}, true
+	case SGX:
+		return machineProfile{
+			fmspc:    [6]byte{0xc1, 0x0d, 0x5a, 0x00, 0x00, 0x00},
+			tcb:      TCB{CompSVN: [16]byte{14, 14, 3, 3, 255, 255, 1}, PCESVN: 13},
+			stale:    TCB{CompSVN: [16]byte{12, 12, 3, 3, 255, 255, 1}, PCESVN: 11},
+			qeProdID: 1, // QE (observed)
+			qeSVN:    8,
+		}, true
+	}
+	return machineProfile{}, false
 }
 
 // QE report ATTRIBUTES: FLAGS 0x15 (INIT|MODE64BIT|PROVISIONKEY), XFRM 0xe7,
@@ -75,15 +80,15 @@ var profiles = map[TEE]machineProfile{
 // with FBFFFFFFFFFFFFFF… to 0x11.
 var qeAttributes = [16]byte{0x15, 8: 0xe7}
 
-// authData is the QE authentication data of Intel's QEs: 32 bytes 0..31
-// (observed in every real quote).
-var authData = func() []byte {
+// authData returns the QE authentication data of Intel's QEs: 32 bytes
+// 0..31 (observed in every real quote).
+func authData() []byte {
 	b := make([]byte, 32)
 	for i := range b {
 		b[i] = byte(i)
 	}
 	return b
-}()
+}
 
 // Machine is one simulated SGX-capable machine: its PCK certificates at the
 // current and at a stale TCB, the quoting enclave's attestation key and
@@ -104,7 +109,7 @@ type Machine struct {
 // NewMachine derives a machine running the quoting enclave of tee from the
 // PKI's seed.
 func NewMachine(pki *PKI, tee TEE) (*Machine, error) {
-	prof, ok := profiles[tee]
+	prof, ok := profile(tee)
 	if !ok {
 		return nil, fmt.Errorf("sgxsim: unknown TEE %v", tee)
 	}
@@ -237,7 +242,8 @@ func (m *Machine) Sign(signed []byte, stale bool) ([]byte, error) {
 	}
 	h := sha256.New()
 	h.Write(m.attPub[:])
-	h.Write(authData)
+	auth := authData()
+	h.Write(auth)
 	copy(qe.ReportData[:32], h.Sum(nil))
 	qeRaw := qe.Marshal()
 	qeSig, err := signRS(pckKey, qeRaw)
@@ -246,8 +252,8 @@ func (m *Machine) Sign(signed []byte, stale bool) ([]byte, error) {
 	}
 	chain := append(pemChain(pck, m.pki.ca, m.pki.root), 0)
 	inner := append(qeRaw, qeSig[:]...)
-	inner = binary.LittleEndian.AppendUint16(inner, uint16(len(authData)))
-	inner = append(inner, authData...)
+	inner = binary.LittleEndian.AppendUint16(inner, uint16(len(auth)))
+	inner = append(inner, auth...)
 	inner = binary.LittleEndian.AppendUint16(inner, dcap.CertTypePCKChain)
 	inner = binary.LittleEndian.AppendUint32(inner, uint32(len(chain)))
 	inner = append(inner, chain...)

@@ -96,7 +96,10 @@ func TestSGXFromFolder(t *testing.T) {
 	if res.Verdict != cloudra.Pass {
 		t.Fatalf("verdict %s: %+v", res.Verdict, res.Checks)
 	}
-	// Each file classifies as the kind it declares.
+	// Each file classifies as the kind it declares, and the files
+	// classified one by one (how collateral travelling in an evidence
+	// bundle is read) verify the quote too.
+	merged := &cloudra.Collateral{}
 	for _, f := range files {
 		c, err := collateral.Classify(f.Data, f.Name)
 		if err != nil {
@@ -114,6 +117,11 @@ func TestSGXFromFolder(t *testing.T) {
 		if !ok {
 			t.Errorf("%s does not classify as %s", f.Name, f.Kind)
 		}
+		merged.Merge(c)
+	}
+	res, err = verifier(t, seed).Verify(sgx.Evidence{Quote: q}, merged, nil, cloudra.Options{Time: verifyTime, AllowTestRoots: true})
+	if err != nil || res.Verdict != cloudra.Pass {
+		t.Fatalf("bundle-style collateral: %v %+v", err, res)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/binary"
+	"encoding/json"
 	"encoding/pem"
 	"regexp"
 	"strings"
@@ -385,5 +386,106 @@ func TestSpeed(t *testing.T) {
 		t.Errorf("New+Quote+Collateral took %v", d)
 	} else {
 		t.Logf("New+Quote+Collateral: %v", d)
+	}
+}
+
+// objectKeys returns the keys of a JSON object in document order.
+func objectKeys(t *testing.T, raw json.RawMessage) []string {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("not an object: %.40s", raw)
+	}
+	var keys []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, tok.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return keys
+}
+
+// jsonPath descends into raw by object keys and array indices.
+func jsonPath(t *testing.T, raw []byte, path ...any) json.RawMessage {
+	t.Helper()
+	cur := json.RawMessage(raw)
+	for _, p := range path {
+		switch p := p.(type) {
+		case string:
+			var m map[string]json.RawMessage
+			if err := json.Unmarshal(cur, &m); err != nil {
+				t.Fatal(err)
+			}
+			cur = m[p]
+		case int:
+			var a []json.RawMessage
+			if err := json.Unmarshal(cur, &a); err != nil || len(a) <= p {
+				t.Fatalf("no element %d", p)
+			}
+			cur = a[p]
+		}
+	}
+	return cur
+}
+
+// TestCollateralKeyOrder: simulated TCB Info and QE Identity serialise
+// their objects with Intel's key order (the signature covers the bytes, so
+// the order is part of what a verifier sees).
+func TestCollateralKeyOrder(t *testing.T) {
+	p := newPlatform(t)
+	tdxM, err := NewMachine(p.Machine().PKI(), TDX)
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(m *Machine, name string) []byte {
+		files, err := m.CollateralFiles(testTime, CollateralOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			if f.Name == name {
+				return f.Data
+			}
+		}
+		t.Fatalf("no %s", name)
+		return nil
+	}
+	paths := [][]any{
+		{"tcbInfo"}, {"tcbInfo", "tcbLevels", 0}, {"tcbInfo", "tcbLevels", 0, "tcb"},
+		{"tcbInfo", "tcbLevels", 0, "tcb", "sgxtcbcomponents", 0}, {"tcbInfo", "tdxModule"},
+		{"tcbInfo", "tdxModuleIdentities", 0}, {"tcbInfo", "tdxModuleIdentities", 0, "tcbLevels", 0},
+	}
+	realTDX := vectortest.Read(t, "tdx/dcapqvl-v4-uptodate/collateral/tcb_info.json")
+	simTDX := get(tdxM, FileTCBInfo)
+	for _, path := range paths {
+		if got, want := objectKeys(t, jsonPath(t, simTDX, path...)), objectKeys(t, jsonPath(t, realTDX, path...)); strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("TDX TCB Info %v keys %v, Intel %v", path, got, want)
+		}
+	}
+	realSGX := vectortest.Read(t, "sgx/automata-v3-00606a-swhardening/collateral/tcb_info.json")
+	simSGX := get(p.Machine(), FileTCBInfo)
+	if got, want := objectKeys(t, jsonPath(t, simSGX, "tcbInfo")), objectKeys(t, jsonPath(t, realSGX, "tcbInfo")); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("SGX TCB Info keys %v, Intel %v", got, want)
+	}
+	for _, c := range []struct {
+		m    *Machine
+		real string
+	}{{tdxM, "tdx/dcapqvl-v4-uptodate/collateral/qe_identity.json"}, {p.Machine(), "sgx/automata-v3-00606a-swhardening/collateral/qe_identity.json"}} {
+		realID := vectortest.Read(t, c.real)
+		simID := get(c.m, FileQEIdentity)
+		for _, path := range [][]any{{"enclaveIdentity"}, {"enclaveIdentity", "tcbLevels", 0}} {
+			if got, want := objectKeys(t, jsonPath(t, simID, path...)), objectKeys(t, jsonPath(t, realID, path...)); strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Errorf("%v QE Identity %v keys %v, Intel %v", c.m.TEE(), path, got, want)
+			}
+		}
+	}
+	if got := objectKeys(t, simTDX); strings.Join(got, ",") != "tcbInfo,signature" {
+		t.Errorf("envelope keys %v", got)
 	}
 }

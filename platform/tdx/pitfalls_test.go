@@ -632,3 +632,49 @@ func TestTestRootWithIntelName(t *testing.T) {
 	}
 	expect(t, res, cloudra.ClassChain, "pck.chain")
 }
+
+// Certification data types 1–3 name the platform; the PCK certificate comes
+// from the collateral and is selected by its signature over the QE report.
+func TestPCKFromCollateral(t *testing.T) {
+	k := testKit()
+	v := forgedVerifier(t, k)
+	info := append(bytes.Repeat([]byte{0xee}, 384), k.CompSVN[:]...)
+	info = binary.LittleEndian.AppendUint16(info, k.PCESVN)
+	info = append(info, k.PCEID[:]...)
+	q := k.TDQuote(4, false)
+	q.CertType, q.CertData = dcap.CertTypePPIDRSA3072, info
+	b := q.Bytes()
+
+	// Without the PCK certificate: no decision, and the PCS URL to get it.
+	_, err := v.Verify(Evidence{Quote: b}, k.Collateral(true), nil, cloudra.Options{Time: k.Now, AllowTestRoots: true})
+	var mc *cloudra.MissingCollateralError
+	if !errors.As(err, &mc) || len(mc.Items) != 1 || !strings.Contains(mc.Items[0].URL, "/sgx/certification/v4/pckcert?encrypted_ppid=eeee") ||
+		!strings.Contains(mc.Items[0].URL, "&pcesvn=0b00&pceid=0000") {
+		t.Fatalf("%v", err)
+	}
+	// Another platform's PCK certificate does not sign this QE report.
+	other := dcaptest.New(dcaptest.DefaultConfig())
+	col := k.Collateral(true)
+	col.AddCertificate(other.PCK)
+	col.AddCertificate(other.CA)
+	if res, err := forgedVerifier(t, other).Verify(Evidence{Quote: b}, col, nil, cloudra.Options{Time: k.Now, AllowTestRoots: true}); !errors.As(err, &mc) {
+		t.Fatalf("other platform's PCK: %v\n%s", err, dump(res))
+	}
+	// With it: verified as usual.
+	col.AddCertificate(k.PCK)
+	res := run(t, v, k, b, col, nil)
+	if res.Verdict != cloudra.Pass {
+		t.Fatalf("%s", dump(res))
+	}
+	// The platform's PCK certificate without its CA: a chain failure.
+	col = k.Collateral(true)
+	col.Certificates = nil
+	col.AddCertificate(k.PCK)
+	expect(t, run(t, v, k, b, col, nil), cloudra.ClassChain, "pck.chain")
+	// Cleartext PPID without a PCK certificate: a collateral failure.
+	q.CertType, q.CertData = dcap.CertTypePPIDCleartext, append(make([]byte, 16), info[384:]...)
+	expect(t, run(t, v, k, q.Bytes(), k.Collateral(true), nil), cloudra.ClassCollateral, "pck.chain")
+	// A wrong size is a parse error.
+	q.CertData = q.CertData[1:]
+	expect(t, run(t, v, k, q.Bytes(), k.Collateral(true), nil), cloudra.ClassParse, "pck.chain")
+}

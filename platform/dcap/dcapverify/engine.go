@@ -125,7 +125,17 @@ func (e *Engine) Verify(res *cloudra.Result, r Request) (*Outcome, error) {
 	} else {
 		res.Passf("quote.signature", "attestation key signs header‖body (%d bytes)", len(q.SignedBytes()))
 	}
-	chain, err := e.chain(q.Signature().QE.Cert, r.Roots, r.Time)
+	var chain *dcap.PCKChain
+	var err error
+	if cd := q.Signature().QE.Cert; cd.Type == dcap.CertTypePCKChain {
+		chain, err = e.chain(cd, r.Roots, r.Time)
+	} else {
+		chain, err = pckFromCollateral(&q.Signature().QE, r.Collateral, r.Roots, r.Time)
+	}
+	var mc *cloudra.MissingCollateralError
+	if errors.As(err, &mc) {
+		return nil, err
+	}
 	if err != nil {
 		res.Failf("pck.chain", classOf(err), "%v", err)
 		ok = false
@@ -270,9 +280,6 @@ func classOf(err error) cloudra.Class {
 // from the cache when the same bytes were verified before under one of
 // roots.
 func (e *Engine) chain(cd dcap.CertificationData, roots []*x509.Certificate, t time.Time) (*dcap.PCKChain, error) {
-	if cd.Type != dcap.CertTypePCKChain {
-		return nil, &dcap.ParseError{Err: fmt.Errorf("certification data type %d: %w (hint: only quotes carrying the PCK chain, type 5, are verified; fetch the PCK certificate from PCS for types 1–4)", cd.Type, dcap.ErrUnsupported)}
-	}
 	e.mu.Lock()
 	ent := e.chains[string(cd.Data)]
 	e.mu.Unlock()

@@ -1,6 +1,7 @@
 package dcap_test
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 
@@ -138,5 +139,25 @@ func TestTruncation(t *testing.T) {
 	}
 	if _, err := dcap.ParseQuote(b); err == nil {
 		t.Error("accepted")
+	}
+}
+
+func TestPCKChainPEMTrailer(t *testing.T) {
+	k := dcaptest.New(dcaptest.DefaultConfig())
+	pemNUL := k.ChainPEM() // ends with one NUL, as Intel's QE writes it
+	for name, tc := range map[string]struct {
+		data []byte
+		ok   bool
+	}{
+		"one NUL":    {pemNUL, true},
+		"no NUL":     {pemNUL[:len(pemNUL)-1], true},
+		"two NULs":   {append(bytes.Clone(pemNUL), 0), false},
+		"text after": {append(pemNUL[:len(pemNUL)-1:len(pemNUL)-1], "junk"...), false},
+		"text first": {append([]byte("junk\n"), pemNUL...), false},
+		"leaf only":  {pemNUL[:bytes.Index(pemNUL, []byte("-----END"))+len("-----END CERTIFICATE-----\n")], false},
+	} {
+		if _, err := dcap.ParsePCKChain(tc.data); (err == nil) != tc.ok {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 }

@@ -125,12 +125,13 @@ func parseQECertData(s *lebytes.String, qe *QECertData) error {
 const MaxPCKChainCerts = 4
 
 // ParsePCKChain parses certification data type 5: concatenated PEM
-// certificates, leaf first. Whitespace between blocks is allowed, and NUL
-// bytes after the last block (Intel's QE writes a C string; go-tdx-guest
-// tolerates the NUL too). Anything else — other block types, headers,
-// text before or after — is an error.
+// certificates, leaf first. Whitespace between blocks is allowed, and one
+// NUL byte at the very end (Intel's QE writes a C string: 9 of the 11 real
+// quotes end so, the others end at the newline; go-tdx-guest tolerates the
+// NUL too). Anything else — more NULs, other block types, headers, text
+// before or after — is an error.
 func ParsePCKChain(data []byte) ([]*x509.Certificate, error) {
-	rest := bytes.TrimRight(data, "\x00")
+	rest := bytes.TrimSuffix(data, []byte{0})
 	var certs []*x509.Certificate
 	for {
 		rest = bytes.TrimLeft(rest, " \t\r\n")

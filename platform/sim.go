@@ -6,6 +6,7 @@ import (
 	"github.com/cloudra/cloudra/platform/sevsnp"
 	"github.com/cloudra/cloudra/platform/sgx"
 	"github.com/cloudra/cloudra/platform/tdx"
+	sgxsim "github.com/cloudra/cloudra/sim/sgx"
 	snpsim "github.com/cloudra/cloudra/sim/snp"
 )
 
@@ -28,5 +29,10 @@ func withSimulatorRoots(r *sevsnp.Roots) (*sevsnp.Roots, error) {
 // dcapSimulatorRoots returns the options that make the TDX and SGX verifiers
 // know the simulated Intel-like root as a test root.
 func dcapSimulatorRoots() ([]tdx.Option, []sgx.Option, error) {
-	return nil, nil, nil
+	pki, err := sgxsim.NewPKI([]byte(DemoSeed))
+	if err != nil {
+		return nil, nil, fmt.Errorf("simulated Intel PKI: %w", err)
+	}
+	root := pki.Root()
+	return []tdx.Option{tdx.WithTestRoot(root)}, []sgx.Option{sgx.WithTestRoot(root)}, nil
 }

@@ -49,8 +49,8 @@ TDX: configfs-tsm (a quote) first, then /dev/tdx_guest (a TDREPORT); the CCEL ev
 log is added when the firmware offers it. SGX: Gramine's /dev/attestation, from inside
 the enclave.
 
---simulate uses cloudra's simulated SNP platform instead of hardware: its reports
-verify only with 'cloudra verify --allow-test-roots'.`,
+--simulate uses cloudra's simulated platforms instead of hardware (SEV-SNP unless
+--platform tdx or sgx): their evidence verifies only with 'cloudra verify --allow-test-roots'.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runCollect(env, &f)
@@ -115,7 +115,7 @@ func runCollect(env *Env, f *collectFlags) error {
 	var errs []error
 	if f.platform == "auto" || f.platform == "sev-snp" {
 		err := collectSNP(f, b, rd)
-		if err == nil || f.platform == "sev-snp" || f.simulate {
+		if err == nil || f.platform == "sev-snp" || (f.simulate && f.platform == "auto") {
 			if err != nil {
 				return undecided(err, "")
 			}
@@ -124,7 +124,7 @@ func runCollect(env *Env, f *collectFlags) error {
 		errs = append(errs, err)
 	}
 	if f.platform == "auto" || f.platform == "tdx" {
-		err := collectTDX(f, b, rd)
+		err := collectTDX(env, f, b, rd)
 		if err == nil || f.platform == "tdx" {
 			if err != nil {
 				return undecided(err, "")
@@ -134,7 +134,7 @@ func runCollect(env *Env, f *collectFlags) error {
 		errs = append(errs, err)
 	}
 	if f.platform == "auto" || f.platform == "sgx" {
-		err := collectSGX(f, b, rd)
+		err := collectSGX(env, f, b, rd)
 		if err == nil || f.platform == "sgx" {
 			if err != nil {
 				return undecided(err, "")
@@ -174,8 +174,16 @@ func collectSNP(f *collectFlags, b *cloudra.Bundle, rd [64]byte) error {
 
 // collectTDX asks for a quote (configfs-tsm) or a TDREPORT (/dev/tdx_guest),
 // and adds the CCEL event log when the firmware offers one (Azure does not).
-func collectTDX(f *collectFlags, b *cloudra.Bundle, rd [64]byte) error {
-	prov, err := tdxdevice.Open(tdxdevice.Options{TSMRoot: f.tsmRoot, DevicePath: f.tdxDevPath})
+func collectTDX(env *Env, f *collectFlags, b *cloudra.Bundle, rd [64]byte) error {
+	var prov tdxdevice.Provider
+	var err error
+	if f.simulate {
+		var col []cloudra.Artifact
+		prov, col, err = simulatedTDX(f, env)
+		b.Collateral = append(b.Collateral, col...)
+	} else {
+		prov, err = tdxdevice.Open(tdxdevice.Options{TSMRoot: f.tsmRoot, DevicePath: f.tdxDevPath})
+	}
 	if err != nil {
 		return err
 	}
@@ -192,6 +200,9 @@ func collectTDX(f *collectFlags, b *cloudra.Bundle, rd [64]byte) error {
 	if len(raw.TDReport) > 0 {
 		b.Artifacts = append(b.Artifacts, cloudra.Artifact{Kind: cloudra.KindTDReport, Data: raw.TDReport, Meta: meta})
 	}
+	if f.simulate {
+		return nil
+	}
 	if ccel, err := tdxdevice.ReadCCEL(tdxdevice.SysOptions{Root: f.sysRoot}); err == nil {
 		b.Artifacts = append(b.Artifacts,
 			cloudra.Artifact{Kind: cloudra.KindCCEL, Data: ccel.Table},
@@ -202,8 +213,16 @@ func collectTDX(f *collectFlags, b *cloudra.Bundle, rd [64]byte) error {
 
 // collectSGX asks Gramine's /dev/attestation for a DCAP quote: cloudra then
 // runs inside the enclave.
-func collectSGX(f *collectFlags, b *cloudra.Bundle, rd [64]byte) error {
-	prov, err := sgxdevice.Open(sgxdevice.Options{Root: f.gramineRoot})
+func collectSGX(env *Env, f *collectFlags, b *cloudra.Bundle, rd [64]byte) error {
+	var prov sgxdevice.Provider
+	var err error
+	if f.simulate {
+		var col []cloudra.Artifact
+		prov, col, err = simulatedSGX(f, env)
+		b.Collateral = append(b.Collateral, col...)
+	} else {
+		prov, err = sgxdevice.Open(sgxdevice.Options{Root: f.gramineRoot})
+	}
 	if err != nil {
 		return err
 	}

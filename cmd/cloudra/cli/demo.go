@@ -11,7 +11,9 @@ import (
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/platform"
 	"github.com/cloudra/cloudra/policy"
+	sgxsim "github.com/cloudra/cloudra/sim/sgx"
 	snpsim "github.com/cloudra/cloudra/sim/snp"
+	tdxsim "github.com/cloudra/cloudra/sim/tdx"
 )
 
 // scenario is one demo case: evidence from a simulated guest and the verdict
@@ -65,12 +67,12 @@ each for the right reason. Exit 0 when every scenario ends as it must.`,
 				fmt.Fprintf(env.Stdout, "%s\n", b)
 			} else {
 				w := env.Stdout
-				fmt.Fprintln(w, "cloudra demo: simulated SEV-SNP platform (test roots, NOT AMD), nonce chosen by the verifier")
+				fmt.Fprintln(w, "cloudra demo: simulated SEV-SNP, TDX and SGX platforms (test roots, NOT AMD or Intel); the verifier chooses the nonce")
 				fmt.Fprintln(w)
 				printResultText(w, scen[0].Result, "")
 				fmt.Fprintln(w)
-				fmt.Fprintln(w, "negative scenarios (each must be rejected for the stated reason):")
-				for _, s := range scen[1:] {
+				fmt.Fprintln(w, "scenarios (each must end as stated):")
+				for _, s := range scen {
 					mark := "ok  "
 					if !s.OK {
 						mark = "BAD "
@@ -85,7 +87,14 @@ each for the right reason. Exit 0 when every scenario ends as it must.`,
 					if why == "" && len(s.Result.Violations) > 0 {
 						why = s.Result.Violations[0].Rule
 					}
-					fmt.Fprintf(w, "  %s %-34s %s/%s  %s\n", mark, s.Name, verdictWord(s.Result.Verdict), s.Class, why)
+					if len(why) > 90 {
+						why = why[:87] + "..."
+					}
+					want := verdictWord(s.Result.Verdict)
+					if s.Class != "" {
+						want += "/" + string(s.Class)
+					}
+					fmt.Fprintf(w, "  %s %-38s %-12s %s\n", mark, s.Name, want, why)
 				}
 			}
 			if !allOK {
@@ -99,10 +108,6 @@ each for the right reason. Exit 0 when every scenario ends as it must.`,
 }
 
 func runDemo(env *Env) ([]scenario, error) {
-	p, err := snpsim.New([]byte(platform.DemoSeed))
-	if err != nil {
-		return nil, err
-	}
 	vs, err := platform.New()
 	if err != nil {
 		return nil, err
@@ -112,55 +117,101 @@ func runDemo(env *Env) ([]scenario, error) {
 		return nil, err
 	}
 	now := env.Now().UTC()
-	collect := func(o snpsim.ReportOptions, nonce [64]byte) (*cloudra.Bundle, error) {
-		o.Extended = true
-		raw, err := p.Provider(o).Report(nonce, 0)
-		if err != nil {
-			return nil, err
-		}
-		// The simulated ARK's revocation list travels with the evidence,
-		// as an extended report's certificate table may carry one.
-		crl, err := p.CRL(now.Add(-time.Hour))
-		if err != nil {
-			return nil, err
-		}
-		return &cloudra.Bundle{Schema: cloudra.EvidenceSchema, Platform: "sev-snp", Cloud: "simulated", Nonce: nonce[:32],
-			Artifacts: []cloudra.Artifact{
-				{Kind: cloudra.KindSNPReport, Data: raw.Report, Meta: map[string]string{"vmpl": "0", "interface": raw.Interface}},
-				{Kind: cloudra.KindSNPCertTable, Data: raw.CertTable},
-			},
-			Collateral: []cloudra.Artifact{{Kind: cloudra.KindCRL, Name: "simulated-ark.crl", Data: crl}},
-		}, nil
+	seed := []byte(platform.DemoSeed)
+	snp, err := snpsim.New(seed)
+	if err != nil {
+		return nil, err
 	}
-	verify := func(b *cloudra.Bundle, expectRD [64]byte, testRoots bool) (*cloudra.Result, error) {
-		pol := policy.Default()
-		platform.SetReportData(pol, expectRD[:32])
-		return vs.Verify(envContext(), platform.Input{Bundle: b, Policy: pol,
-			Options: cloudra.Options{Time: now, AllowTestRoots: testRoots}})
+	td, err := tdxsim.New(seed)
+	if err != nil {
+		return nil, err
+	}
+	sg, err := sgxsim.New(seed)
+	if err != nil {
+		return nil, err
+	}
+	// Each simulated platform's collateral travels with its evidence, as an
+	// extended report's table or a PCS cache would bring it.
+	snpCRL, err := snp.CRL(now.Add(-time.Hour))
+	if err != nil {
+		return nil, err
+	}
+	tdxCol, err := td.CollateralFiles(now, sgxsim.CollateralOptions{})
+	if err != nil {
+		return nil, err
+	}
+	sgxCol, err := sg.CollateralFiles(now, sgxsim.CollateralOptions{})
+	if err != nil {
+		return nil, err
+	}
+	bundle := func(platformName string, a cloudra.Artifact, nonce [64]byte, col []cloudra.Artifact) *cloudra.Bundle {
+		return &cloudra.Bundle{Schema: cloudra.EvidenceSchema, Platform: platformName, Cloud: "simulated",
+			Nonce: nonce[:32], Artifacts: []cloudra.Artifact{a}, Collateral: col}
+	}
+	snpEvidence := func(o snpsim.ReportOptions, nonce [64]byte) (*cloudra.Bundle, error) {
+		o.Extended = true
+		raw, err := snp.Provider(o).Report(nonce, 0)
+		if err != nil {
+			return nil, err
+		}
+		b := bundle("sev-snp", cloudra.Artifact{Kind: cloudra.KindSNPReport, Data: raw.Report,
+			Meta: map[string]string{"vmpl": "0", "interface": raw.Interface}}, nonce,
+			[]cloudra.Artifact{{Kind: cloudra.KindCRL, Name: "simulated-ark.crl", Data: snpCRL}})
+		b.Artifacts = append(b.Artifacts, cloudra.Artifact{Kind: cloudra.KindSNPCertTable, Data: raw.CertTable})
+		return b, nil
+	}
+	tdxEvidence := func(o tdxsim.QuoteOptions, nonce [64]byte) (*cloudra.Bundle, error) {
+		q, err := td.Quote(nonce, o)
+		if err != nil {
+			return nil, err
+		}
+		return bundle("tdx", cloudra.Artifact{Kind: cloudra.KindTDXQuote, Data: q}, nonce, simFiles(tdxCol)), nil
+	}
+	sgxEvidence := func(o sgxsim.QuoteOptions, nonce [64]byte) (*cloudra.Bundle, error) {
+		q, err := sg.Quote(nonce, o)
+		if err != nil {
+			return nil, err
+		}
+		return bundle("sgx", cloudra.Artifact{Kind: cloudra.KindSGXQuote, Data: q}, nonce, simFiles(sgxCol)), nil
 	}
 	var other [64]byte
 	copy(other[:], "an old nonce, replayed")
-	cases := []struct {
+	type demoCase struct {
 		name      string
-		opts      snpsim.ReportOptions
-		nonce     [64]byte
+		make      func() (*cloudra.Bundle, error)
 		testRoots bool
 		expect    cloudra.Verdict
 		class     cloudra.Class
-	}{
-		{"genuine report, fresh nonce", snpsim.ReportOptions{}, rd, true, cloudra.Pass, ""},
-		{"tampered measurement", snpsim.ReportOptions{TamperSignedBytes: true}, rd, true, cloudra.Fail, cloudra.ClassSig},
-		{"debug guest", snpsim.ReportOptions{Debug: true}, rd, true, cloudra.Fail, cloudra.ClassPolicy},
-		{"replayed report (other nonce)", snpsim.ReportOptions{}, other, true, cloudra.Fail, cloudra.ClassBinding},
-		{"simulator root not allowed", snpsim.ReportOptions{}, rd, false, cloudra.Fail, cloudra.ClassChain},
+	}
+	cases := []demoCase{
+		{"sev-snp: genuine report, fresh nonce", func() (*cloudra.Bundle, error) { return snpEvidence(snpsim.ReportOptions{}, rd) }, true, cloudra.Pass, ""},
+		{"tdx: genuine quote, fresh nonce", func() (*cloudra.Bundle, error) { return tdxEvidence(tdxsim.QuoteOptions{}, rd) }, true, cloudra.Pass, ""},
+		{"sgx: genuine quote, fresh nonce", func() (*cloudra.Bundle, error) { return sgxEvidence(sgxsim.QuoteOptions{}, rd) }, true, cloudra.Pass, ""},
+		{"sev-snp: tampered measurement", func() (*cloudra.Bundle, error) {
+			return snpEvidence(snpsim.ReportOptions{TamperSignedBytes: true}, rd)
+		}, true, cloudra.Fail, cloudra.ClassSig},
+		{"sev-snp: debug guest", func() (*cloudra.Bundle, error) { return snpEvidence(snpsim.ReportOptions{Debug: true}, rd) }, true, cloudra.Fail, cloudra.ClassPolicy},
+		{"sev-snp: replayed report", func() (*cloudra.Bundle, error) { return snpEvidence(snpsim.ReportOptions{}, other) }, true, cloudra.Fail, cloudra.ClassBinding},
+		{"sev-snp: simulator root not allowed", func() (*cloudra.Bundle, error) { return snpEvidence(snpsim.ReportOptions{}, rd) }, false, cloudra.Fail, cloudra.ClassChain},
+		{"tdx: tampered quote body", func() (*cloudra.Bundle, error) {
+			return tdxEvidence(tdxsim.QuoteOptions{TamperSignedBytes: true}, rd)
+		}, true, cloudra.Fail, cloudra.ClassSig},
+		{"tdx: debug TD", func() (*cloudra.Bundle, error) { return tdxEvidence(tdxsim.QuoteOptions{Debug: true}, rd) }, true, cloudra.Fail, cloudra.ClassPolicy},
+		{"tdx: out-of-date TCB", func() (*cloudra.Bundle, error) { return tdxEvidence(tdxsim.QuoteOptions{OutOfDateTCB: true}, rd) }, true, cloudra.Fail, cloudra.ClassPolicy},
+		{"tdx: simulator root not allowed", func() (*cloudra.Bundle, error) { return tdxEvidence(tdxsim.QuoteOptions{}, rd) }, false, cloudra.Fail, cloudra.ClassChain},
+		{"sgx: debug enclave", func() (*cloudra.Bundle, error) { return sgxEvidence(sgxsim.QuoteOptions{Debug: true}, rd) }, true, cloudra.Fail, cloudra.ClassPolicy},
+		{"sgx: replayed quote", func() (*cloudra.Bundle, error) { return sgxEvidence(sgxsim.QuoteOptions{}, other) }, true, cloudra.Fail, cloudra.ClassBinding},
 	}
 	var out []scenario
 	for _, c := range cases {
-		b, err := collect(c.opts, c.nonce)
+		b, err := c.make()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", c.name, err)
 		}
-		res, err := verify(b, rd, c.testRoots)
+		pol := policy.Default()
+		platform.SetReportData(pol, rd[:32])
+		res, err := vs.Verify(envContext(), platform.Input{Bundle: b, Policy: pol,
+			Options: cloudra.Options{Time: now, AllowTestRoots: c.testRoots}})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", c.name, err)
 		}

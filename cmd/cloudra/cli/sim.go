@@ -1,8 +1,15 @@
 package cli
 
 import (
+	"fmt"
+
+	"github.com/cloudra/cloudra"
 	snpdevice "github.com/cloudra/cloudra/platform/sevsnp/device"
+	sgxdevice "github.com/cloudra/cloudra/platform/sgx/device"
+	tdxdevice "github.com/cloudra/cloudra/platform/tdx/device"
+	sgxsim "github.com/cloudra/cloudra/sim/sgx"
 	snpsim "github.com/cloudra/cloudra/sim/snp"
+	tdxsim "github.com/cloudra/cloudra/sim/tdx"
 )
 
 // simulatedSNP returns the simulated SNP platform's guest interface.
@@ -12,4 +19,39 @@ func simulatedSNP(f *collectFlags) (snpdevice.Provider, error) {
 		return nil, err
 	}
 	return p.Provider(snpsim.ReportOptions{Extended: f.extended, Debug: f.simDebug}), nil
+}
+
+// simulatedTDX returns the simulated TDX platform's guest interface and the
+// collateral its quotes need (a PCS stand-in serves it with the evidence).
+func simulatedTDX(f *collectFlags, env *Env) (tdxdevice.Provider, []cloudra.Artifact, error) {
+	p, err := tdxsim.New([]byte(f.simSeed))
+	if err != nil {
+		return nil, nil, err
+	}
+	files, err := p.CollateralFiles(env.Now().UTC(), sgxsim.CollateralOptions{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("simulated collateral: %w", err)
+	}
+	return p.Provider(tdxsim.QuoteOptions{Debug: f.simDebug}), simFiles(files), nil
+}
+
+// simulatedSGX is simulatedTDX for an SGX enclave.
+func simulatedSGX(f *collectFlags, env *Env) (sgxdevice.Provider, []cloudra.Artifact, error) {
+	p, err := sgxsim.New([]byte(f.simSeed))
+	if err != nil {
+		return nil, nil, err
+	}
+	files, err := p.CollateralFiles(env.Now().UTC(), sgxsim.CollateralOptions{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("simulated collateral: %w", err)
+	}
+	return p.Provider(sgxsim.QuoteOptions{Debug: f.simDebug}), simFiles(files), nil
+}
+
+func simFiles(files []sgxsim.File) []cloudra.Artifact {
+	out := make([]cloudra.Artifact, 0, len(files))
+	for _, f := range files {
+		out = append(out, cloudra.Artifact{Kind: f.Kind, Name: f.Name, Data: f.Data})
+	}
+	return out
 }

@@ -76,7 +76,14 @@ func (v *Verifier) roots(opts cloudra.Options) []*x509.Certificate {
 // "tcb.platform", "qe-identity.verify", "qe-identity.match", "tcb.status")
 // and policy violations. The error is non-nil only when no decision is
 // possible: no time (cloudra.ErrNoTime) or missing collateral
-// (*cloudra.MissingCollateralError naming the PCS v4 URLs).
+// (*cloudra.MissingCollateralError naming the PCS v4 URLs: PCK CRL, Root CA
+// CRL, TCB Info, QE Identity, and the PCK certificate for quotes whose
+// certification data names the platform instead of carrying the chain).
+//
+// Claims are set only when the quote signature, PCK chain and QE report
+// signature and binding verify (and no CRL revokes the chain). The TCB
+// status is Intel's merged status of platform, TDX module and QE; which
+// statuses pass is policy (policy.DCAPTCB).
 func (v *Verifier) Verify(ev Evidence, col *cloudra.Collateral, pol *policy.TDX, opts cloudra.Options) (*cloudra.Result, error) {
 	if opts.Time.IsZero() {
 		return nil, cloudra.ErrNoTime

@@ -253,5 +253,3 @@ func writeBundle(env *Env, b *cloudra.Bundle, out string) error {
 	fmt.Fprintf(env.Stderr, "cloudra: wrote %s (%d artifacts)\n", out, len(b.Artifacts))
 	return nil
 }
-
-var errNoSimulator = errors.New("the simulated SNP platform is not built into this cloudra")

@@ -1,0 +1,483 @@
+package azure
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/lebytes"
+	"github.com/cloudra/cloudra/platform/dcap"
+	"github.com/cloudra/cloudra/platform/sevsnp"
+	"github.com/cloudra/cloudra/platform/tdx"
+	"github.com/cloudra/cloudra/platform/tpm"
+	"github.com/cloudra/cloudra/policy"
+)
+
+// Platform is the platform name in results.
+const Platform = "azure-cvm"
+
+// Check names of the Azure bindings (the hardware and vTPM parts have
+// their own).
+const (
+	CheckParse        = "hcl.parse"
+	CheckClaimsParse  = "azure.claims-parse"
+	CheckBinding      = "azure.claims-binding"
+	CheckTDReport     = "azure.tdreport-quote"
+	CheckHCLAkPub     = "azure.hclakpub"
+	CheckAKMatch      = "azure.ak-match"
+	CheckAKBinding    = "azure.ak-binding"
+	CheckUserData     = "azure.user-data"
+	CheckVTPMQuote    = "azure.vtpm-quote"
+	RuleFreshness     = "require-freshness"
+	RuleVTPMQuote     = "require-vtpm-quote"
+	RuleSecureBoot    = "vm-configuration.secure-boot"
+	RuleTPMEnabled    = "vm-configuration.tpm-enabled"
+	RuleConsole       = "vm-configuration.console-enabled"
+	RuleVMUniqueID    = "vm-configuration.vm-unique-id"
+	hardwareSNPReport = "SNP report"
+	hardwareTDQuote   = "TD quote"
+)
+
+// ErrNoTDQuote is returned for a TDX HCL report without its TD quote: the
+// TDREPORT inside is authenticated only by a quote of it.
+var ErrNoTDQuote = errors.New("azure: TDX HCL report without its TD quote (hint: POST the TDREPORT to IMDS http://169.254.169.254/acc/tdquote, or collect with 'cloudra collect' on the VM)")
+
+// Evidence is what an Azure confidential VM presents.
+type Evidence struct {
+	// HCLReport is the content of vTPM NV 0x01400001 (required).
+	HCLReport []byte
+	// TDQuote is the TD quote of the HCL report's TDREPORT (IMDS
+	// /acc/tdquote); required for TDX, ignored for SNP.
+	TDQuote []byte
+	// Quote is a vTPM quote by the AK at 0x81000003 (optional). It is
+	// verified with HCLAkPub from the runtime claims, never with a key
+	// supplied beside it.
+	Quote *tpm.Quote
+	// AKPublic is the AK public key the collector read (optional). When
+	// set it must be HCLAkPub.
+	AKPublic *tpm.Public
+	// Nonce is the expected extraData of the vTPM quote.
+	Nonce []byte
+	// UserData is the expected runtime-claims user-data (1 to 64 bytes;
+	// optional, overrides the policy's).
+	UserData []byte
+	// Product is the SNP product line hint ("Milan", …) for v2 reports.
+	Product string
+}
+
+// Policy holds the policy sections an Azure verification reads. The
+// sev-snp and tdx sections are adjusted for the paravisor (see Verify);
+// the caller's values are never modified.
+type Policy struct {
+	Azure  *policy.Azure
+	SEVSNP *policy.SEVSNP
+	TDX    *policy.TDX
+	TPM    *policy.TPM
+}
+
+// PolicyFrom picks the sections of a policy file; az is its azure section.
+func PolicyFrom(p *policy.Policy, az *policy.Azure) Policy {
+	if p == nil {
+		return Policy{Azure: az}
+	}
+	return Policy{Azure: az, SEVSNP: p.SEVSNP, TDX: p.TDX, TPM: p.TPM}
+}
+
+// Verifier verifies Azure confidential VM evidence with the SEV-SNP and TDX
+// verifiers it is given (which hold the pinned roots and caches). It is safe
+// for concurrent use if they are.
+type Verifier struct {
+	snp *sevsnp.Verifier
+	tdx *tdx.Verifier
+}
+
+// NewVerifier returns a verifier delegating hardware reports to snp and
+// tdx (either may be nil if that platform is not needed).
+func NewVerifier(snp *sevsnp.Verifier, tdx *tdx.Verifier) *Verifier {
+	return &Verifier{snp: snp, tdx: tdx}
+}
+
+// Verify verifies Azure CVM evidence as one chain: hardware report (SNP
+// report, or TD quote of the TDREPORT) → runtime-claims hash in
+// REPORT_DATA → HCLAkPub → vTPM quote (nonce, PCRs) → user-data echo.
+//
+// The returned Result has Platform "azure-cvm", Cloud "azure"; its Parts
+// are the hardware result ("sev-snp" or "tdx") and the vTPM result
+// ("tpm", when a quote is given); its own Checks are the Azure bindings
+// (hcl.parse, azure.claims-parse, azure.claims-binding,
+// azure.tdreport-quote, azure.hclakpub, azure.ak-match, azure.ak-binding,
+// azure.user-data) and its Violations the azure policy rules. Claims (the
+// paravisor's runtime claims) are returned only when the hardware part is
+// authentic and binds them.
+//
+// Policy adjustments, made on copies: the SNP report of an HCL report is
+// the paravisor's and must be at VMPL 0 whatever the sev-snp section says
+// (pitfalls E1); REPORT_DATA holds the claims hash, so the sev-snp/tdx
+// report-data rule is replaced by the binding check, and a report-data the
+// caller set is taken as the expected user-data unless the azure section
+// or Evidence names one; Azure TDs run with TD_ATTRIBUTES 0, so
+// SEPT_VE_DISABLE is not required unless the tdx section says so
+// explicitly (pitfalls V5).
+//
+// The error is non-nil only when no decision is possible: no time,
+// missing collateral (the hardware verifier's
+// *cloudra.MissingCollateralError, passed through), a TDX report without
+// its TD quote ([ErrNoTDQuote]), or no verifier for the report type.
+func (v *Verifier) Verify(ev Evidence, col *cloudra.Collateral, pol Policy, opts cloudra.Options) (*cloudra.Result, error) {
+	if opts.Time.IsZero() {
+		return nil, cloudra.ErrNoTime
+	}
+	az := pol.Azure
+	if az == nil {
+		az = &policy.Azure{}
+	}
+	res := &cloudra.Result{Platform: Platform, Cloud: "azure"}
+	h, err := ParseHCLReport(ev.HCLReport)
+	if err != nil {
+		res.Failf(CheckParse, cloudra.ClassParse, "%v", err)
+		return res.Finish(), nil
+	}
+	res.Passf(CheckParse, "HCL v%d, %v report, %v claims hash, %d-byte claims, %d bytes of NV padding",
+		h.Version, h.ReportType, h.HashType, len(h.Claims), h.Padding)
+
+	// 1. Hardware part.
+	var hw *cloudra.Result
+	var boundRD [64]byte // the REPORT_DATA an authenticated report carries
+	var hwName string
+	expectedUD := ev.UserData
+	udSource := "the caller"
+	if len(expectedUD) == 0 && len(az.UserData) > 0 {
+		expectedUD, udSource = az.UserData, "azure user-data"
+	}
+	switch h.ReportType {
+	case ReportTypeSNP:
+		if v.snp == nil {
+			return nil, errors.New("azure: no SEV-SNP verifier")
+		}
+		hwName = hardwareSNPReport
+		var sp policy.SEVSNP
+		if pol.SEVSNP != nil {
+			sp = *pol.SEVSNP
+		}
+		if len(expectedUD) == 0 && len(sp.ReportData) > 0 {
+			expectedUD, udSource = sp.ReportData, "sev-snp report-data"
+		}
+		sp.ReportData = nil
+		vmpl := uint32(0)
+		sp.VMPL = &vmpl
+		hw, err = v.snp.Verify(sevsnp.Evidence{Report: h.HardwareReport, Product: ev.Product}, col, &sp, opts)
+		if err != nil {
+			return nil, err
+		}
+		boundRD = h.SNP.ReportData
+	case ReportTypeTDX:
+		if v.tdx == nil {
+			return nil, errors.New("azure: no TDX verifier")
+		}
+		if len(ev.TDQuote) == 0 {
+			return nil, ErrNoTDQuote
+		}
+		hwName = hardwareTDQuote
+		var tp policy.TDX
+		if pol.TDX != nil {
+			tp = *pol.TDX
+		}
+		if len(expectedUD) == 0 && len(tp.ReportData) > 0 {
+			expectedUD, udSource = tp.ReportData, "tdx report-data"
+		}
+		tp.ReportData = nil
+		if tp.RequireSEPTVEDisable == nil {
+			tp.RequireSEPTVEDisable = policy.Bool(false)
+		}
+		hw, err = v.tdx.Verify(tdx.Evidence{Quote: ev.TDQuote}, col, &tp, opts)
+		if err != nil {
+			return nil, err
+		}
+		boundRD = checkTDReportQuote(res, h.TDReport, ev.TDQuote)
+	}
+	res.Parts = append(res.Parts, hw)
+	hwAuthentic := authentic(hw)
+
+	// 2. Runtime-claims binding: Hash(claims as stored) ‖ zeros ==
+	// REPORT_DATA of the authenticated report (formats.md §12).
+	bound := false
+	want := h.ExpectedReportData()
+	switch {
+	case subtle.ConstantTimeCompare(want[:], boundRD[:]) == 1:
+		bound = true
+		res.Passf(CheckBinding, "%v(runtime claims) ‖ zeros equals the %s REPORT_DATA %x", h.HashType, hwName, boundRD[:len(h.ClaimsDigest())])
+	default:
+		res.Failf(CheckBinding, cloudra.ClassBinding, "%v(runtime claims) is %x but the %s REPORT_DATA is %x (claims altered, or not the paravisor's report)",
+			h.HashType, h.ClaimsDigest(), hwName, boundRD)
+	}
+	if !hwAuthentic {
+		bound = false
+	}
+
+	// 3. Claims and HCLAkPub.
+	rc, err := ParseRuntimeClaims(h.Claims)
+	if err != nil {
+		res.Failf(CheckClaimsParse, cloudra.ClassParse, "%v", err)
+	} else {
+		res.Passf(CheckClaimsParse, "%d keys, vm-configuration %t, user-data %t", len(rc.Keys), rc.VMConfiguration != nil, rc.UserData != nil)
+	}
+	var akPub *tpm.Public
+	if rc != nil {
+		if k, err := rc.AKPub(); err != nil {
+			res.Failf(CheckHCLAkPub, cloudra.ClassParse, "%v", err)
+		} else {
+			ak := tpm.AKFromKey(k)
+			akPub = ak.Public
+			fp, _ := akPub.Fingerprint()
+			res.Passf(CheckHCLAkPub, "RSA-%d, SPKI SHA-256 %x", k.N.BitLen(), fp)
+		}
+	}
+	if ev.AKPublic != nil && akPub != nil {
+		if tpm.SameKey(ev.AKPublic.Key, akPub.Key) {
+			res.Passf(CheckAKMatch, "the supplied AK public key is HCLAkPub")
+		} else {
+			res.Failf(CheckAKMatch, cloudra.ClassBinding, "the supplied AK public key is not HCLAkPub: the quote is verified with HCLAkPub only")
+		}
+	}
+
+	// 4. vTPM quote, by HCLAkPub only.
+	quoteFresh := false
+	switch {
+	case ev.Quote != nil && akPub != nil:
+		ak := tpm.AK{Public: akPub}
+		if bound {
+			ak.BoundBy = "azure-hcl: HCLAkPub in runtime claims bound to " + hwName
+		}
+		tr, err := tpm.VerifyQuote(*ev.Quote, ak, ev.Nonce, pol.TPM, opts)
+		if err != nil {
+			return nil, err
+		}
+		res.Parts = append(res.Parts, tr)
+		sig, _ := tr.Check("quote.signature")
+		switch {
+		case sig.Outcome != cloudra.OutcomePass:
+			res.Failf(CheckAKBinding, cloudra.ClassBinding, "the vTPM quote is not signed by HCLAkPub: %s", sig.Detail)
+		case !bound:
+			res.Failf(CheckAKBinding, cloudra.ClassBinding, "the vTPM quote is signed by HCLAkPub, but HCLAkPub is not bound to an authentic %s", hwName)
+		default:
+			res.Passf(CheckAKBinding, "vTPM quote signed by HCLAkPub, bound to the %s through the runtime claims", hwName)
+		}
+		if n, _ := tr.Check("quote.nonce"); n.Outcome == cloudra.OutcomePass && len(ev.Nonce) > 0 && sig.Outcome == cloudra.OutcomePass {
+			quoteFresh = true
+		}
+	case ev.Quote != nil:
+		res.Failf(CheckAKBinding, cloudra.ClassBinding, "vTPM quote given but the runtime claims carry no usable HCLAkPub")
+	default:
+		res.Add(CheckVTPMQuote, cloudra.OutcomeSkip, "", "no vTPM quote: PCRs are not attested")
+		if policy.Or(az.RequireVTPMQuote, false) {
+			res.Violate(RuleVTPMQuote, cloudra.ClassPolicy, "a vTPM quote signed by HCLAkPub", "none")
+		}
+	}
+
+	// 5. user-data echo (NV 0x01400002 → claims "user-data").
+	udFresh := checkUserData(res, rc, expectedUD, udSource)
+	if policy.Or(az.RequireFreshness, true) && !quoteFresh && !udFresh {
+		res.Violate(RuleFreshness, cloudra.ClassFresh, "a vTPM quote of a non-empty nonce, or a non-zero user-data echo",
+			"neither (the HCL report alone is the boot-time report and can be replayed)")
+	}
+
+	// 6. The paravisor's vm-configuration statement.
+	if rc != nil {
+		appraiseVMConfig(res, rc.VMConfiguration, az)
+	}
+	if rc != nil && hwAuthentic && bound {
+		res.Claims = &Claims{HCL: h, Runtime: rc, AKPub: akPub, Bound: hwName}
+	}
+	if hw.Claims == nil {
+		res.Claims = nil // no claims without an authentic hardware report
+	}
+	return res.Finish(), nil
+}
+
+// authentic reports whether the hardware part's signature, chain and
+// freshness checks passed (policy violations do not make a report less
+// genuine).
+func authentic(r *cloudra.Result) bool {
+	if r == nil {
+		return false
+	}
+	for _, c := range r.Checks {
+		if c.Outcome == cloudra.OutcomeFail {
+			switch c.Class {
+			case cloudra.ClassSig, cloudra.ClassChain, cloudra.ClassParse, cloudra.ClassFresh, cloudra.ClassCollateral:
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// checkTDReportQuote compares the TD quote's body with the HCL report's
+// TDREPORT and returns the quote's REPORTDATA (the authenticated one). Every
+// field a quote copies from its TDREPORT must be equal: the TDREPORT in the
+// HCL report is unauthenticated, the quote is what Intel's PCK signs.
+func checkTDReportQuote(res *cloudra.Result, td *TDReport, quote []byte) [64]byte {
+	q, err := dcap.ParseQuote(quote)
+	if err != nil {
+		res.Add(CheckTDReport, cloudra.OutcomeSkip, "", "TD quote does not parse (see the tdx part)")
+		return [64]byte{}
+	}
+	tq, ok := q.(dcap.TDQuote)
+	if !ok {
+		res.Add(CheckTDReport, cloudra.OutcomeSkip, "", "quote is not a TD quote (see the tdx part)")
+		return [64]byte{}
+	}
+	b := tq.TDReport()
+	var diff []string
+	cmp := func(name string, a, b []byte) {
+		if !bytes.Equal(a, b) {
+			diff = append(diff, name)
+		}
+	}
+	cmp("REPORTDATA", td.ReportData[:], b.ReportData[:])
+	cmp("TEE_TCB_SVN", td.TEETCBSVN[:], b.TEETCBSVN[:])
+	cmp("MRSEAM", td.MRSEAM[:], b.MRSEAM[:])
+	cmp("MRSIGNERSEAM", td.MRSignerSEAM[:], b.MRSignerSEAM[:])
+	cmp("SEAM_ATTRIBUTES", td.SEAMAttributes[:], b.SEAMAttributes[:])
+	cmp("TD_ATTRIBUTES", td.TDAttributes[:], b.TDAttributes[:])
+	cmp("XFAM", td.XFAM[:], b.XFAM[:])
+	cmp("MRTD", td.MRTD[:], b.MRTD[:])
+	cmp("MRCONFIGID", td.MRConfigID[:], b.MRConfigID[:])
+	cmp("MROWNER", td.MROwner[:], b.MROwner[:])
+	cmp("MROWNERCONFIG", td.MROwnerConfig[:], b.MROwnerConfig[:])
+	for i := range td.RTMR {
+		cmp(fmt.Sprintf("RTMR%d", i), td.RTMR[i][:], b.RTMR[i][:])
+	}
+	if b.V15 {
+		cmp("TEE_TCB_SVN2", td.TEETCBSVN2[:], b.TEETCBSVN2[:])
+		cmp("MRSERVICETD", td.ServTDHash[:], b.MRServiceTD[:])
+	}
+	if len(diff) > 0 {
+		res.Failf(CheckTDReport, cloudra.ClassBinding, "the TD quote is not a quote of the HCL report's TDREPORT: %s differ", strings.Join(diff, ", "))
+		return b.ReportData
+	}
+	res.Passf(CheckTDReport, "the TD quote body equals the HCL report's TDREPORT (REPORTDATA, MRTD, RTMRs, TD_ATTRIBUTES, XFAM, SEAM fields)")
+	return b.ReportData
+}
+
+// checkUserData checks the claims' user-data echo; it returns true when a
+// non-zero expected value was echoed.
+func checkUserData(res *cloudra.Result, rc *RuntimeClaims, want []byte, source string) bool {
+	if len(want) == 0 {
+		switch {
+		case rc == nil:
+			res.Add(CheckUserData, cloudra.OutcomeSkip, "", "runtime claims unreadable")
+		case rc.UserData == nil:
+			res.Add(CheckUserData, cloudra.OutcomeSkip, "", "no expected user-data, and the claims carry none (older paravisor)")
+		case lebytes.IsZero(rc.UserData):
+			res.Add(CheckUserData, cloudra.OutcomeSkip, "", "no expected user-data; the claims' user-data is all zero (boot-time report)")
+		default:
+			res.Add(CheckUserData, cloudra.OutcomeSkip, "", "no expected user-data given; claims user-data "+hex.EncodeToString(rc.UserData))
+		}
+		return false
+	}
+	if len(want) > UserDataSize {
+		res.Failf(CheckUserData, cloudra.ClassBinding, "expected user-data from %s has %d bytes, at most %d fit", source, len(want), UserDataSize)
+		return false
+	}
+	switch {
+	case rc == nil:
+		res.Failf(CheckUserData, cloudra.ClassBinding, "expected user-data from %s, but the runtime claims are unreadable", source)
+		return false
+	case rc.UserData == nil:
+		res.Failf(CheckUserData, cloudra.ClassBinding, "expected user-data from %s, but the claims carry no user-data (older paravisor: use a vTPM quote nonce)", source)
+		return false
+	case len(rc.UserData) != UserDataSize:
+		res.Failf(CheckUserData, cloudra.ClassBinding, "claims user-data has %d bytes, want %d", len(rc.UserData), UserDataSize)
+		return false
+	}
+	var padded [UserDataSize]byte
+	copy(padded[:], want)
+	if subtle.ConstantTimeCompare(padded[:], rc.UserData) != 1 {
+		res.Failf(CheckUserData, cloudra.ClassBinding, "claims user-data %x is not the expected %x (from %s) followed by zeros", rc.UserData, want, source)
+		return false
+	}
+	res.Passf(CheckUserData, "claims user-data equals the expected %d bytes (from %s) followed by zeros", len(want), source)
+	return !lebytes.IsZero(want)
+}
+
+// appraiseVMConfig applies the vm-configuration rules.
+func appraiseVMConfig(res *cloudra.Result, vc *VMConfiguration, az *policy.Azure) {
+	got := func(b *bool) string {
+		if b == nil {
+			return "absent"
+		}
+		return fmt.Sprint(*b)
+	}
+	if vc == nil {
+		vc = &VMConfiguration{}
+	}
+	if policy.Or(az.RequireSecureBoot, false) && (vc.SecureBoot == nil || !*vc.SecureBoot) {
+		res.Violate(RuleSecureBoot, cloudra.ClassPolicy, "true", got(vc.SecureBoot))
+	}
+	if policy.Or(az.RequireTPMEnabled, false) && (vc.TPMEnabled == nil || !*vc.TPMEnabled) {
+		res.Violate(RuleTPMEnabled, cloudra.ClassPolicy, "true", got(vc.TPMEnabled))
+	}
+	if !policy.Or(az.AllowConsole, true) && (vc.ConsoleEnabled == nil || *vc.ConsoleEnabled) {
+		res.Violate(RuleConsole, cloudra.ClassPolicy, "false", got(vc.ConsoleEnabled))
+	}
+	if len(az.VMUniqueIDs) > 0 {
+		ok := false
+		for _, id := range az.VMUniqueIDs {
+			if vc.VMUniqueID != "" && strings.EqualFold(strings.TrimSpace(id), vc.VMUniqueID) {
+				ok = true
+			}
+		}
+		if !ok {
+			res.Violate(RuleVMUniqueID, cloudra.ClassPolicy, strings.Join(az.VMUniqueIDs, ","), vc.VMUniqueID)
+		}
+	}
+}
+
+// Claims are the normalised claims of verified Azure evidence: the HCL
+// report's header and the paravisor's runtime claims. The hardware and
+// vTPM claims are in the parts.
+type Claims struct {
+	HCL     *HCLReport
+	Runtime *RuntimeClaims
+	AKPub   *tpm.Public
+	Bound   string
+}
+
+// Claims implements cloudra.ClaimSet.
+func (c *Claims) Claims() []cloudra.Claim {
+	out := []cloudra.Claim{
+		{Name: "hcl_version", Value: c.HCL.Version},
+		{Name: "report_type", Value: c.HCL.ReportType.String()},
+		{Name: "claims_hash", Value: c.HCL.HashType.String()},
+		{Name: "claims_bound_to", Value: c.Bound},
+	}
+	if c.AKPub != nil {
+		if fp, err := c.AKPub.Fingerprint(); err == nil {
+			out = append(out, cloudra.Claim{Name: "hcl_ak_sha256", Value: hex.EncodeToString(fp[:])})
+		}
+	}
+	if k, err := c.Runtime.Key(KidEK); err == nil {
+		if pub, err := k.RSAPublicKey(); err == nil {
+			if der, err := x509.MarshalPKIXPublicKey(pub); err == nil {
+				fp := sha256.Sum256(der)
+				out = append(out, cloudra.Claim{Name: "hcl_ek_sha256", Value: hex.EncodeToString(fp[:])})
+			}
+		}
+	}
+	if c.Runtime.UserData != nil {
+		out = append(out, cloudra.Claim{Name: "user_data", Value: hex.EncodeToString(c.Runtime.UserData)})
+	}
+	if vc := c.Runtime.VMConfiguration; vc != nil {
+		// The paravisor's statement, bound to the hardware report but not
+		// measured by the CPU: named as such.
+		out = append(out, cloudra.Claim{Name: "paravisor_vm_configuration", Value: vc.Fields})
+	}
+	return out
+}

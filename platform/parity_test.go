@@ -1,0 +1,148 @@
+package platform_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/collateral"
+	"github.com/cloudra/cloudra/internal/vectortest"
+	"github.com/cloudra/cloudra/platform"
+	"github.com/cloudra/cloudra/platform/sevsnp"
+	"github.com/cloudra/cloudra/platform/sgx"
+	"github.com/cloudra/cloudra/platform/tdx"
+	"github.com/cloudra/cloudra/policy"
+)
+
+// parityCase is real evidence whose verdict the dispatcher must reach
+// exactly as the platform's own verifier does (pitfall A4: every entry point
+// enforces the same checks).
+type parityCase struct {
+	evidence   string
+	collateral string
+	at         string
+	want       cloudra.Verdict
+}
+
+var parityCases = []parityCase{
+	{"snp/virtee-sev-milan-v2-vcek/report.bin", "snp/virtee-sev-milan-v2-vcek", "2023-04-04T19:23:43Z", cloudra.Pass},
+	{"snp/gosevguest-milan-v2-vcek/attestation.bin", "snp/gosevguest-milan-v2-vcek", "2022-09-25T00:55:28Z", cloudra.Fail},
+	{"snp/trustee-milan-v3-vlek-aws/test-vlek-report.bin", "snp/trustee-milan-v3-vlek-aws", "2024-12-11T22:14:21Z", cloudra.Fail},
+	{"snp/trustee-e2e-siena-v3-vcek/report.bin", "snp/trustee-e2e-siena-v3-vcek", "2025-05-28T17:57:03Z", cloudra.Pass},
+	{"snp/oak-genoa-oc/report.bin", "snp/oak-genoa-oc", "2025-08-08T17:21:41Z", cloudra.Pass},
+	{"snp/automata-milan-v2-vcek/report.bin", "snp/automata-milan-v2-vcek", "2024-11-20T03:09:16Z", cloudra.Pass},
+	{"tdx/dcapqvl-v4-uptodate/quote.bin", "tdx/dcapqvl-v4-uptodate/collateral", "2025-07-01T00:00:00Z", cloudra.Pass},
+	{"tdx/gotdxguest-v5-td15/quote.bin", "tdx/gotdxguest-v5-td15/collateral", "2026-02-25T00:00:00Z", cloudra.Pass},
+	{"tdx/automata-v4-gcp/quote.bin", "tdx/automata-v4-gcp/collateral", "2025-10-24T07:10:18Z", cloudra.Fail},
+	{"sgx/automata-v3-00606a-swhardening/quote.bin", "sgx/automata-v3-00606a-swhardening/collateral", "2025-08-15T05:45:00Z", cloudra.Pass},
+	{"sgx/trustee-occlum-v3-debug-outofdate/quote.bin", "sgx/trustee-occlum-v3-debug-outofdate/collateral", "2025-08-15T05:45:00Z", cloudra.Fail},
+}
+
+func TestDispatcherParity(t *testing.T) {
+	dir := vectortest.Dir(t)
+	vs, err := platform.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots, err := sevsnp.DefaultRoots()
+	if err != nil {
+		t.Fatal(err)
+	}
+	snpV := sevsnp.NewVerifier(roots)
+	tdxV, err := tdx.NewVerifier()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sgxV, err := sgx.NewVerifier()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range parityCases {
+		t.Run(c.evidence, func(t *testing.T) {
+			raw, err := os.ReadFile(filepath.Join(dir, c.evidence))
+			if err != nil {
+				t.Fatal(err)
+			}
+			col, _, err := collateral.LoadDir(filepath.Join(dir, c.collateral))
+			if err != nil {
+				t.Fatal(err)
+			}
+			at, _ := time.Parse(time.RFC3339, c.at)
+			opts := cloudra.Options{Time: at}
+			kind, data, err := platform.Detect(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := vs.Verify(context.Background(), platform.Input{
+				Bundle:     &cloudra.Bundle{Schema: cloudra.EvidenceSchema, Artifacts: []cloudra.Artifact{{Kind: kind, Data: data}}},
+				Collateral: col, Policy: policy.Default(), Options: opts})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var direct *cloudra.Result
+			switch kind {
+			case cloudra.KindSNPReport:
+				direct, err = snpV.Verify(sevsnp.Evidence{Report: data}, col, nil, opts)
+			case cloudra.KindTDXQuote:
+				direct, err = tdxV.Verify(tdx.Evidence{Quote: data}, col, nil, opts)
+			case cloudra.KindSGXQuote:
+				direct, err = sgxV.Verify(sgx.Evidence{Quote: data}, col, nil, opts)
+			default:
+				t.Fatalf("detected %s", kind)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Verdict != c.want || direct.Verdict != c.want {
+				t.Fatalf("verdict: dispatcher %s, direct %s, want %s", got.Verdict, direct.Verdict, c.want)
+			}
+			if !slices.Equal(got.FailureClasses(), direct.FailureClasses()) {
+				t.Fatalf("failure classes differ: dispatcher %v, direct %v", got.FailureClasses(), direct.FailureClasses())
+			}
+			var names, dnames []string
+			for _, ch := range got.Checks {
+				names = append(names, ch.Name+"="+string(ch.Outcome))
+			}
+			for _, ch := range direct.Checks {
+				dnames = append(dnames, ch.Name+"="+string(ch.Outcome))
+			}
+			if !slices.Equal(names, dnames) {
+				t.Fatalf("checks differ:\n dispatcher %v\n direct     %v", names, dnames)
+			}
+		})
+	}
+}
+
+// TestDetect recognises every kind of real evidence by content.
+func TestDetect(t *testing.T) {
+	dir := vectortest.Dir(t)
+	for rel, want := range map[string]cloudra.Kind{
+		"snp/virtee-sev-milan-v2-vcek/report.bin":                           cloudra.KindSNPReport,
+		"snp/virtee-sev-milan-v2-vcek/orig/report_milan.hex":                cloudra.KindSNPReport,
+		"tdx/dcapqvl-v4-uptodate/quote.bin":                                 cloudra.KindTDXQuote,
+		"tdx/automata-v4-gcp/quote.bin":                                     cloudra.KindTDXQuote,
+		"sgx/automata-v3-00606a-swhardening/quote.bin":                      cloudra.KindSGXQuote,
+		"azure-hcl/trustee-az-snp-vtpm-milan-2023/hcl_report.bin":           cloudra.KindAzureHCL,
+		"azure-hcl/trustee-az-snp-vtpm-milan-2023/quote_v1.tpms_attest.bin": cloudra.KindTPMAttest,
+		"maa/teaclave-sgx-sharedeus-2023/token.jwt":                         cloudra.KindMAAToken,
+		"nitro/evervault-2022-10-13-nondebug/attestation_doc.cbor":          cloudra.KindNitroDoc,
+	} {
+		raw, err := os.ReadFile(filepath.Join(dir, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := platform.Detect(raw)
+		if err != nil || got != want {
+			t.Errorf("%s: detected %q (%v), want %q", rel, got, err, want)
+		}
+	}
+	for _, junk := range [][]byte{nil, []byte("hello"), make([]byte, 1184), []byte("eyJhbGciOi")} {
+		if k, _, err := platform.Detect(junk); err == nil {
+			t.Errorf("%q detected as %s", junk, k)
+		}
+	}
+}

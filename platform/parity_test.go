@@ -2,9 +2,11 @@ package platform_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,6 +145,45 @@ func TestDetect(t *testing.T) {
 	for _, junk := range [][]byte{nil, []byte("hello"), make([]byte, 1184), []byte("eyJhbGciOi")} {
 		if k, _, err := platform.Detect(junk); err == nil {
 			t.Errorf("%q detected as %s", junk, k)
+		}
+	}
+}
+
+// TestColdSNPOneRoundTrip: a verifier that has never seen a chip needs one
+// KDS request (its VCEK) and nothing more: the ASK/ARK are compiled in.
+func TestColdSNPOneRoundTrip(t *testing.T) {
+	dir := vectortest.Dir(t)
+	for _, c := range []struct{ report, vcek, at, product string }{
+		{"snp/oak-genoa-oc/report.bin", "snp/oak-genoa-oc/vcek.der", "2025-08-08T17:21:41Z", "Genoa"},
+		{"snp/oak-milan-oc-release/report.bin", "snp/oak-milan-oc-release/vcek.der", "2025-01-16T21:21:54Z", "Milan"},
+		{"snp/trustee-e2e-siena-v3-vcek/report.bin", "snp/trustee-e2e-siena-v3-vcek/vcek.der", "2025-05-28T17:57:03Z", "Genoa"},
+	} {
+		vs, err := platform.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := os.ReadFile(filepath.Join(dir, c.report))
+		at, _ := time.Parse(time.RFC3339, c.at)
+		in := platform.Input{Bundle: &cloudra.Bundle{Schema: cloudra.EvidenceSchema,
+			Artifacts: []cloudra.Artifact{{Kind: cloudra.KindSNPReport, Data: raw}}},
+			Collateral: &cloudra.Collateral{}, Options: cloudra.Options{Time: at}}
+		_, err = vs.Verify(context.Background(), in)
+		var miss *cloudra.MissingCollateralError
+		if !errors.As(err, &miss) {
+			t.Fatalf("%s: want missing collateral, got %v", c.report, err)
+		}
+		if len(miss.Items) != 1 || !strings.HasPrefix(miss.Items[0].URL, "https://kdsintf.amd.com/vcek/v1/"+c.product+"/") {
+			t.Fatalf("%s: want exactly the VCEK from KDS, got %+v", c.report, miss.Items)
+		}
+		der, _ := os.ReadFile(filepath.Join(dir, c.vcek))
+		col, err := collateral.Classify(der, miss.Items[0].URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.Collateral = col
+		res, err := vs.Verify(context.Background(), in)
+		if err != nil || res.Verdict != cloudra.Pass {
+			t.Fatalf("%s: after one fetch: %v %v", c.report, err, res.FailureClasses())
 		}
 	}
 }

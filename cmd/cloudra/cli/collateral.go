@@ -69,18 +69,26 @@ PCK CRLs, TCB Info and QE Identity from Intel PCS) and write it to DIR, a folder
 				if !errors.As(verr, &miss) {
 					break
 				}
+				got := 0
+				var ferrs []error
 				for _, it := range miss.Items {
 					fmt.Fprintf(env.Stderr, "cloudra: fetching %s\n", it.What)
 					resp, err := fetcher.Fetch(cmd.Context(), it.URL)
 					if err != nil {
-						return undecided(fmt.Errorf("fetching %s: %w", it.What, err), "check the network, or fetch on a machine that has it")
+						ferrs = append(ferrs, fmt.Errorf("%s: %w", it.What, err))
+						continue
 					}
-					got, err := collateral.ClassifyResponse(resp)
+					c, err := collateral.ClassifyResponse(resp)
 					if err != nil {
-						return undecided(fmt.Errorf("fetched %s: %w", it.URL, err), "")
+						ferrs = append(ferrs, fmt.Errorf("%s: %w", it.URL, err))
+						continue
 					}
-					fetched.Merge(got)
-					in.Collateral.Merge(got)
+					fetched.Merge(c)
+					in.Collateral.Merge(c)
+					got++
+				}
+				if got == 0 {
+					return undecided(fmt.Errorf("fetching collateral: %w", errors.Join(ferrs...)), "check the network, or fetch on a machine that has it")
 				}
 			}
 			all := &cloudra.Collateral{}

@@ -178,22 +178,37 @@ func verifyFetching(ctx context.Context, env *Env, vs *platform.Verifiers, in pl
 				fetcher = newFetcher(env, f.cacheDir, f.verbose)
 			}
 		}
+		// Items may be alternatives (a v2 report's VCEK under each product
+		// line): fetch them all, and go on when at least one arrived.
+		var got int
+		var ferrs []error
 		for _, it := range miss.Items {
 			if !f.offline {
 				fmt.Fprintf(env.Stderr, "cloudra: fetching %s\n", it.What)
 			}
 			resp, ferr := fetcher.Fetch(ctx, it.URL)
-			if ferr != nil && f.offline {
+			if ferr != nil {
+				ferrs = append(ferrs, fmt.Errorf("%s: %w", it.What, ferr))
+				continue
+			}
+			c, cerr := collateral.ClassifyResponse(resp)
+			if cerr != nil {
+				ferrs = append(ferrs, fmt.Errorf("%s: %w", it.URL, cerr))
+				continue
+			}
+			in.Collateral.Merge(c)
+			got++
+		}
+		if got == 0 {
+			if f.offline {
 				return nil, undecided(err, "")
 			}
-			if ferr != nil {
-				return nil, undecided(fmt.Errorf("fetching %s: %w", it.What, ferr), "pass --collateral DIR with it, or check the network")
+			return nil, undecided(fmt.Errorf("fetching collateral: %w", errors.Join(ferrs...)), "pass --collateral DIR with it, or check the network")
+		}
+		if f.verbose {
+			for _, e := range ferrs {
+				fmt.Fprintf(env.Stderr, "cloudra: not fetched: %v\n", e)
 			}
-			got, cerr := collateral.ClassifyResponse(resp)
-			if cerr != nil {
-				return nil, undecided(fmt.Errorf("fetched %s: %w", it.URL, cerr), "")
-			}
-			in.Collateral.Merge(got)
 		}
 	}
 }

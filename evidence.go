@@ -119,7 +119,9 @@ func ParseBundle(data []byte) (*Bundle, error) {
 	var probe struct {
 		Schema string `json:"schema"`
 	}
-	if err := json.Unmarshal(t, &probe); err != nil || probe.Schema == "" {
+	// Probe only the first JSON value: trailing data is reported below as
+	// such, not as "not a bundle".
+	if err := json.NewDecoder(bytes.NewReader(t)).Decode(&probe); err != nil || probe.Schema == "" {
 		return nil, ErrNotBundle
 	}
 	if probe.Schema != EvidenceSchema {

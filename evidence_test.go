@@ -1,0 +1,77 @@
+package cloudra
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+)
+
+func TestBundleRoundTrip(t *testing.T) {
+	b := &Bundle{Platform: "sev-snp", Cloud: "gcp", Nonce: HexBytes{1, 2},
+		Artifacts: []Artifact{{Kind: KindSNPReport, Data: []byte{0, 1, 2}, Meta: map[string]string{"vmpl": "0"}}}}
+	data, err := b.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ParseBundle(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Schema != EvidenceSchema || got.Cloud != "gcp" || !bytes.Equal(got.Nonce, []byte{1, 2}) ||
+		len(got.Artifacts) != 1 || !bytes.Equal(got.Artifacts[0].Data, []byte{0, 1, 2}) {
+		t.Fatalf("round trip: %+v", got)
+	}
+}
+
+func TestParseBundleRejects(t *testing.T) {
+	for in, notBundle := range map[string]bool{
+		``:         true,
+		`binary`:   true,
+		`{"a": 1}`: true,
+		`{"schema": "cloudra.evidence/v2", "artifacts": []}`:                           false,
+		`{"schema": "cloudra.evidence/v1", "artifacts": [], "extra": 1}`:               false,
+		`{"schema": "cloudra.evidence/v1", "artifacts": [{"data": "AA=="}]}`:           false,
+		`{"schema": "cloudra.evidence/v1", "artifacts": []} {}`:                        false,
+		`{"schema": "cloudra.evidence/v1", "artifacts": [{"kind": "x", "data": "!"}]}`: false,
+	} {
+		_, err := ParseBundle([]byte(in))
+		if err == nil {
+			t.Errorf("%q accepted", in)
+			continue
+		}
+		if got := errors.Is(err, ErrNotBundle) && !bytes.Contains([]byte(err.Error()), []byte("unsupported")); got != notBundle {
+			t.Errorf("%q: not-a-bundle = %v (%v), want %v", in, got, err, notBundle)
+		}
+	}
+}
+
+func TestDecodeText(t *testing.T) {
+	for in, want := range map[string]string{
+		"00ff10":       "hex",
+		"AP8Q\n":       "base64",
+		"\x00\x01\x02": "binary",
+	} {
+		if _, enc := DecodeText([]byte(in)); enc != want {
+			t.Errorf("%q: %s, want %s", in, enc, want)
+		}
+	}
+}
+
+func TestResultFinishDropsClaimsOnSigFailure(t *testing.T) {
+	r := &Result{Claims: claimsFunc(func() []Claim { return []Claim{{Name: "x", Value: 1}} })}
+	r.Failf("report.signature", ClassSig, "bad")
+	r.Finish()
+	if r.Verdict != Fail || r.Claims != nil {
+		t.Fatalf("verdict %s, claims %v", r.Verdict, r.Claims)
+	}
+	p := &Result{Claims: claimsFunc(func() []Claim { return nil })}
+	p.Violate("vmpl", "", "0", "2")
+	p.Finish()
+	if p.Verdict != Fail || p.Claims == nil || !p.HasFailure(ClassPolicy) {
+		t.Fatalf("policy failure must keep claims: %+v", p)
+	}
+}
+
+type claimsFunc func() []Claim
+
+func (f claimsFunc) Claims() []Claim { return f() }

@@ -71,6 +71,9 @@ func (p platforms) verify(ctx context.Context, in Input) ([]*cloudra.Result, err
 			if err != nil {
 				return nil, err
 			}
+			if l, ok := in.Bundle.First(cloudra.KindCCELLog); ok {
+				checkCCEL(r, a.Data, l.Data)
+			}
 			if r.Cloud == "" {
 				r.Cloud = in.Bundle.Cloud
 			}

@@ -29,6 +29,8 @@ func newCollateralFetchCmd(env *Env) *cobra.Command {
 		cacheDir string
 		format   formatFlag
 		verbose  bool
+		kdsURL   string
+		pcsURL   string
 	)
 	c := &cobra.Command{
 		Use:   "fetch [flags] EVIDENCE... -o DIR",
@@ -73,7 +75,7 @@ PCK CRLs, TCB Info and QE Identity from Intel PCS) and write it to DIR, a folder
 				var ferrs []error
 				for _, it := range miss.Items {
 					fmt.Fprintf(env.Stderr, "cloudra: fetching %s\n", it.What)
-					resp, err := fetcher.Fetch(cmd.Context(), it.URL)
+					resp, err := fetcher.Fetch(cmd.Context(), rebase(it.URL, kdsURL, pcsURL))
 					if err != nil {
 						ferrs = append(ferrs, fmt.Errorf("%s: %w", it.What, err))
 						continue
@@ -117,6 +119,7 @@ PCK CRLs, TCB Info and QE Identity from Intel PCS) and write it to DIR, a folder
 	c.Flags().StringVar(&at, "at", "", "time the collateral must be valid at (RFC 3339); default: now")
 	c.Flags().StringVar(&cacheDir, "cache-dir", defaultCacheDir(), "collateral cache folder")
 	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "say more")
+	addSourceFlags(c, &kdsURL, &pcsURL)
 	addFormatFlag(c, &format)
 	return c
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/collateral"
 	"github.com/cloudra/cloudra/platform"
+	"github.com/cloudra/cloudra/platform/dcap/pcs"
+	"github.com/cloudra/cloudra/platform/sevsnp"
 	"github.com/cloudra/cloudra/policy"
 )
 
@@ -31,6 +33,8 @@ type verifyFlags struct {
 	allowTestRoots bool
 	cacheDir       string
 	product        string
+	kdsURL         string
+	pcsURL         string
 }
 
 func newVerifyCmd(env *Env) *cobra.Command {
@@ -62,6 +66,7 @@ Exit codes: 0 pass, 1 rejected, 2 could not decide.`,
 	fl.BoolVar(&f.allowTestRoots, "allow-test-roots", false, "also trust cloudra's simulator roots (never in production)")
 	fl.StringVar(&f.cacheDir, "cache-dir", defaultCacheDir(), "collateral cache folder")
 	fl.StringVar(&f.product, "product", "", "SEV-SNP product line hint for v2 reports (Milan, Genoa, Turin)")
+	addSourceFlags(c, &f.kdsURL, &f.pcsURL)
 	addFormatFlag(c, &f.format)
 	return c
 }
@@ -186,7 +191,7 @@ func verifyFetching(ctx context.Context, env *Env, vs *platform.Verifiers, in pl
 			if !f.offline {
 				fmt.Fprintf(env.Stderr, "cloudra: fetching %s\n", it.What)
 			}
-			resp, ferr := fetcher.Fetch(ctx, it.URL)
+			resp, ferr := fetcher.Fetch(ctx, rebase(it.URL, f.kdsURL, f.pcsURL))
 			if ferr != nil {
 				ferrs = append(ferrs, fmt.Errorf("%s: %w", it.What, ferr))
 				continue
@@ -322,4 +327,23 @@ func loadCollateral(env *Env, b *cloudra.Bundle, dirs []string, verbose bool) (*
 		col.Merge(c)
 	}
 	return col, nil
+}
+
+// addSourceFlags adds the collateral source flags: a PCCS, a cloud's cache
+// (Azure THIM-style) or a mirror serves the same paths under another base.
+func addSourceFlags(c *cobra.Command, kdsBase, pcsBase *string) {
+	c.Flags().StringVar(kdsBase, "kds-url", "", "base URL serving the AMD KDS paths (default "+sevsnp.KDSBase+")")
+	c.Flags().StringVar(pcsBase, "pcs-url", "", "base URL serving the Intel PCS v4 paths: a PCCS or a cloud cache (default "+pcs.DefaultBase+")")
+}
+
+// rebase points a collateral URL at the chosen KDS or PCS base. Only the
+// source changes: what is fetched is verified exactly as before.
+func rebase(u, kdsBase, pcsBase string) string {
+	if kdsBase != "" && strings.HasPrefix(u, sevsnp.KDSBase+"/") {
+		return strings.TrimRight(kdsBase, "/") + strings.TrimPrefix(u, sevsnp.KDSBase)
+	}
+	if pcsBase != "" && strings.HasPrefix(u, pcs.DefaultBase+"/") {
+		return strings.TrimRight(pcsBase, "/") + strings.TrimPrefix(u, pcs.DefaultBase)
+	}
+	return u
 }

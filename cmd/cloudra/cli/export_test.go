@@ -1,0 +1,4 @@
+package cli
+
+// RebaseForTest exposes rebase to the external tests.
+var RebaseForTest = rebase

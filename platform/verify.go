@@ -8,6 +8,7 @@ import (
 
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/collateral"
+	"github.com/cloudra/cloudra/platform/sevsnp"
 	"github.com/cloudra/cloudra/policy"
 )
 
@@ -96,4 +97,36 @@ func CollateralPolicy() *policy.Policy {
 	p := policy.Default()
 	requireAllCollateral(p)
 	return p
+}
+
+// RevocationRefs names the revocation lists the bundle's evidence can be
+// checked against and where they are served: for an SEV-SNP report whose
+// product line is known (CPUID on v3+, or the "product" hint), the
+// ARK-signed CRL from AMD KDS. `cloudra collateral fetch` fetches them so
+// that a later offline verification can fail closed (require-crl).
+func RevocationRefs(b *cloudra.Bundle) []cloudra.CollateralRef {
+	var out []cloudra.CollateralRef
+	seen := map[string]bool{}
+	for _, a := range b.Artifacts {
+		if a.Kind != cloudra.KindSNPReport {
+			continue
+		}
+		r, err := sevsnp.ParseReport(a.Data)
+		if err != nil {
+			continue
+		}
+		product := a.Meta["product"]
+		if product == "" && r.Version >= 3 {
+			product = sevsnp.ProductFromCPUID(r.CPUIDFamily, r.CPUIDModel)
+		}
+		if product == "" {
+			continue
+		}
+		u := sevsnp.URLsFor(r, product).CRL
+		if !seen[u] {
+			seen[u] = true
+			out = append(out, cloudra.CollateralRef{What: "AMD " + product + " CRL", URL: u})
+		}
+	}
+	return out
 }

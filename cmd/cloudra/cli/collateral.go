@@ -90,8 +90,32 @@ PCK CRLs, TCB Info and QE Identity from Intel PCS) and write it to DIR, a folder
 					got++
 				}
 				if got == 0 {
-					return undecided(fmt.Errorf("fetching collateral: %w", errors.Join(ferrs...)), "check the network, or fetch on a machine that has it")
+					if len(fetched.Certificates)+len(fetched.CRLs)+len(fetched.Documents) == 0 {
+						return undecided(fmt.Errorf("fetching collateral: %w", errors.Join(ferrs...)), "check the network, or fetch on a machine that has it")
+					}
+					// Some collateral arrived; what is still missing is
+					// named so that an offline verification knows.
+					for _, e := range ferrs {
+						fmt.Fprintf(env.Stderr, "cloudra: warning: not fetched: %v\n", e)
+					}
+					break
 				}
+			}
+			// Revocation lists are optional to a verification (fail-open by
+			// default), so the verifier does not ask for them: fetch them
+			// here, so that an offline verification can fail closed.
+			for _, it := range platform.RevocationRefs(bundle) {
+				fmt.Fprintf(env.Stderr, "cloudra: fetching %s\n", it.What)
+				resp, err := fetcher.Fetch(cmd.Context(), rebase(it.URL, kdsURL, pcsURL))
+				if err == nil {
+					var c *cloudra.Collateral
+					if c, err = collateral.ClassifyResponse(resp); err == nil {
+						fetched.Merge(c)
+						in.Collateral.Merge(c)
+						continue
+					}
+				}
+				fmt.Fprintf(env.Stderr, "cloudra: warning: not fetched: %s: %v\n", it.What, err)
 			}
 			all := &cloudra.Collateral{}
 			all.Merge(in.Collateral)

@@ -333,3 +333,53 @@ func TestRuntimeClaims(t *testing.T) {
 		t.Errorf("e=0: %v", err)
 	}
 }
+
+// TestUserDataShapes: a claims user-data shorter than 64 bytes, absent, or
+// only prefix-equal never passes (pitfalls E3: trustee's prefix compare).
+func TestUserDataShapes(t *testing.T) {
+	want := []byte("nonce")
+	full := make([]byte, UserDataSize)
+	copy(full, want)
+	for _, tc := range []struct {
+		name string
+		rc   *RuntimeClaims
+		pass bool
+	}{
+		{"exact", &RuntimeClaims{UserData: full}, true},
+		{"short", &RuntimeClaims{UserData: want}, false},
+		{"absent", &RuntimeClaims{}, false},
+		{"unreadable", nil, false},
+		{"trailing-nonzero", &RuntimeClaims{UserData: append(append([]byte{}, full[:63]...), 1)}, false},
+	} {
+		r := &cloudra.Result{}
+		got := checkUserData(r, tc.rc, want, "test")
+		c, _ := r.Check(CheckUserData)
+		if got != tc.pass || (c.Outcome == cloudra.OutcomePass) != tc.pass {
+			t.Errorf("%s: fresh %v, check %+v", tc.name, got, c)
+		}
+		if !tc.pass && c.Class != cloudra.ClassBinding {
+			t.Errorf("%s: class %s", tc.name, c.Class)
+		}
+	}
+	// An all-zero expected value passes but is not a freshness proof.
+	r := &cloudra.Result{}
+	if checkUserData(r, &RuntimeClaims{UserData: make([]byte, 64)}, make([]byte, 64), "test") {
+		t.Error("zero user-data counted as fresh")
+	}
+}
+
+// TestTDXFields: the TDREPORT is displayed field by field.
+func TestTDXFields(t *testing.T) {
+	h, err := ParseHCLReport(vectortest.Read(t, vectors[5].dir+"/hcl_report.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]any{}
+	for _, f := range h.Fields() {
+		m[f.Name] = f.Value
+	}
+	if m["TDREPORT.MRTD"] != "024a32b070383331181619fa387cb4d55d1e38879f989933055ccad5bc2db795d1737b66205949d15469dc8c1ba7ab7b" ||
+		m["TDREPORT.REPORTTYPE"] != "81000000" || m["RUNTIME_DATA.REPORT_TYPE"] != "TDX" || m["NV_PADDING"] != 163 {
+		t.Errorf("fields %v", m)
+	}
+}

@@ -120,6 +120,10 @@ func Inspect(kind cloudra.Kind, data []byte) ([]cloudra.Claim, error) {
 		return out, nil
 	case cloudra.KindTDXQuote, cloudra.KindSGXQuote:
 		return dcap.Inspect(data)
+	case cloudra.KindEventLog:
+		return eventLogFields(data, false)
+	case cloudra.KindCCELLog:
+		return eventLogFields(data, true)
 	case cloudra.KindTPMAttest:
 		a, err := tpm.ParseAttest(data)
 		if err != nil {

@@ -6,8 +6,10 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/platform/eventlog"
 	"github.com/cloudra/cloudra/platform/tpm"
 )
 
@@ -86,4 +88,33 @@ func attestFields(a *tpm.Attest) []cloudra.Claim {
 		{Name: "attested.quote.pcrSelect", Value: sel},
 		{Name: "attested.quote.pcrDigest", Value: hex.EncodeToString(a.PCRDigest)},
 	}
+}
+
+// eventLogFields lists every event of a TCG PC Client (or CC) event log:
+// index, type, digests per bank, and the event data size.
+func eventLogFields(data []byte, cc bool) ([]cloudra.Claim, error) {
+	parse := eventlog.Parse
+	if cc {
+		parse = eventlog.ParseCCEL
+	}
+	l, err := parse(data)
+	if err != nil {
+		return nil, err
+	}
+	format := "TCG crypto-agile"
+	if l.Format == eventlog.FormatSHA1 {
+		format = "TCG SHA-1 (TPM 1.2)"
+	}
+	out := []cloudra.Claim{{Name: "format", Value: format}, {Name: "events", Value: len(l.Events)}}
+	for _, e := range l.Events {
+		digests := make([]string, 0, len(e.Digests))
+		for _, d := range e.Digests {
+			digests = append(digests, fmt.Sprintf("%s:%s", tpm.Alg(d.Alg), hex.EncodeToString(d.Value)))
+		}
+		out = append(out, cloudra.Claim{
+			Name:  fmt.Sprintf("event[%d]", e.Seq),
+			Value: fmt.Sprintf("index=%d type=%s data=%dB %s", e.Index, e.Type, len(e.Data), strings.Join(digests, " ")),
+		})
+	}
+	return out, nil
 }

@@ -1,8 +1,10 @@
 package cli_test
 
 import (
+	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -78,6 +80,66 @@ func TestFetchThroughCache(t *testing.T) {
 		t.Fatalf("missing CRL not reported:\n%s", errOut)
 	}
 	code, out, errOut = runCLI(t, "verify", at, "--offline", "--cache-dir", t.TempDir(), "--collateral", dir, report)
+	if code != 0 {
+		t.Fatalf("offline with the fetched folder: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+// fakePCCS serves a vector's PCS collateral as a PCCS does: JSON bodies with
+// URL-encoded issuer chains in the response headers, DER CRLs, and the Root
+// CA CRL hex-encoded.
+func fakePCCS(t *testing.T, dir string) (*httptest.Server, *atomic.Int32) {
+	read := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/tcb"):
+			w.Header().Set("TCB-Info-Issuer-Chain", url.QueryEscape(string(read("tcb_info_issuer_chain.pem"))))
+			w.Write(read("tcb_info.json"))
+		case strings.HasSuffix(r.URL.Path, "/qe/identity"):
+			w.Header().Set("SGX-Enclave-Identity-Issuer-Chain", url.QueryEscape(string(read("qe_identity_issuer_chain.pem"))))
+			w.Write(read("qe_identity.json"))
+		case strings.HasSuffix(r.URL.Path, "/pckcrl"):
+			w.Header().Set("SGX-PCK-CRL-Issuer-Chain", url.QueryEscape(string(read("pck_crl_issuer_chain.pem"))))
+			w.Write(read("pck_crl.der"))
+		case strings.HasSuffix(r.URL.Path, "/rootcacrl"):
+			w.Write([]byte(hex.EncodeToString(read("root_ca_crl.der"))))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &n
+}
+
+// TestFetchDCAP: a TDX quote verifies with its collateral fetched from a
+// PCCS (--pcs-url), and `collateral fetch` writes a folder an offline
+// verification uses as it is.
+func TestFetchDCAP(t *testing.T) {
+	vec := vectortest.Dir(t)
+	quote := filepath.Join(vec, "tdx/dcapqvl-v4-uptodate/quote.bin")
+	srv, hits := fakePCCS(t, filepath.Join(vec, "tdx/dcapqvl-v4-uptodate/collateral"))
+	at := "--at=2025-07-01T00:00:00Z"
+	code, out, errOut := runCLI(t, "verify", at, "--cache-dir", t.TempDir(), "--pcs-url", srv.URL, quote)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if hits.Load() != 4 {
+		t.Fatalf("%d requests to the PCCS, want 4 (TCB Info, QE Identity, PCK CRL, Root CA CRL)", hits.Load())
+	}
+	dir := t.TempDir()
+	code, out, errOut = runCLI(t, "collateral", "fetch", at, "--cache-dir", t.TempDir(), "--pcs-url", srv.URL, "-o", dir, quote)
+	if code != 0 {
+		t.Fatalf("collateral fetch: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut = runCLI(t, "verify", at, "--offline", "--cache-dir", t.TempDir(), "--collateral", dir, quote)
 	if code != 0 {
 		t.Fatalf("offline with the fetched folder: exit %d\n%s\n%s", code, out, errOut)
 	}

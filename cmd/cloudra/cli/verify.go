@@ -342,6 +342,10 @@ func rebase(u, kdsBase, pcsBase string) string {
 	if kdsBase != "" && strings.HasPrefix(u, sevsnp.KDSBase+"/") {
 		return strings.TrimRight(kdsBase, "/") + strings.TrimPrefix(u, sevsnp.KDSBase)
 	}
+	if pcsBase != "" && u == pcs.RootCACRLURL {
+		// A PCCS serves the Root CA CRL itself (hex-encoded DER).
+		return strings.TrimRight(pcsBase, "/") + "/sgx/certification/v4/rootcacrl"
+	}
 	if pcsBase != "" && strings.HasPrefix(u, pcs.DefaultBase+"/") {
 		return strings.TrimRight(pcsBase, "/") + strings.TrimPrefix(u, pcs.DefaultBase)
 	}

@@ -187,3 +187,48 @@ func TestColdSNPOneRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestAzureBundle: an Azure CVM bundle (HCL report + vTPM quote, nonce) goes
+// to the Azure verifier, whose parts are the SNP and TPM results.
+func TestAzureBundle(t *testing.T) {
+	dir := vectortest.Dir(t)
+	v := "azure-hcl/trustee-az-snp-vtpm-milan-2023/"
+	read := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join(dir, v+name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	col, _, err := collateral.LoadDir(filepath.Join(dir, v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := platform.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, _ := time.Parse(time.RFC3339, "2023-05-03T21:22:19Z")
+	bundle := func(nonce string) *cloudra.Bundle {
+		return &cloudra.Bundle{Schema: cloudra.EvidenceSchema, Nonce: []byte(nonce), Artifacts: []cloudra.Artifact{
+			{Kind: cloudra.KindAzureHCL, Data: read("hcl_report.bin")},
+			{Kind: cloudra.KindTPMAttest, Data: read("quote_v1.tpms_attest.bin")},
+			{Kind: cloudra.KindTPMSig, Data: read("quote_v1.signature_rsassa_sha256.bin"), Meta: map[string]string{"format": "plain"}},
+			{Kind: cloudra.KindTPMPCRs, Data: read("quote_v1.pcrs_sha256.json")},
+		}}
+	}
+	res, err := vs.Verify(context.Background(), platform.Input{Bundle: bundle("challenge"), Collateral: col, Options: cloudra.Options{Time: at}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict != cloudra.Pass || res.Platform != "azure-cvm" || len(res.Parts) != 2 {
+		t.Fatalf("verdict %s platform %s parts %d: %+v", res.Verdict, res.Platform, len(res.Parts), res.Checks)
+	}
+	res, err = vs.Verify(context.Background(), platform.Input{Bundle: bundle("replayed"), Collateral: col, Options: cloudra.Options{Time: at}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict != cloudra.Fail || !res.HasFailure(cloudra.ClassFresh) {
+		t.Fatalf("wrong nonce: verdict %s classes %v", res.Verdict, res.FailureClasses())
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/platform/azure"
 	"github.com/cloudra/cloudra/platform/dcap"
 	"github.com/cloudra/cloudra/platform/sevsnp"
 	"github.com/cloudra/cloudra/platform/sgx"
@@ -16,9 +17,10 @@ import (
 // platforms is the explicit list of platform verifiers (no init() magic).
 // Adding a platform adds one field here, one case in verify and inspect.
 type platforms struct {
-	snp *sevsnp.Verifier
-	tdx *tdx.Verifier
-	sgx *sgx.Verifier
+	snp   *sevsnp.Verifier
+	tdx   *tdx.Verifier
+	sgx   *sgx.Verifier
+	azure *azure.Verifier
 }
 
 func newPlatforms() (platforms, error) {
@@ -42,11 +44,26 @@ func newPlatforms() (platforms, error) {
 	if err != nil {
 		return platforms{}, err
 	}
-	return platforms{snp: sevsnp.NewVerifier(roots), tdx: tv, sgx: sv}, nil
+	snp := sevsnp.NewVerifier(roots)
+	return platforms{snp: snp, tdx: tv, sgx: sv, azure: azure.NewVerifier(snp, tv)}, nil
 }
 
 // verify runs the verifier of every primary artifact in the bundle.
 func (p platforms) verify(ctx context.Context, in Input) ([]*cloudra.Result, error) {
+	// An Azure CVM's HCL report is the root of its evidence: the hardware
+	// report inside it, the TD quote and the vTPM quote are its parts and
+	// are verified (and bound) by the Azure verifier.
+	if _, ok := in.Bundle.First(cloudra.KindAzureHCL); ok {
+		ev, err := azure.EvidenceFromBundle(in.Bundle)
+		if err != nil {
+			return nil, err
+		}
+		r, err := p.azure.Verify(ev, in.Collateral, azure.PolicyFrom(in.Policy, in.Policy.Azure), in.Options)
+		if err != nil {
+			return nil, err
+		}
+		return []*cloudra.Result{r}, nil
+	}
 	var out []*cloudra.Result
 	for _, a := range in.Bundle.Artifacts {
 		if err := ctx.Err(); err != nil {
@@ -120,6 +137,12 @@ func Inspect(kind cloudra.Kind, data []byte) ([]cloudra.Claim, error) {
 		return out, nil
 	case cloudra.KindTDXQuote, cloudra.KindSGXQuote:
 		return dcap.Inspect(data)
+	case cloudra.KindAzureHCL:
+		h, err := azure.ParseHCLReport(data)
+		if err != nil {
+			return nil, err
+		}
+		return h.Fields(), nil
 	case cloudra.KindEventLog:
 		return eventLogFields(data, false)
 	case cloudra.KindCCELLog:

@@ -25,6 +25,13 @@ func verifyTPM(in Input) (*cloudra.Result, error) {
 		return nil, errors.New("tpm quote without its signature (hint: add the tpm2_quote -s file, or collect with 'cloudra tpm quote')")
 	}
 	q.Signature = sig.Data
+	// tpm2_quote -f plain (and the Azure/trustee evidence) carries a raw
+	// signature rather than a TPMT_SIGNATURE.
+	if sig.Meta["format"] == "plain" {
+		q.PlainSignature = true
+	} else if _, err := tpm.ParseSignature(sig.Data); err != nil {
+		q.PlainSignature = true
+	}
 	if p, ok := b.First(cloudra.KindTPMPCRs); ok {
 		pcrs, err := tpm.ParsePCRValues(p.Data)
 		if err != nil {

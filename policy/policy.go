@@ -30,6 +30,7 @@ type Policy struct {
 	TDX    *TDX    `json:"tdx,omitempty"`
 	SGX    *SGX    `json:"sgx,omitempty"`
 	TPM    *TPM    `json:"tpm,omitempty"`
+	Azure  *Azure  `json:"azure,omitempty"`
 }
 
 // Default returns the default policy: every platform section at its default.

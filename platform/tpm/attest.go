@@ -1,8 +1,11 @@
 package tpm
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"math/bits"
+	"slices"
 
 	"golang.org/x/crypto/cryptobyte"
 )
@@ -93,53 +96,63 @@ type Attest struct {
 // (go-tpm's reflection unmarshaller checks neither, go-tpm PR #435), bounds
 // every length, and rejects trailing bytes.
 func ParseAttest(b []byte) (*Attest, error) {
-	a := &Attest{Raw: append([]byte(nil), b...)}
-	s := cryptobyte.String(a.Raw)
+	a := new(Attest)
+	if err := parseAttest(a, bytes.Clone(b)); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// parseAttest parses b into a; a's byte fields alias b, which becomes
+// a.Raw. On error a is unusable.
+func parseAttest(a *Attest, b []byte) error {
+	a.Raw = b
+	s := cryptobyte.String(b)
 	if !s.ReadUint32(&a.Magic) || !s.ReadUint16(&a.Type) {
-		return nil, perr("TPMS_ATTEST", "truncated header (%d bytes)", len(b))
+		return perr("TPMS_ATTEST", "truncated header (%d bytes)", len(b))
 	}
 	if a.Magic != GeneratedValue {
-		return nil, fmt.Errorf("%w (got 0x%08x)", ErrMagic, a.Magic)
+		return fmt.Errorf("%w (got 0x%08x)", ErrMagic, a.Magic)
 	}
 	if a.Type != STAttestQuote {
-		return nil, fmt.Errorf("%w (got 0x%04x)", ErrNotQuote, a.Type)
+		return fmt.Errorf("%w (got 0x%04x)", ErrNotQuote, a.Type)
 	}
 	var signer, extra cryptobyte.String
 	if !s.ReadUint16LengthPrefixed(&signer) || !s.ReadUint16LengthPrefixed(&extra) {
-		return nil, perr("TPMS_ATTEST", "truncated qualifiedSigner or extraData")
+		return perr("TPMS_ATTEST", "truncated qualifiedSigner or extraData")
 	}
 	// TPM2B_DATA holds at most sizeof(TPMT_HA) = 66 bytes (Part 2, §10.4.3).
 	if len(extra) > 66 {
-		return nil, perr("TPMS_ATTEST", "extraData of %d bytes exceeds sizeof(TPMT_HA)", len(extra))
+		return perr("TPMS_ATTEST", "extraData of %d bytes exceeds sizeof(TPMT_HA)", len(extra))
 	}
 	a.QualifiedSigner, a.ExtraData = []byte(signer), []byte(extra)
 	var safe uint8
 	if !s.ReadUint64(&a.ClockInfo.Clock) || !s.ReadUint32(&a.ClockInfo.ResetCount) ||
 		!s.ReadUint32(&a.ClockInfo.RestartCount) || !s.ReadUint8(&safe) ||
 		!s.ReadUint64(&a.FirmwareVersion) {
-		return nil, perr("TPMS_ATTEST", "truncated clockInfo or firmwareVersion")
+		return perr("TPMS_ATTEST", "truncated clockInfo or firmwareVersion")
 	}
 	if safe > 1 {
-		return nil, perr("TPMS_ATTEST", "clockInfo.safe is %d, not TPMI_YES_NO", safe)
+		return perr("TPMS_ATTEST", "clockInfo.safe is %d, not TPMI_YES_NO", safe)
 	}
 	a.ClockInfo.Safe = safe == 1
 	sel, err := readPCRSelection(&s)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	a.PCRSelect = sel
 	var dig cryptobyte.String
 	if !s.ReadUint16LengthPrefixed(&dig) {
-		return nil, perr("TPMS_QUOTE_INFO", "truncated pcrDigest")
+		return perr("TPMS_QUOTE_INFO", "truncated pcrDigest")
 	}
 	if len(dig) > 64 {
-		return nil, perr("TPMS_QUOTE_INFO", "pcrDigest of %d bytes exceeds any hash size", len(dig))
+		return perr("TPMS_QUOTE_INFO", "pcrDigest of %d bytes exceeds any hash size", len(dig))
 	}
 	a.PCRDigest = []byte(dig)
 	if !s.Empty() {
-		return nil, perr("TPMS_ATTEST", "%d trailing bytes", len(s))
+		return perr("TPMS_ATTEST", "%d trailing bytes", len(s))
 	}
-	return a, nil
+	return nil
 }
 
 // readPCRSelection reads TPML_PCR_SELECTION (Part 2, §10.9.7).
@@ -152,7 +165,6 @@ func readPCRSelection(s *cryptobyte.String) ([]PCRSelection, error) {
 		return nil, perr("TPML_PCR_SELECTION", "count %d exceeds %d banks", count, maxBanks)
 	}
 	out := make([]PCRSelection, 0, count)
-	seen := map[Alg]bool{}
 	for i := uint32(0); i < count; i++ {
 		var h uint16
 		var bitmap cryptobyte.String
@@ -167,11 +179,17 @@ func readPCRSelection(s *cryptobyte.String) ([]PCRSelection, error) {
 			return nil, perr("TPMS_PCR_SELECTION", "selection %d: sizeofSelect %d exceeds %d", i, len(bitmap), MaxPCRSelectBytes)
 		}
 		// A bank listed twice would make the value labels ambiguous.
-		if seen[alg] {
+		if slices.ContainsFunc(out, func(o PCRSelection) bool { return o.Hash == alg }) {
 			return nil, perr("TPMS_PCR_SELECTION", "bank %v selected twice", alg)
 		}
-		seen[alg] = true
+		n := 0
+		for _, c := range bitmap {
+			n += bits.OnesCount8(c)
+		}
 		ps := PCRSelection{Hash: alg, SizeOfSelect: len(bitmap)}
+		if n > 0 {
+			ps.PCRs = make([]int, 0, n)
+		}
 		for pcr := 0; pcr < 8*len(bitmap); pcr++ {
 			if bitmap[pcr/8]&(1<<(pcr%8)) != 0 {
 				ps.PCRs = append(ps.PCRs, pcr)

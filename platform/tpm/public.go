@@ -9,8 +9,8 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/pem"
-	"fmt"
 	"math/big"
+	"strconv"
 
 	"golang.org/x/crypto/cryptobyte"
 )
@@ -300,13 +300,16 @@ func SameKey(a, b crypto.PublicKey) bool {
 	return false
 }
 
-// String summarises the key for explanations ("rsa-2048", "ecc-p256").
-func (p *Public) String() string {
+// String summarises the key for explanations ("rsa-2048", "ecc-P-256").
+func (p *Public) String() string { return string(p.appendDesc(nil)) }
+
+// appendDesc appends String's summary without going through fmt.
+func (p *Public) appendDesc(b []byte) []byte {
 	switch k := p.Key.(type) {
 	case *rsa.PublicKey:
-		return fmt.Sprintf("rsa-%d", k.N.BitLen())
+		return strconv.AppendInt(append(b, "rsa-"...), int64(k.N.BitLen()), 10)
 	case *ecdsa.PublicKey:
-		return fmt.Sprintf("ecc-%s", k.Curve.Params().Name)
+		return append(append(b, "ecc-"...), k.Curve.Params().Name...)
 	}
-	return "unknown"
+	return append(b, "unknown"...)
 }

@@ -1,9 +1,13 @@
 package tpm
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
 	"errors"
 	"fmt"
 	"math/big"
@@ -27,41 +31,50 @@ type Signature struct {
 // output, `-f tss`). Raw signatures (`-f plain`) need PlainSignature,
 // since they do not name their scheme.
 func ParseSignature(b []byte) (*Signature, error) {
-	sig := &Signature{Raw: append([]byte(nil), b...)}
-	s := cryptobyte.String(sig.Raw)
+	sig, err := parseSignature(bytes.Clone(b))
+	if err != nil {
+		return nil, err
+	}
+	return &sig, nil
+}
+
+// parseSignature parses b in place: the result aliases b.
+func parseSignature(b []byte) (Signature, error) {
+	sig := Signature{Raw: b}
+	s := cryptobyte.String(b)
 	var alg, hash uint16
 	if !s.ReadUint16(&alg) {
-		return nil, perr("TPMT_SIGNATURE", "truncated sigAlg")
+		return Signature{}, perr("TPMT_SIGNATURE", "truncated sigAlg")
 	}
 	sig.Alg = Alg(alg)
 	switch sig.Alg {
 	case AlgRSASSA, AlgRSAPSS:
 		var v cryptobyte.String
 		if !s.ReadUint16(&hash) || !s.ReadUint16LengthPrefixed(&v) {
-			return nil, perr("TPMT_SIGNATURE", "truncated RSA signature")
+			return Signature{}, perr("TPMT_SIGNATURE", "truncated RSA signature")
 		}
 		if len(v) == 0 || len(v) > 1024 {
-			return nil, perr("TPMT_SIGNATURE", "RSA signature of %d bytes", len(v))
+			return Signature{}, perr("TPMT_SIGNATURE", "RSA signature of %d bytes", len(v))
 		}
 		sig.RSA = []byte(v)
 	case AlgECDSA:
 		var r, sv cryptobyte.String
 		if !s.ReadUint16(&hash) || !s.ReadUint16LengthPrefixed(&r) || !s.ReadUint16LengthPrefixed(&sv) {
-			return nil, perr("TPMT_SIGNATURE", "truncated ECDSA signature")
+			return Signature{}, perr("TPMT_SIGNATURE", "truncated ECDSA signature")
 		}
 		if len(r) == 0 || len(sv) == 0 || len(r) > 66 || len(sv) > 66 {
-			return nil, perr("TPMT_SIGNATURE", "ECDSA r/s sizes %d/%d", len(r), len(sv))
+			return Signature{}, perr("TPMT_SIGNATURE", "ECDSA r/s sizes %d/%d", len(r), len(sv))
 		}
 		sig.R, sig.S = []byte(r), []byte(sv)
 	default:
-		return nil, perr("TPMT_SIGNATURE", "unsupported signature scheme %v (hint: attestation keys sign with rsassa, rsapss or ecdsa)", sig.Alg)
+		return Signature{}, perr("TPMT_SIGNATURE", "unsupported signature scheme %v (hint: attestation keys sign with rsassa, rsapss or ecdsa)", sig.Alg)
 	}
 	sig.Hash = Alg(hash)
 	if _, ok := sig.Hash.Hash(); !ok {
-		return nil, perr("TPMT_SIGNATURE", "unsupported hash algorithm %v", sig.Hash)
+		return Signature{}, perr("TPMT_SIGNATURE", "unsupported hash algorithm %v", sig.Hash)
 	}
 	if !s.Empty() {
-		return nil, perr("TPMT_SIGNATURE", "%d trailing bytes", len(s))
+		return Signature{}, perr("TPMT_SIGNATURE", "%d trailing bytes", len(s))
 	}
 	return sig, nil
 }
@@ -70,24 +83,32 @@ func ParseSignature(b []byte) (*Signature, error) {
 // trustee quote files) with the scheme and hash the caller knows the AK
 // uses. For ECDSA, b is r‖s with equal halves.
 func PlainSignature(alg, hash Alg, b []byte) (*Signature, error) {
-	if _, ok := hash.Hash(); !ok {
-		return nil, fmt.Errorf("tpm: unsupported hash algorithm %v", hash)
+	sig, err := plainSignature(alg, hash, bytes.Clone(b))
+	if err != nil {
+		return nil, err
 	}
-	sig := &Signature{Alg: alg, Hash: hash}
+	return &sig, nil
+}
+
+// plainSignature is PlainSignature without the copy: the result aliases b.
+func plainSignature(alg, hash Alg, b []byte) (Signature, error) {
+	if _, ok := hash.Hash(); !ok {
+		return Signature{}, fmt.Errorf("tpm: unsupported hash algorithm %v", hash)
+	}
+	sig := Signature{Alg: alg, Hash: hash}
 	switch alg {
 	case AlgRSASSA, AlgRSAPSS:
 		if len(b) == 0 || len(b) > 1024 {
-			return nil, fmt.Errorf("tpm: RSA signature of %d bytes", len(b))
+			return Signature{}, fmt.Errorf("tpm: RSA signature of %d bytes", len(b))
 		}
-		sig.RSA = append([]byte(nil), b...)
+		sig.RSA = b
 	case AlgECDSA:
 		if len(b) == 0 || len(b)%2 != 0 || len(b) > 132 {
-			return nil, fmt.Errorf("tpm: ECDSA r||s of %d bytes", len(b))
+			return Signature{}, fmt.Errorf("tpm: ECDSA r||s of %d bytes", len(b))
 		}
-		c := append([]byte(nil), b...)
-		sig.R, sig.S = c[:len(c)/2], c[len(c)/2:]
+		sig.R, sig.S = b[:len(b)/2], b[len(b)/2:]
 	default:
-		return nil, fmt.Errorf("tpm: unsupported signature scheme %v", alg)
+		return Signature{}, fmt.Errorf("tpm: unsupported signature scheme %v", alg)
 	}
 	return sig, nil
 }
@@ -121,16 +142,17 @@ func (sig *Signature) Verify(pub crypto.PublicKey, msg []byte) error {
 	if !ok {
 		return fmt.Errorf("unsupported hash algorithm %v", sig.Hash)
 	}
-	hh := h.New()
-	hh.Write(msg)
-	digest := hh.Sum(nil)
+	var buf [64]byte
+	digest := sum(h, msg, &buf)
 	switch k := pub.(type) {
 	case *rsa.PublicKey:
 		switch sig.Alg {
 		case AlgRSASSA:
 			return rsa.VerifyPKCS1v15(k, h, digest, sig.RSA)
 		case AlgRSAPSS:
-			return rsa.VerifyPSS(k, h, digest, sig.RSA, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto, Hash: h})
+			// VerifyPSS retains its digest argument (escape analysis), so
+			// it gets a heap copy and buf stays on the stack.
+			return rsa.VerifyPSS(k, h, bytes.Clone(digest), sig.RSA, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto, Hash: h})
 		}
 		return fmt.Errorf("%w: %v with an RSA key", errSigKey, sig.Alg)
 	case *ecdsa.PublicKey:
@@ -144,4 +166,25 @@ func (sig *Signature) Verify(pub crypto.PublicKey, msg []byte) error {
 		return nil
 	}
 	return fmt.Errorf("unsupported public key type %T", pub)
+}
+
+// sum is the one-shot digest of msg into out, without allocating (the
+// hash.Hash of crypto.Hash.New escapes to the heap, and so would msg). h is
+// one of the hashes Alg.Hash returns; for any other, sum returns nil.
+func sum(h crypto.Hash, msg []byte, out *[64]byte) []byte {
+	switch h {
+	case crypto.SHA1:
+		d := sha1.Sum(msg)
+		return append(out[:0], d[:]...)
+	case crypto.SHA256:
+		d := sha256.Sum256(msg)
+		return append(out[:0], d[:]...)
+	case crypto.SHA384:
+		d := sha512.Sum384(msg)
+		return append(out[:0], d[:]...)
+	case crypto.SHA512:
+		d := sha512.Sum512(msg)
+		return append(out[:0], d[:]...)
+	}
+	return nil
 }

@@ -114,6 +114,33 @@ func (c *Claims) Claims() []cloudra.Claim {
 	return out
 }
 
+// quoteResult holds, in one allocation, a result and what it points to on
+// the common path: the claims and the backing array of its checks (a
+// passing quote without event log records nine).
+type quoteResult struct {
+	res    cloudra.Result
+	claims Claims
+	checks [10]cloudra.Check
+}
+
+// algSet is a set of hash algorithms (all TPM hash ALG_IDs are below 64).
+type algSet uint64
+
+func (s *algSet) add(a Alg) {
+	if a < 64 {
+		*s |= 1 << a
+	}
+}
+
+func (s algSet) has(a Alg) bool { return a < 64 && s&(1<<a) != 0 }
+
+// appendScheme appends "rsassa/sha256".
+func appendScheme(b []byte, sig *Signature) []byte {
+	b = append(b, sig.Alg.String()...)
+	b = append(b, '/')
+	return append(b, sig.Hash.String()...)
+}
+
 // VerifyQuote verifies a TPM quote: structure, AK signature over the exact
 // TPMS_ATTEST bytes, nonce, PCR values against pcrDigest, AK anchoring,
 // optional event-log replay, then the policy. Every check is recorded; the
@@ -133,8 +160,13 @@ func VerifyQuote(q Quote, ak AK, nonce []byte, pol *policy.TPM, opts cloudra.Opt
 	if pol == nil {
 		pol = &policy.TPM{}
 	}
-	r := &cloudra.Result{Platform: Platform}
-	a, err := ParseAttest(q.Attest)
+	blk := &quoteResult{res: cloudra.Result{Platform: Platform}}
+	r := &blk.res
+	r.Checks = blk.checks[:0]
+	// The quote's fields alias this one copy, which the claims keep.
+	var att Attest
+	a := &att
+	err := parseAttest(a, bytes.Clone(q.Attest))
 	switch {
 	case errors.Is(err, ErrMagic):
 		r.Failf("quote.magic", cloudra.ClassParse, "%v", err)
@@ -147,22 +179,29 @@ func VerifyQuote(q Quote, ak AK, nonce []byte, pol *policy.TPM, opts cloudra.Opt
 		r.Failf("quote.parse", cloudra.ClassParse, "%v", err)
 		return r.Finish(), nil
 	}
-	var sig *Signature
+	// The signature is only read here, so it may alias q.Signature.
+	var sig Signature
 	if q.PlainSignature {
 		alg, hash := plainScheme(ak.Public)
-		sig, err = PlainSignature(alg, hash, q.Signature)
+		sig, err = plainSignature(alg, hash, q.Signature)
 	} else {
-		sig, err = ParseSignature(q.Signature)
+		sig, err = parseSignature(q.Signature)
 	}
 	if err != nil {
 		r.Failf("quote.parse", cloudra.ClassParse, "signature: %v", err)
 		return r.Finish(), nil
 	}
-	r.Passf("quote.parse", "TPMS_ATTEST %d bytes, %v/%v signature", len(a.Raw), sig.Alg, sig.Hash)
+	var dbuf [128]byte
+	d := append(dbuf[:0], "TPMS_ATTEST "...)
+	d = strconv.AppendInt(d, int64(len(a.Raw)), 10)
+	d = append(d, " bytes, "...)
+	d = appendScheme(d, &sig)
+	r.Add("quote.parse", cloudra.OutcomePass, "", string(append(d, " signature"...)))
 	r.Add("quote.magic", cloudra.OutcomePass, "", "TPM_GENERATED_VALUE")
 	r.Add("quote.type", cloudra.OutcomePass, "", "TPM_ST_ATTEST_QUOTE")
 
-	cl := &Claims{PCRSelect: a.PCRSelect, PCRDigest: a.PCRDigest, ExtraData: a.ExtraData, Clock: a.ClockInfo,
+	cl := &blk.claims
+	*cl = Claims{PCRSelect: a.PCRSelect, PCRDigest: a.PCRDigest, ExtraData: a.ExtraData, Clock: a.ClockInfo,
 		FirmwareVersion: a.FirmwareVersion, QualifiedSigner: a.QualifiedSigner, AKName: ak.Public.Name}
 	if fp, err := ak.Public.Fingerprint(); err == nil {
 		cl.AKSHA256 = fp
@@ -175,7 +214,10 @@ func VerifyQuote(q Quote, ak AK, nonce []byte, pol *policy.TPM, opts cloudra.Opt
 	} else if err := sig.Verify(ak.Public.Key, a.Raw); err != nil {
 		r.Failf("quote.signature", cloudra.ClassSig, "%v/%v signature by %s does not verify: %v", sig.Alg, sig.Hash, ak.Public, err)
 	} else {
-		r.Passf("quote.signature", "%v/%v by %s over the TPMS_ATTEST bytes", sig.Alg, sig.Hash, ak.Public)
+		d = appendScheme(dbuf[:0], &sig)
+		d = append(d, " by "...)
+		d = ak.Public.appendDesc(d)
+		r.Add("quote.signature", cloudra.OutcomePass, "", string(append(d, " over the TPMS_ATTEST bytes"...)))
 	}
 
 	// quote.nonce: constant-time, exact length.
@@ -183,7 +225,9 @@ func VerifyQuote(q Quote, ak AK, nonce []byte, pol *policy.TPM, opts cloudra.Opt
 		if len(nonce) == 0 {
 			r.Add("quote.nonce", cloudra.OutcomePass, "", "no nonce expected and extraData is empty")
 		} else {
-			r.Passf("quote.nonce", "extraData equals the expected %d-byte nonce", len(nonce))
+			d = append(dbuf[:0], "extraData equals the expected "...)
+			d = strconv.AppendInt(d, int64(len(nonce)), 10)
+			r.Add("quote.nonce", cloudra.OutcomePass, "", string(append(d, "-byte nonce"...)))
 		}
 	} else {
 		r.Failf("quote.nonce", cloudra.ClassFresh, "extraData %x does not equal the expected nonce %x", a.ExtraData, nonce)
@@ -193,24 +237,25 @@ func VerifyQuote(q Quote, ak AK, nonce []byte, pol *policy.TPM, opts cloudra.Opt
 	}
 
 	// Banks and signature hash allowed by policy.
-	banks := map[Alg]bool{}
-	for _, s := range pol.TPMBanks() {
+	allowed := pol.TPMBanks()
+	var banks algSet
+	for _, s := range allowed {
 		if alg, err := ParseHashAlg(s); err == nil {
-			banks[alg] = true
+			banks.add(alg)
 		} else {
 			r.Violate("banks", cloudra.ClassPolicy, "valid bank names", s)
 		}
 	}
 	for _, s := range a.PCRSelect {
-		if len(s.PCRs) > 0 && !banks[s.Hash] {
-			r.Violate("banks", cloudra.ClassPolicy, strings.Join(pol.TPMBanks(), ","), s.Hash.String())
+		if len(s.PCRs) > 0 && !banks.has(s.Hash) {
+			r.Violate("banks", cloudra.ClassPolicy, strings.Join(allowed, ","), s.Hash.String())
 		}
 	}
-	if !banks[sig.Hash] {
-		r.Violate("banks.signature_hash", cloudra.ClassPolicy, strings.Join(pol.TPMBanks(), ","), sig.Hash.String())
+	if !banks.has(sig.Hash) {
+		r.Violate("banks.signature_hash", cloudra.ClassPolicy, strings.Join(allowed, ","), sig.Hash.String())
 	}
 
-	verifiedPCRs := checkPCRs(r, a, sig, q.PCRs)
+	verifiedPCRs := checkPCRs(r, a, sig.Hash, q.PCRs)
 	if verifiedPCRs != nil {
 		cl.PCRs = verifiedPCRs
 	}
@@ -237,32 +282,35 @@ func plainScheme(p *Public) (Alg, Alg) {
 }
 
 // checkPCRs labels the supplied values by the signed selection and checks
-// them against pcrDigest. It returns the values the quote authenticates,
-// or nil.
-func checkPCRs(r *cloudra.Result, a *Attest, sig *Signature, pcrs PCRs) PCRs {
+// them against pcrDigest, computed with the signature's hash. It returns
+// the values the quote authenticates, or nil.
+func checkPCRs(r *cloudra.Result, a *Attest, hash Alg, pcrs PCRs) PCRs {
 	if len(pcrs) == 0 {
 		r.Add("quote.pcr-selection", cloudra.OutcomeSkip, "", "no PCR values supplied: only pcrDigest is attested")
 		r.Add("quote.pcr-digest", cloudra.OutcomeSkip, "", "no PCR values supplied")
 		return nil
 	}
-	var missing, extra []string
-	// Selection bitmaps per bank: at most 32 PCRs (MaxPCRSelectBytes).
-	selected := make(map[Alg]*[8 * MaxPCRSelectBytes]bool, len(a.PCRSelect))
-	for _, s := range a.PCRSelect {
-		bits := new([8 * MaxPCRSelectBytes]bool)
-		selected[s.Hash] = bits
+	// Selection bitmaps, parallel to a.PCRSelect: at most maxBanks banks
+	// of 32 PCRs (MaxPCRSelectBytes), banks distinct (readPCRSelection).
+	var selected [maxBanks]uint32
+	n, size := 0, 0
+	complete := true
+	for i, s := range a.PCRSelect {
+		vals := pcrs[s.Hash]
 		for _, p := range s.PCRs {
-			bits[p] = true
-			if _, ok := pcrs[s.Hash][p]; !ok {
-				missing = append(missing, fmt.Sprintf("%v:%d", s.Hash, p))
+			selected[i] |= 1 << p
+			if _, ok := vals[p]; !ok {
+				complete = false
 			}
 		}
+		n += len(s.PCRs)
+		size += len(s.PCRs) * s.Hash.DigestSize()
 	}
 	for bank, vals := range pcrs {
-		bits := selected[bank]
+		bi := slices.IndexFunc(a.PCRSelect, func(s PCRSelection) bool { return s.Hash == bank })
 		for p, v := range vals {
-			if bits == nil || p < 0 || p >= len(bits) || !bits[p] {
-				extra = append(extra, fmt.Sprintf("%v:%d", bank, p))
+			if bi < 0 || p < 0 || p >= 8*MaxPCRSelectBytes || selected[bi]&(1<<p) == 0 {
+				complete = false
 			}
 			if len(v) != bank.DigestSize() {
 				r.Failf("quote.pcr-selection", cloudra.ClassBinding, "%v PCR %d value has %d bytes", bank, p, len(v))
@@ -270,37 +318,65 @@ func checkPCRs(r *cloudra.Result, a *Attest, sig *Signature, pcrs PCRs) PCRs {
 			}
 		}
 	}
-	if len(missing) > 0 || len(extra) > 0 {
-		slices.Sort(extra)
+	if !complete {
+		missing, extra := selectionMismatch(a.PCRSelect, pcrs)
 		r.Failf("quote.pcr-selection", cloudra.ClassBinding, "supplied PCR values do not match the signed selection: missing [%s], not quoted [%s]",
 			strings.Join(missing, " "), strings.Join(extra, " "))
 		return nil
 	}
 	r.Add("quote.pcr-selection", cloudra.OutcomePass, "", "supplied values cover exactly the signed selection")
-	// pcrDigest = H_sig(values in selection order) (Part 3, §18.4 TPM2_Quote).
-	h, _ := sig.Hash.Hash()
-	hh := h.New()
+	// pcrDigest = H_sig(values in selection order) (Part 3, §18.4
+	// TPM2_Quote), hashed in one shot: a full bank of the largest digest
+	// fits the stack buffer.
+	var stack [NumPCRs * 64]byte
+	msg := stack[:0]
+	if size > len(stack) {
+		msg = make([]byte, 0, size)
+	}
 	for _, s := range a.PCRSelect {
+		vals := pcrs[s.Hash]
 		for _, p := range s.PCRs {
-			hh.Write(pcrs[s.Hash][p])
+			msg = append(msg, vals[p]...)
 		}
 	}
-	if got := hh.Sum(nil); subtle.ConstantTimeCompare(got, a.PCRDigest) != 1 {
-		r.Failf("quote.pcr-digest", cloudra.ClassBinding, "%v of the supplied PCR values is %x, the quote signed %x", sig.Hash, got, a.PCRDigest)
+	h, _ := hash.Hash() // the signature parsers accept only hashes Hash knows
+	var out [64]byte
+	if got := sum(h, msg, &out); subtle.ConstantTimeCompare(got, a.PCRDigest) != 1 {
+		// hex.EncodeToString, not %x: got must not escape (it is on the stack).
+		r.Failf("quote.pcr-digest", cloudra.ClassBinding, "%v of the supplied PCR values is %s, the quote signed %x", hash, hex.EncodeToString(got), a.PCRDigest)
 		return nil
 	}
-	r.Passf("quote.pcr-digest", "%v over %d PCR values equals pcrDigest", sig.Hash, countSelected(a.PCRSelect))
+	var dbuf [64]byte
+	d := append(dbuf[:0], hash.String()...)
+	d = append(d, " over "...)
+	d = strconv.AppendInt(d, int64(n), 10)
+	r.Add("quote.pcr-digest", cloudra.OutcomePass, "", string(append(d, " PCR values equals pcrDigest"...)))
 	// The supplied values cover exactly the selection (checked above), so
 	// they are now the authenticated values.
 	return pcrs
 }
 
-func countSelected(sel []PCRSelection) int {
-	n := 0
+// selectionMismatch lists the selected PCRs without a supplied value
+// (selection order) and the supplied values not selected (sorted), as
+// "bank:index".
+func selectionMismatch(sel []PCRSelection, pcrs PCRs) (missing, extra []string) {
 	for _, s := range sel {
-		n += len(s.PCRs)
+		for _, p := range s.PCRs {
+			if _, ok := pcrs[s.Hash][p]; !ok {
+				missing = append(missing, fmt.Sprintf("%v:%d", s.Hash, p))
+			}
+		}
 	}
-	return n
+	for bank, vals := range pcrs {
+		i := slices.IndexFunc(sel, func(s PCRSelection) bool { return s.Hash == bank })
+		for p := range vals {
+			if i < 0 || !slices.Contains(sel[i].PCRs, p) {
+				extra = append(extra, fmt.Sprintf("%v:%d", bank, p))
+			}
+		}
+	}
+	slices.Sort(extra)
+	return missing, extra
 }
 
 // checkAK records ak.attributes and ak.trust.
@@ -318,15 +394,16 @@ func checkAK(r *cloudra.Result, ak AK, pol *policy.TPM, opts cloudra.Options, cl
 		r.Add("ak.attributes", cloudra.OutcomeSkip, "", "bare public key: TPM attributes unknown")
 	}
 
-	var anchors []string
+	anchors := make([]string, 0, 3)
 	var failures []string
 	for _, pin := range pol.AKPins {
-		b, err := hex.DecodeString(strings.TrimSpace(pin))
-		if err != nil {
+		t := strings.TrimSpace(pin)
+		fpEq, ok := hexEqual(t, cl.AKSHA256[:])
+		if !ok {
 			r.Violate("ak-pins", cloudra.ClassPolicy, "hex digests", pin)
 			continue
 		}
-		if bytes.Equal(b, cl.AKSHA256[:]) || (p.Name != nil && bytes.Equal(b, p.Name)) {
+		if nameEq, _ := hexEqual(t, p.Name); fpEq || (p.Name != nil && nameEq) {
 			anchors = append(anchors, "pinned by policy")
 			break
 		}
@@ -346,7 +423,7 @@ func checkAK(r *cloudra.Result, ak AK, pol *policy.TPM, opts cloudra.Options, cl
 		r.Failf("ak.trust", cloudra.ClassChain, "%s", strings.Join(failures, "; "))
 	case len(anchors) > 0:
 		cl.AKTrust = strings.Join(anchors, "; ")
-		r.Passf("ak.trust", "%s", cl.AKTrust)
+		r.Add("ak.trust", cloudra.OutcomePass, "", cl.AKTrust)
 	case policy.Or(pol.RequireAKTrust, true):
 		r.Failf("ak.trust", cloudra.ClassChain, "AK %x is not pinned, certified or bound by hardware evidence (hint: add its SHA-256 to ak-pins, or supply its certificate and pin the root in ak-roots)", cl.AKSHA256)
 	default:
@@ -536,4 +613,36 @@ func containsHexString(list []string, h string) bool {
 		}
 	}
 	return false
+}
+
+// hexEqual reports whether the hex string s (either case) encodes b,
+// without decoding it into a new slice; ok is false when s is not hex.
+func hexEqual(s string, b []byte) (eq, ok bool) {
+	if len(s)%2 != 0 {
+		return false, false
+	}
+	eq = len(s) == 2*len(b)
+	for i := 0; i < len(s); i += 2 {
+		hi, ok1 := fromHexChar(s[i])
+		lo, ok2 := fromHexChar(s[i+1])
+		if !ok1 || !ok2 {
+			return false, false
+		}
+		if eq && b[i/2] != hi<<4|lo {
+			eq = false
+		}
+	}
+	return eq, true
+}
+
+func fromHexChar(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }

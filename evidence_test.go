@@ -75,3 +75,38 @@ func TestResultFinishDropsClaimsOnSigFailure(t *testing.T) {
 type claimsFunc func() []Claim
 
 func (f claimsFunc) Claims() []Claim { return f() }
+
+func FuzzParseBundle(f *testing.F) {
+	b := &Bundle{Platform: "sev-snp", Nonce: HexBytes{1}, Artifacts: []Artifact{{Kind: KindSNPReport, Data: []byte{2, 0, 0, 0}}},
+		Collateral: []Artifact{{Kind: KindCertificate, Name: "vcek.der", Data: []byte{0x30}}}}
+	seed, _ := b.Marshal()
+	f.Add(seed)
+	f.Add([]byte(`{"schema":"cloudra.evidence/v1","artifacts":[]}`))
+	f.Add([]byte(`{"schema":"cloudra.evidence/v1","artifacts":[{"kind":"x","data":"AA==","meta":{"a":"b"}}]} `))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b, err := ParseBundle(data)
+		if err != nil {
+			if b != nil {
+				t.Fatal("bundle returned with an error")
+			}
+			return
+		}
+		// An accepted bundle re-marshals and parses to the same artifacts.
+		out, err := b.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := ParseBundle(out)
+		if err != nil {
+			t.Fatalf("re-marshalled bundle rejected: %v", err)
+		}
+		if len(c.Artifacts) != len(b.Artifacts) {
+			t.Fatal("artifacts lost in a round trip")
+		}
+		for i := range c.Artifacts {
+			if !bytes.Equal(c.Artifacts[i].Data, b.Artifacts[i].Data) || c.Artifacts[i].Kind != b.Artifacts[i].Kind {
+				t.Fatal("artifact changed in a round trip")
+			}
+		}
+	})
+}

@@ -232,3 +232,26 @@ func TestAzureBundle(t *testing.T) {
 		t.Fatalf("wrong nonce: verdict %s classes %v", res.Verdict, res.FailureClasses())
 	}
 }
+
+func FuzzDetect(f *testing.F) {
+	if dir, ok := vectortest.Find(); ok {
+		for _, rel := range []string{"snp/virtee-sev-milan-v2-vcek/report.bin", "tdx/dcapqvl-v4-uptodate/quote.bin",
+			"azure-hcl/trustee-az-snp-vtpm-milan-2023/hcl_report.bin", "snp/virtee-sev-milan-v2-vcek/orig/report_milan.hex"} {
+			if b, err := os.ReadFile(filepath.Join(dir, rel)); err == nil {
+				f.Add(b)
+			}
+		}
+	}
+	f.Add([]byte("eyJhbGciOiJSUzI1NiJ9.e30.c2ln"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		kind, bin, err := platform.Detect(data)
+		if err != nil {
+			return
+		}
+		if kind == "" || len(bin) == 0 {
+			t.Fatalf("detected %q with %d bytes", kind, len(bin))
+		}
+		// Whatever is recognised can be inspected or refused, never panic.
+		_, _ = platform.Inspect(kind, bin)
+	})
+}

@@ -71,24 +71,9 @@ PCK CRLs, TCB Info and QE Identity from Intel PCS) and write it to DIR, a folder
 				if !errors.As(verr, &miss) {
 					break
 				}
-				got := 0
-				var ferrs []error
-				for _, it := range miss.Items {
-					fmt.Fprintf(env.Stderr, "cloudra: fetching %s\n", it.What)
-					resp, err := fetcher.Fetch(cmd.Context(), rebase(it.URL, kdsURL, pcsURL))
-					if err != nil {
-						ferrs = append(ferrs, fmt.Errorf("%s: %w", it.What, err))
-						continue
-					}
-					c, err := collateral.ClassifyResponse(resp)
-					if err != nil {
-						ferrs = append(ferrs, fmt.Errorf("%s: %w", it.URL, err))
-						continue
-					}
-					fetched.Merge(c)
-					in.Collateral.Merge(c)
-					got++
-				}
+				c, got, ferrs := fetchRefs(cmd.Context(), env, fetcher, miss.Items, kdsURL, pcsURL, false)
+				fetched.Merge(c)
+				in.Collateral.Merge(c)
 				if got == 0 {
 					if len(fetched.Certificates)+len(fetched.CRLs)+len(fetched.Documents) == 0 {
 						return undecided(fmt.Errorf("fetching collateral: %w", errors.Join(ferrs...)), "check the network, or fetch on a machine that has it")
@@ -104,18 +89,11 @@ PCK CRLs, TCB Info and QE Identity from Intel PCS) and write it to DIR, a folder
 			// Revocation lists are optional to a verification (fail-open by
 			// default), so the verifier does not ask for them: fetch them
 			// here, so that an offline verification can fail closed.
-			for _, it := range platform.RevocationRefs(bundle) {
-				fmt.Fprintf(env.Stderr, "cloudra: fetching %s\n", it.What)
-				resp, err := fetcher.Fetch(cmd.Context(), rebase(it.URL, kdsURL, pcsURL))
-				if err == nil {
-					var c *cloudra.Collateral
-					if c, err = collateral.ClassifyResponse(resp); err == nil {
-						fetched.Merge(c)
-						in.Collateral.Merge(c)
-						continue
-					}
-				}
-				fmt.Fprintf(env.Stderr, "cloudra: warning: not fetched: %s: %v\n", it.What, err)
+			c, _, ferrs := fetchRefs(cmd.Context(), env, fetcher, platform.RevocationRefs(bundle), kdsURL, pcsURL, false)
+			fetched.Merge(c)
+			in.Collateral.Merge(c)
+			for _, e := range ferrs {
+				fmt.Fprintf(env.Stderr, "cloudra: warning: not fetched: %v\n", e)
 			}
 			all := &cloudra.Collateral{}
 			all.Merge(in.Collateral)

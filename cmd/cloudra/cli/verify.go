@@ -185,25 +185,8 @@ func verifyFetching(ctx context.Context, env *Env, vs *platform.Verifiers, in pl
 		}
 		// Items may be alternatives (a v2 report's VCEK under each product
 		// line): fetch them all, and go on when at least one arrived.
-		var got int
-		var ferrs []error
-		for _, it := range miss.Items {
-			if !f.offline {
-				fmt.Fprintf(env.Stderr, "cloudra: fetching %s\n", it.What)
-			}
-			resp, ferr := fetcher.Fetch(ctx, rebase(it.URL, f.kdsURL, f.pcsURL))
-			if ferr != nil {
-				ferrs = append(ferrs, fmt.Errorf("%s: %w", it.What, ferr))
-				continue
-			}
-			c, cerr := collateral.ClassifyResponse(resp)
-			if cerr != nil {
-				ferrs = append(ferrs, fmt.Errorf("%s: %w", it.URL, cerr))
-				continue
-			}
-			in.Collateral.Merge(c)
-			got++
-		}
+		c, got, ferrs := fetchRefs(ctx, env, fetcher, miss.Items, f.kdsURL, f.pcsURL, f.offline)
+		in.Collateral.Merge(c)
 		if got == 0 {
 			if f.offline {
 				return nil, undecided(err, "")
@@ -350,4 +333,32 @@ func rebase(u, kdsBase, pcsBase string) string {
 		return strings.TrimRight(pcsBase, "/") + strings.TrimPrefix(u, pcs.DefaultBase)
 	}
 	return u
+}
+
+// fetchRefs fetches every named item (through the cache), classifies what
+// arrives by content, and returns it with the number of items that arrived
+// and the errors of the others. Items may be alternatives (a v2 report's
+// VCEK under each product line), so one failure is not fatal by itself.
+func fetchRefs(ctx context.Context, env *Env, fetcher collateral.Fetcher, refs []cloudra.CollateralRef, kdsBase, pcsBase string, quiet bool) (*cloudra.Collateral, int, []error) {
+	out := &cloudra.Collateral{}
+	var got int
+	var errs []error
+	for _, it := range refs {
+		if !quiet {
+			fmt.Fprintf(env.Stderr, "cloudra: fetching %s\n", it.What)
+		}
+		resp, err := fetcher.Fetch(ctx, rebase(it.URL, kdsBase, pcsBase))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", it.What, err))
+			continue
+		}
+		c, err := collateral.ClassifyResponse(resp)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", it.URL, err))
+			continue
+		}
+		out.Merge(c)
+		got++
+	}
+	return out, got, errs
 }

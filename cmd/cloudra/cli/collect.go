@@ -2,6 +2,8 @@ package cli
 
 import (
 	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -119,7 +121,7 @@ func runCollect(env *Env, f *collectFlags) error {
 			if err != nil {
 				return undecided(err, "")
 			}
-			return writeBundle(env, b, f.out)
+			return writeCollected(env, b, f.out, f.format)
 		}
 		errs = append(errs, err)
 	}
@@ -129,7 +131,7 @@ func runCollect(env *Env, f *collectFlags) error {
 			if err != nil {
 				return undecided(err, "")
 			}
-			return writeBundle(env, b, f.out)
+			return writeCollected(env, b, f.out, f.format)
 		}
 		errs = append(errs, err)
 	}
@@ -139,7 +141,7 @@ func runCollect(env *Env, f *collectFlags) error {
 			if err != nil {
 				return undecided(err, "")
 			}
-			return writeBundle(env, b, f.out)
+			return writeCollected(env, b, f.out, f.format)
 		}
 		errs = append(errs, err)
 	}
@@ -252,4 +254,27 @@ func writeBundle(env *Env, b *cloudra.Bundle, out string) error {
 	}
 	fmt.Fprintf(env.Stderr, "cloudra: wrote %s (%d artifacts)\n", out, len(b.Artifacts))
 	return nil
+}
+
+// writeCollected writes the bundle and, with --format json and a file
+// output, a cloudra.collect/v1 summary on stdout (the bundle itself is the
+// JSON document when it goes to stdout).
+func writeCollected(env *Env, b *cloudra.Bundle, out string, format formatFlag) error {
+	if err := writeBundle(env, b, out); err != nil {
+		return err
+	}
+	if format != "json" || out == "" || out == "-" {
+		return nil
+	}
+	kinds := make([]cloudra.Kind, 0, len(b.Artifacts))
+	for _, a := range b.Artifacts {
+		kinds = append(kinds, a.Kind)
+	}
+	doc, err := json.MarshalIndent(map[string]any{"schema": "cloudra.collect/v1", "out": out, "platform": b.Platform,
+		"collector": b.Collector, "nonce": hex.EncodeToString(b.Nonce), "artifacts": kinds}, "", "  ")
+	if err != nil {
+		return undecided(err, "")
+	}
+	_, err = fmt.Fprintf(env.Stdout, "%s\n", doc)
+	return err
 }

@@ -6,10 +6,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/platform/dcap/dcapbuild"
 )
 
 // CollateralValidity is the window of simulated TCB Info, QE Identity and
@@ -133,81 +133,6 @@ func (m *Machine) Collateral(at time.Time, o CollateralOptions) (*cloudra.Collat
 	return col, nil
 }
 
-// JSON shapes of PCS TCB Info v3 and enclave identity v2, fields in the
-// order Intel serialises them.
-type jComponent struct {
-	SVN      int    `json:"svn"`
-	Category string `json:"category,omitempty"`
-	Type     string `json:"type,omitempty"`
-}
-
-type jTCB struct {
-	SGX    []jComponent `json:"sgxtcbcomponents"`
-	PCESVN int          `json:"pcesvn"`
-	TDX    []jComponent `json:"tdxtcbcomponents,omitempty"`
-}
-
-type jLevel struct {
-	TCB         jTCB     `json:"tcb"`
-	TCBDate     string   `json:"tcbDate"`
-	TCBStatus   string   `json:"tcbStatus"`
-	AdvisoryIDs []string `json:"advisoryIDs,omitempty"`
-}
-
-type jISVSVN struct {
-	ISVSVN int `json:"isvsvn"`
-}
-
-type jIDLevel struct {
-	TCB         jISVSVN  `json:"tcb"`
-	TCBDate     string   `json:"tcbDate"`
-	TCBStatus   string   `json:"tcbStatus"`
-	AdvisoryIDs []string `json:"advisoryIDs,omitempty"`
-}
-
-type jModule struct {
-	MRSigner       string `json:"mrsigner"`
-	Attributes     string `json:"attributes"`
-	AttributesMask string `json:"attributesMask"`
-}
-
-type jModuleIdentity struct {
-	ID             string     `json:"id"`
-	MRSigner       string     `json:"mrsigner"`
-	Attributes     string     `json:"attributes"`
-	AttributesMask string     `json:"attributesMask"`
-	TCBLevels      []jIDLevel `json:"tcbLevels"`
-}
-
-type jTCBInfo struct {
-	ID                      string            `json:"id"`
-	Version                 int               `json:"version"`
-	IssueDate               string            `json:"issueDate"`
-	NextUpdate              string            `json:"nextUpdate"`
-	FMSPC                   string            `json:"fmspc"`
-	PCEID                   string            `json:"pceId"`
-	TCBType                 int               `json:"tcbType"`
-	TCBEvaluationDataNumber int               `json:"tcbEvaluationDataNumber"`
-	TDXModule               *jModule          `json:"tdxModule,omitempty"`
-	TDXModuleIdentities     []jModuleIdentity `json:"tdxModuleIdentities,omitempty"`
-	TCBLevels               []jLevel          `json:"tcbLevels"`
-}
-
-type jQEIdentity struct {
-	ID                      string     `json:"id"`
-	Version                 int        `json:"version"`
-	IssueDate               string     `json:"issueDate"`
-	NextUpdate              string     `json:"nextUpdate"`
-	TCBEvaluationDataNumber int        `json:"tcbEvaluationDataNumber"`
-	MiscSelect              string     `json:"miscselect"`
-	MiscSelectMask          string     `json:"miscselectMask"`
-	Attributes              string     `json:"attributes"`
-	AttributesMask          string     `json:"attributesMask"`
-	MRSigner                string     `json:"mrsigner"`
-	ISVProdID               int        `json:"isvprodid"`
-	TCBLevels               []jIDLevel `json:"tcbLevels"`
-}
-
 // sgxComponentMeta and tdxComponentMeta give category and type of a
 // component as Intel's TCB Info carries them (observed); the other
 // components have an SVN only.
@@ -235,19 +160,6 @@ func tdxComponentMeta(i int) (string, string) {
 	return "", ""
 }
 
-func components(svn [16]byte, meta func(int) (string, string)) []jComponent {
-	out := make([]jComponent, 16)
-	for i := range svn {
-		cat, typ := meta(i)
-		out[i] = jComponent{SVN: int(svn[i]), Category: cat, Type: typ}
-	}
-	return out
-}
-
-func hexU(b []byte) string { return strings.ToUpper(hex.EncodeToString(b)) }
-
-func ts(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
 func day(t time.Time) time.Time { return t.UTC().Truncate(24 * time.Hour) }
 
 // TEE TCB SVN levels of the simulated TDX TCB Info (tdxtcbcomponents). With
@@ -265,52 +177,52 @@ const (
 	tdxModuleOutOfDateSVN = 2
 )
 
-func (m *Machine) tcbInfo(issue time.Time) *jTCBInfo {
-	t := &jTCBInfo{
-		ID: "SGX", Version: 3, IssueDate: ts(issue), NextUpdate: ts(issue.Add(CollateralValidity)),
-		FMSPC: hexU(m.prof.fmspc[:]), PCEID: "0000", TCBEvaluationDataNumber: TCBEvaluationDataNumber,
+func (m *Machine) tcbInfo(issue time.Time) *dcapbuild.TCBInfo {
+	t := &dcapbuild.TCBInfo{
+		ID: "SGX", Version: 3, IssueDate: dcapbuild.Time(issue), NextUpdate: dcapbuild.Time(issue.Add(CollateralValidity)),
+		FMSPC: dcapbuild.Hex(m.prof.fmspc[:]), PCEID: "0000", TCBEvaluationDataNumber: TCBEvaluationDataNumber,
 	}
-	upDate, oldDate := ts(day(issue.AddDate(0, -3, 0))), ts(day(issue.AddDate(-2, 0, 0)))
-	up := jLevel{TCB: jTCB{SGX: components(m.prof.tcb.CompSVN, sgxComponentMeta), PCESVN: int(m.prof.tcb.PCESVN)},
+	upDate, oldDate := dcapbuild.Time(day(issue.AddDate(0, -3, 0))), dcapbuild.Time(day(issue.AddDate(-2, 0, 0)))
+	up := dcapbuild.TCBLevel{TCB: dcapbuild.TCB{SGX: dcapbuild.Components(m.prof.tcb.CompSVN, sgxComponentMeta), PCESVN: int(m.prof.tcb.PCESVN)},
 		TCBDate: upDate, TCBStatus: "UpToDate"}
-	old := jLevel{TCB: jTCB{SGX: components(m.prof.stale.CompSVN, sgxComponentMeta), PCESVN: int(m.prof.stale.PCESVN)},
+	old := dcapbuild.TCBLevel{TCB: dcapbuild.TCB{SGX: dcapbuild.Components(m.prof.stale.CompSVN, sgxComponentMeta), PCESVN: int(m.prof.stale.PCESVN)},
 		TCBDate: oldDate, TCBStatus: "OutOfDate", AdvisoryIDs: []string{SimulatedAdvisory}}
 	if m.tee == TDX {
 		t.ID = "TDX"
-		up.TCB.TDX = components(tdxLevelCurrent, tdxComponentMeta)
-		old.TCB.TDX = components(tdxLevelStale, tdxComponentMeta)
+		up.TCB.TDX = dcapbuild.Components(tdxLevelCurrent, tdxComponentMeta)
+		old.TCB.TDX = dcapbuild.Components(tdxLevelStale, tdxComponentMeta)
 		// Intel's TDX module is signed by an all-zero MRSIGNERSEAM and runs
 		// with SEAM_ATTRIBUTES 0 (observed in every real TCB Info).
-		zero48 := hexU(make([]byte, 48))
-		t.TDXModule = &jModule{MRSigner: zero48, Attributes: "0000000000000000", AttributesMask: "FFFFFFFFFFFFFFFF"}
-		t.TDXModuleIdentities = []jModuleIdentity{
-			{ID: "TDX_03", MRSigner: zero48, Attributes: "0000000000000000", AttributesMask: "FFFFFFFFFFFFFFFF",
-				TCBLevels: []jIDLevel{{TCB: jISVSVN{3}, TCBDate: upDate, TCBStatus: "UpToDate"}}},
-			{ID: "TDX_01", MRSigner: zero48, Attributes: "0000000000000000", AttributesMask: "FFFFFFFFFFFFFFFF",
-				TCBLevels: []jIDLevel{
-					{TCB: jISVSVN{tdxModuleUpToDateSVN}, TCBDate: upDate, TCBStatus: "UpToDate"},
-					{TCB: jISVSVN{tdxModuleOutOfDateSVN}, TCBDate: oldDate, TCBStatus: "OutOfDate", AdvisoryIDs: []string{SimulatedAdvisory}},
+		module := dcapbuild.TDXModule{MRSigner: dcapbuild.Hex(make([]byte, 48)), Attributes: "0000000000000000", AttributesMask: "FFFFFFFFFFFFFFFF"}
+		t.TDXModule = &module
+		t.TDXModuleIdentities = []dcapbuild.TDXModuleIdentity{
+			{ID: "TDX_03", TDXModule: module,
+				TCBLevels: []dcapbuild.IdentityLevel{{TCB: dcapbuild.ISVSVN{ISVSVN: 3}, TCBDate: upDate, TCBStatus: "UpToDate"}}},
+			{ID: "TDX_01", TDXModule: module,
+				TCBLevels: []dcapbuild.IdentityLevel{
+					{TCB: dcapbuild.ISVSVN{ISVSVN: tdxModuleUpToDateSVN}, TCBDate: upDate, TCBStatus: "UpToDate"},
+					{TCB: dcapbuild.ISVSVN{ISVSVN: tdxModuleOutOfDateSVN}, TCBDate: oldDate, TCBStatus: "OutOfDate", AdvisoryIDs: []string{SimulatedAdvisory}},
 				}},
 		}
 	}
-	t.TCBLevels = []jLevel{up, old}
+	t.TCBLevels = []dcapbuild.TCBLevel{up, old}
 	return t
 }
 
-func (m *Machine) qeIdentity(issue time.Time) *jQEIdentity {
+func (m *Machine) qeIdentity(issue time.Time) *dcapbuild.QEIdentity {
 	id := "QE"
 	if m.tee == TDX {
 		id = "TD_QE"
 	}
-	return &jQEIdentity{
-		ID: id, Version: 2, IssueDate: ts(issue), NextUpdate: ts(issue.Add(CollateralValidity)),
+	return &dcapbuild.QEIdentity{
+		ID: id, Version: 2, IssueDate: dcapbuild.Time(issue), NextUpdate: dcapbuild.Time(issue.Add(CollateralValidity)),
 		TCBEvaluationDataNumber: TCBEvaluationDataNumber,
 		MiscSelect:              "00000000", MiscSelectMask: "FFFFFFFF",
 		Attributes: "11000000000000000000000000000000", AttributesMask: "FBFFFFFFFFFFFFFF0000000000000000",
-		MRSigner: hexU(m.qeMRSigner[:]), ISVProdID: int(m.prof.qeProdID),
-		TCBLevels: []jIDLevel{
-			{TCB: jISVSVN{int(m.prof.qeSVN)}, TCBDate: ts(day(issue.AddDate(0, -3, 0))), TCBStatus: "UpToDate"},
-			{TCB: jISVSVN{0}, TCBDate: ts(day(issue.AddDate(-2, 0, 0))), TCBStatus: "OutOfDate", AdvisoryIDs: []string{SimulatedAdvisory}},
+		MRSigner: dcapbuild.Hex(m.qeMRSigner[:]), ISVProdID: int(m.prof.qeProdID),
+		TCBLevels: []dcapbuild.IdentityLevel{
+			{TCB: dcapbuild.ISVSVN{ISVSVN: int(m.prof.qeSVN)}, TCBDate: dcapbuild.Time(day(issue.AddDate(0, -3, 0))), TCBStatus: "UpToDate"},
+			{TCB: dcapbuild.ISVSVN{ISVSVN: 0}, TCBDate: dcapbuild.Time(day(issue.AddDate(-2, 0, 0))), TCBStatus: "OutOfDate", AdvisoryIDs: []string{SimulatedAdvisory}},
 		},
 	}
 }

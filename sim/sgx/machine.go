@@ -1,6 +1,7 @@
 package sgxsim
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/sha256"
 	"crypto/x509"
@@ -9,6 +10,7 @@ import (
 	"fmt"
 
 	"github.com/cloudra/cloudra/platform/dcap"
+	"github.com/cloudra/cloudra/platform/dcap/dcapbuild"
 )
 
 // TEE selects the quoting enclave a [Machine] runs: the SGX QE (quote v3,
@@ -250,24 +252,11 @@ func (m *Machine) Sign(signed []byte, stale bool) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	chain := append(pemChain(pck, m.pki.ca, m.pki.root), 0)
-	inner := append(qeRaw, qeSig[:]...)
-	inner = binary.LittleEndian.AppendUint16(inner, uint16(len(auth)))
-	inner = append(inner, auth...)
-	inner = binary.LittleEndian.AppendUint16(inner, dcap.CertTypePCKChain)
-	inner = binary.LittleEndian.AppendUint32(inner, uint32(len(chain)))
-	inner = append(inner, chain...)
-
+	chain := append(dcapbuild.PEMChain(pck, m.pki.ca, m.pki.root), 0)
+	inner := dcapbuild.QECertData(qeRaw, qeSig[:], auth, dcap.CertTypePCKChain, chain)
 	quoteSig, err := signRS(m.attKey, signed)
 	if err != nil {
 		return nil, err
 	}
-	sd := append(quoteSig[:], m.attPub[:]...)
-	if m.tee == TDX {
-		sd = binary.LittleEndian.AppendUint16(sd, dcap.CertTypeQEReport)
-		sd = binary.LittleEndian.AppendUint32(sd, uint32(len(inner)))
-	}
-	sd = append(sd, inner...)
-	out := append(append([]byte{}, signed...), binary.LittleEndian.AppendUint32(nil, uint32(len(sd)))...)
-	return append(out, sd...), nil
+	return dcapbuild.AppendSignatureData(bytes.Clone(signed), quoteSig[:], m.attPub[:], m.tee == TDX, inner), nil
 }

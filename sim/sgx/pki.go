@@ -9,8 +9,6 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/asn1"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
@@ -20,6 +18,7 @@ import (
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/cloudra/cloudra/platform/dcap"
+	"github.com/cloudra/cloudra/platform/dcap/dcapbuild"
 	"github.com/cloudra/cloudra/platform/dcap/pcs"
 )
 
@@ -108,8 +107,8 @@ func NewPKI(seed []byte) (*PKI, error) {
 	if p.tcbSigner, err = mint(tcbT, p.root, p.rootKey, p.tcbKey); err != nil {
 		return nil, fmt.Errorf("sgxsim: TCB Signing: %w", err)
 	}
-	p.tcbChainPEM = pemChain(p.tcbSigner, p.root)
-	p.crlChainPEM = pemChain(p.ca, p.root)
+	p.tcbChainPEM = dcapbuild.PEMChain(p.tcbSigner, p.root)
+	p.crlChainPEM = dcapbuild.PEMChain(p.ca, p.root)
 	return p, nil
 }
 
@@ -164,7 +163,7 @@ func (p *PKI) envelope(key string, inner []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return fmt.Appendf(nil, `{"%s":%s,"signature":"%x"}`, key, inner, sig), nil
+	return dcapbuild.Envelope(key, inner, sig[:]), nil
 }
 
 // IssuePCK issues a PCK certificate for key carrying the SGX extension ext
@@ -193,57 +192,10 @@ func (p *PKI) IssuePCK(key *ecdsa.PublicKey, ext *dcap.PCKExtension, serialLabel
 
 // ExtensionDER encodes the PCK certificate's SGX extension
 // (1.2.840.113741.1.13.1; formats.md §10) exactly as Intel's PCK
-// certificates carry it: a SEQUENCE of SEQUENCE { OID, value } with PPID
-// (OCTET STRING 16), TCB (SEQUENCE of .2.1–.2.16 INTEGER component SVNs,
-// .2.17 INTEGER PCESVN, .2.18 OCTET STRING CPUSVN), PCE-ID (OCTET STRING 2),
-// FMSPC (OCTET STRING 6), SGX type (ENUMERATED), and, for Platform-CA
-// certificates, platform instance ID (OCTET STRING 16) and configuration
-// (SEQUENCE of BOOLEANs .7.1–.7.3). Nil optional fields are left out.
+// certificates carry it ([dcapbuild.ExtensionDER]). Nil optional fields are
+// left out.
 func ExtensionDER(x *dcap.PCKExtension) ([]byte, error) {
-	var b cryptobyte.Builder
-	entry := func(b *cryptobyte.Builder, arcs []int, value func(*cryptobyte.Builder)) {
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			b.AddASN1ObjectIdentifier(append(append(asn1.ObjectIdentifier{}, dcap.OIDSGXExtension...), arcs...))
-			value(b)
-		})
-	}
-	octets := func(v []byte) func(*cryptobyte.Builder) {
-		return func(b *cryptobyte.Builder) { b.AddASN1OctetString(v) }
-	}
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		entry(b, []int{1}, octets(x.PPID[:]))
-		entry(b, []int{2}, func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				for i, svn := range x.CompSVN {
-					entry(b, []int{2, i + 1}, func(b *cryptobyte.Builder) { b.AddASN1Int64(int64(svn)) })
-				}
-				entry(b, []int{2, 17}, func(b *cryptobyte.Builder) { b.AddASN1Int64(int64(x.PCESVN)) })
-				entry(b, []int{2, 18}, octets(x.CPUSVN[:]))
-			})
-		})
-		entry(b, []int{3}, octets(x.PCEID[:]))
-		entry(b, []int{4}, octets(x.FMSPC[:]))
-		entry(b, []int{5}, func(b *cryptobyte.Builder) { b.AddASN1Enum(int64(x.SGXType)) })
-		if x.PlatformInstanceID != nil {
-			entry(b, []int{6}, octets(x.PlatformInstanceID[:]))
-		}
-		if c := x.Configuration; c != nil {
-			entry(b, []int{7}, func(b *cryptobyte.Builder) {
-				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-					for i, v := range []*bool{c.DynamicPlatform, c.CachedKeys, c.SMTEnabled} {
-						if v != nil {
-							entry(b, []int{7, i + 1}, func(b *cryptobyte.Builder) { b.AddASN1Boolean(*v) })
-						}
-					}
-				})
-			})
-		}
-	})
-	der, err := b.Bytes()
-	if err != nil {
-		return nil, fmt.Errorf("sgxsim: SGX extension: %w", err)
-	}
-	return der, nil
+	return dcapbuild.ExtensionDER(x)
 }
 
 func subject(cn, ou string) pkix.Name {
@@ -276,14 +228,6 @@ func crl(issuer *x509.Certificate, key *ecdsa.PrivateKey, thisUpdate time.Time, 
 		return nil, fmt.Errorf("sgxsim: CRL of %q: %w", issuer.Subject.CommonName, err)
 	}
 	return der, nil
-}
-
-func pemChain(certs ...*x509.Certificate) []byte {
-	var b []byte
-	for _, c := range certs {
-		b = append(b, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
-	}
-	return b
 }
 
 // derive fills out from HKDF-SHA-256(seed, label).

@@ -4,15 +4,12 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
-	"fmt"
 	"math/big"
-	"strings"
 	"time"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/platform/dcap/dcapbuild"
 )
 
 // Level is one TCB level of forged TCB Info.
@@ -93,90 +90,32 @@ func (k *Kit) DefaultQEIdentity(tdx bool) *QEIdentity {
 	return q
 }
 
-func hexU(b []byte) string { return strings.ToUpper(hex.EncodeToString(b)) }
-
-func ts(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
-type jComp struct {
-	SVN int `json:"svn"`
-}
-
-func comps(c [16]byte) []jComp {
-	out := make([]jComp, 16)
-	for i := range c {
-		out[i].SVN = int(c[i])
-	}
-	return out
-}
-
-type jIDLevel struct {
-	TCB struct {
-		ISVSVN int `json:"isvsvn"`
-	} `json:"tcb"`
-	TCBDate     string   `json:"tcbDate"`
-	TCBStatus   string   `json:"tcbStatus"`
-	AdvisoryIDs []string `json:"advisoryIDs,omitempty"`
-}
-
-func idLevels(ls []IdentityLevel, date time.Time) []jIDLevel {
-	out := make([]jIDLevel, len(ls))
+func idLevels(ls []IdentityLevel, date time.Time) []dcapbuild.IdentityLevel {
+	out := make([]dcapbuild.IdentityLevel, len(ls))
 	for i, l := range ls {
-		out[i].TCB.ISVSVN = int(l.ISVSVN)
-		out[i].TCBDate, out[i].TCBStatus, out[i].AdvisoryIDs = ts(date), l.Status, l.Advisories
+		out[i] = dcapbuild.IdentityLevel{TCB: dcapbuild.ISVSVN{ISVSVN: int(l.ISVSVN)}, TCBDate: dcapbuild.Time(date), TCBStatus: l.Status, AdvisoryIDs: l.Advisories}
 	}
 	return out
 }
 
 // Marshal returns the signed inner object (before signing).
 func (t *TCBInfo) Marshal() []byte {
-	type jTCB struct {
-		SGX    []jComp `json:"sgxtcbcomponents"`
-		PCESVN int     `json:"pcesvn"`
-		TDX    []jComp `json:"tdxtcbcomponents,omitempty"`
-	}
-	type jLevel struct {
-		TCB         jTCB     `json:"tcb"`
-		TCBDate     string   `json:"tcbDate"`
-		TCBStatus   string   `json:"tcbStatus"`
-		AdvisoryIDs []string `json:"advisoryIDs,omitempty"`
-	}
-	type jModule struct {
-		MRSigner       string `json:"mrsigner"`
-		Attributes     string `json:"attributes"`
-		AttributesMask string `json:"attributesMask"`
-	}
-	type jModuleID struct {
-		ID string `json:"id"`
-		jModule
-		TCBLevels []jIDLevel `json:"tcbLevels"`
-	}
-	type jInfo struct {
-		ID                  string      `json:"id"`
-		Version             int         `json:"version"`
-		IssueDate           string      `json:"issueDate"`
-		NextUpdate          string      `json:"nextUpdate"`
-		FMSPC               string      `json:"fmspc"`
-		PCEID               string      `json:"pceId"`
-		TCBType             int         `json:"tcbType"`
-		EvalNumber          int         `json:"tcbEvaluationDataNumber"`
-		TDXModule           *jModule    `json:"tdxModule,omitempty"`
-		TDXModuleIdentities []jModuleID `json:"tdxModuleIdentities,omitempty"`
-		TCBLevels           []jLevel    `json:"tcbLevels"`
-	}
-	j := jInfo{ID: t.ID, Version: 3, IssueDate: ts(t.Issue), NextUpdate: ts(t.Next), FMSPC: hexU(t.FMSPC[:]), PCEID: hexU(t.PCEID[:]), EvalNumber: t.EvalNumber}
+	j := dcapbuild.TCBInfo{ID: t.ID, Version: 3, IssueDate: dcapbuild.Time(t.Issue), NextUpdate: dcapbuild.Time(t.Next),
+		FMSPC: dcapbuild.Hex(t.FMSPC[:]), PCEID: dcapbuild.Hex(t.PCEID[:]), TCBEvaluationDataNumber: t.EvalNumber}
 	mask := "FFFFFFFFFFFFFFFF"
 	if t.ID == "TDX" {
-		j.TDXModule = &jModule{MRSigner: hexU(t.TDXModuleMRSigner[:]), Attributes: "0000000000000000", AttributesMask: mask}
+		j.TDXModule = &dcapbuild.TDXModule{MRSigner: dcapbuild.Hex(t.TDXModuleMRSigner[:]), Attributes: "0000000000000000", AttributesMask: mask}
 		for _, m := range t.Modules {
-			j.TDXModuleIdentities = append(j.TDXModuleIdentities, jModuleID{ID: m.ID,
-				jModule:   jModule{MRSigner: hexU(m.MRSigner[:]), Attributes: "0000000000000000", AttributesMask: mask},
+			j.TDXModuleIdentities = append(j.TDXModuleIdentities, dcapbuild.TDXModuleIdentity{ID: m.ID,
+				TDXModule: dcapbuild.TDXModule{MRSigner: dcapbuild.Hex(m.MRSigner[:]), Attributes: "0000000000000000", AttributesMask: mask},
 				TCBLevels: idLevels(m.Levels, t.Issue.AddDate(0, -6, 0))})
 		}
 	}
 	for _, l := range t.Levels {
-		jl := jLevel{TCB: jTCB{SGX: comps(l.Comp), PCESVN: int(l.PCESVN)}, TCBDate: ts(l.Date), TCBStatus: l.Status, AdvisoryIDs: l.Advisories}
+		jl := dcapbuild.TCBLevel{TCB: dcapbuild.TCB{SGX: dcapbuild.Components(l.Comp, nil), PCESVN: int(l.PCESVN)},
+			TCBDate: dcapbuild.Time(l.Date), TCBStatus: l.Status, AdvisoryIDs: l.Advisories}
 		if t.ID == "TDX" {
-			jl.TCB.TDX = comps(l.TDX)
+			jl.TCB.TDX = dcapbuild.Components(l.TDX, nil)
 		}
 		j.TCBLevels = append(j.TCBLevels, jl)
 	}
@@ -185,44 +124,25 @@ func (t *TCBInfo) Marshal() []byte {
 
 // Marshal returns the signed inner object.
 func (q *QEIdentity) Marshal() []byte {
-	type jID struct {
-		ID             string     `json:"id"`
-		Version        int        `json:"version"`
-		IssueDate      string     `json:"issueDate"`
-		NextUpdate     string     `json:"nextUpdate"`
-		EvalNumber     int        `json:"tcbEvaluationDataNumber"`
-		MiscSelect     string     `json:"miscselect"`
-		MiscSelectMask string     `json:"miscselectMask"`
-		Attributes     string     `json:"attributes"`
-		AttributesMask string     `json:"attributesMask"`
-		MRSigner       string     `json:"mrsigner"`
-		ISVProdID      int        `json:"isvprodid"`
-		TCBLevels      []jIDLevel `json:"tcbLevels"`
-	}
-	return must(json.Marshal(jID{ID: q.ID, Version: 2, IssueDate: ts(q.Issue), NextUpdate: ts(q.Next), EvalNumber: q.EvalNumber,
-		MiscSelect: "00000000", MiscSelectMask: "FFFFFFFF", Attributes: hexU(q.Attributes[:]), AttributesMask: hexU(q.AttrMask[:]),
-		MRSigner: hexU(q.MRSigner[:]), ISVProdID: int(q.ISVProdID), TCBLevels: idLevels(q.Levels, q.Issue.AddDate(0, -6, 0))}))
-}
-
-// Envelope wraps a signed inner object as PCS serves it.
-func Envelope(key string, inner, sig []byte) []byte {
-	return fmt.Appendf(nil, `{"%s":%s,"signature":"%s"}`, key, inner, hex.EncodeToString(sig))
+	return must(json.Marshal(dcapbuild.QEIdentity{ID: q.ID, Version: 2, IssueDate: dcapbuild.Time(q.Issue), NextUpdate: dcapbuild.Time(q.Next),
+		TCBEvaluationDataNumber: q.EvalNumber, MiscSelect: "00000000", MiscSelectMask: "FFFFFFFF",
+		Attributes: dcapbuild.Hex(q.Attributes[:]), AttributesMask: dcapbuild.Hex(q.AttrMask[:]),
+		MRSigner: dcapbuild.Hex(q.MRSigner[:]), ISVProdID: int(q.ISVProdID), TCBLevels: idLevels(q.Levels, q.Issue.AddDate(0, -6, 0))}))
 }
 
 // SignTCBInfo signs inner with the TCB signing key and wraps it.
 func (k *Kit) SignTCBInfo(inner []byte) []byte {
-	return Envelope("tcbInfo", inner, sign(k.TCBKey, inner))
+	return dcapbuild.Envelope("tcbInfo", inner, sign(k.TCBKey, inner))
 }
 
 // SignQEIdentity signs inner with the TCB signing key and wraps it.
 func (k *Kit) SignQEIdentity(inner []byte) []byte {
-	return Envelope("enclaveIdentity", inner, sign(k.TCBKey, inner))
+	return dcapbuild.Envelope("enclaveIdentity", inner, sign(k.TCBKey, inner))
 }
 
 // IssuerChainPEM is the TCB signer and the root, as PCS headers carry them.
 func (k *Kit) IssuerChainPEM() []byte {
-	b := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: k.TCBSigner.Raw})
-	return append(b, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: k.Root.Raw})...)
+	return dcapbuild.PEMChain(k.TCBSigner, k.Root)
 }
 
 // CRL signs a CRL by issuer listing the revoked certificates.

@@ -7,16 +7,14 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/asn1"
 	"encoding/binary"
-	"encoding/pem"
 	"math/big"
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
-	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/cloudra/cloudra/platform/dcap"
+	"github.com/cloudra/cloudra/platform/dcap/dcapbuild"
 )
 
 // Config shapes a forged Intel-like PKI and platform.
@@ -104,11 +102,7 @@ func (k *Kit) cert(tmpl, parent *x509.Certificate, parentKey, key *ecdsa.Private
 // ChainPEM is certification data type 5: leaf, intermediate, root, with the
 // trailing NUL Intel's QE writes.
 func (k *Kit) ChainPEM() []byte {
-	var b []byte
-	for _, c := range []*x509.Certificate{k.PCK, k.CA, k.Root} {
-		b = append(b, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
-	}
-	return append(b, 0)
+	return append(dcapbuild.PEMChain(k.PCK, k.CA, k.Root), 0)
 }
 
 // ExtensionDER encodes the SGX extension for the kit's platform values.
@@ -120,32 +114,16 @@ func (k *Kit) ExtensionDER() []byte {
 
 // Entry appends SEQUENCE { OID sgx-arc.arcs, value }.
 func Entry(b *cryptobyte.Builder, arcs []int, value func(*cryptobyte.Builder)) {
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1ObjectIdentifier(append(append(asn1.ObjectIdentifier{}, dcap.OIDSGXExtension...), arcs...))
-		value(b)
-	})
+	dcapbuild.Entry(b, arcs, value)
 }
 
-// ExtensionDER builds an SGX extension; top adds one top-level entry (tests
-// pass a wrapper that drops, duplicates or alters entries).
+// ExtensionDER builds an SGX extension (zero PPID, CPUSVN = comps, SGX type
+// Scalable); top adds one top-level entry (tests pass a wrapper that drops,
+// duplicates or alters entries).
 func ExtensionDER(top func(b *cryptobyte.Builder, arc int, body func(*cryptobyte.Builder)), comps [16]byte, pcesvn uint16, pceid [2]byte, fmspc [6]byte) []byte {
-	var b cryptobyte.Builder
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		top(b, 1, func(b *cryptobyte.Builder) { b.AddASN1OctetString(make([]byte, 16)) })
-		top(b, 2, func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				for i := range 16 {
-					Entry(b, []int{2, i + 1}, func(b *cryptobyte.Builder) { b.AddASN1Int64(int64(comps[i])) })
-				}
-				Entry(b, []int{2, 17}, func(b *cryptobyte.Builder) { b.AddASN1Int64(int64(pcesvn)) })
-				Entry(b, []int{2, 18}, func(b *cryptobyte.Builder) { b.AddASN1OctetString(comps[:]) })
-			})
-		})
-		top(b, 3, func(b *cryptobyte.Builder) { b.AddASN1OctetString(pceid[:]) })
-		top(b, 4, func(b *cryptobyte.Builder) { b.AddASN1OctetString(fmspc[:]) })
-		top(b, 5, func(b *cryptobyte.Builder) { b.AddASN1Enum(1) })
-	})
-	return must(b.Bytes())
+	return must(dcapbuild.ExtensionDERFunc(&dcap.PCKExtension{
+		CompSVN: comps, PCESVN: pcesvn, CPUSVN: comps, PCEID: pceid, FMSPC: fmspc, SGXType: dcap.SGXTypeScalable,
+	}, top))
 }
 
 // Quote is a quote under construction. Bytes serialises it, computing the
@@ -284,21 +262,6 @@ func (q *Quote) Bytes() []byte {
 		copy(qe.ReportData[:], d[:])
 	}
 	qeRaw := qe.Marshal()
-	inner := append([]byte{}, qeRaw...)
-	inner = append(inner, sign(q.PCKKey, qeRaw)...)
-	inner = binary.LittleEndian.AppendUint16(inner, uint16(len(q.AuthData)))
-	inner = append(inner, q.AuthData...)
-	inner = binary.LittleEndian.AppendUint16(inner, q.CertType)
-	inner = binary.LittleEndian.AppendUint32(inner, uint32(len(q.CertData)))
-	inner = append(inner, q.CertData...)
-	sd := append(sign(q.AttKey, b), att...)
-	if h.Version == 3 {
-		sd = append(sd, inner...)
-	} else {
-		sd = binary.LittleEndian.AppendUint16(sd, dcap.CertTypeQEReport)
-		sd = binary.LittleEndian.AppendUint32(sd, uint32(len(inner)))
-		sd = append(sd, inner...)
-	}
-	b = binary.LittleEndian.AppendUint32(b, uint32(len(sd)))
-	return append(b, sd...)
+	inner := dcapbuild.QECertData(qeRaw, sign(q.PCKKey, qeRaw), q.AuthData, q.CertType, q.CertData)
+	return dcapbuild.AppendSignatureData(b, sign(q.AttKey, b), att, h.Version != 3, inner)
 }

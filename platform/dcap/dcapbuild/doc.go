@@ -1,0 +1,10 @@
+// Package dcapbuild encodes the Intel DCAP artefacts a DCAP verifier reads:
+// the PCK certificate's SGX extension, a quote's signature data, PCS TCB
+// Info and enclave identity documents and the envelope that carries their
+// signature. It is the writing side of packages dcap and pcs, shared by the
+// simulators (sim/sgx, sim/tdx) and the test forge kit (dcap/dcaptest).
+//
+// It holds no keys and draws no randomness: callers sign, and pass the
+// signatures in. Every encoder writes exactly the layout the parsers in
+// dcap and pcs read (formats.md §5, §9, §10, §11).
+package dcapbuild

@@ -75,7 +75,7 @@ func p256Verify(k *ecdsa.PublicKey, msg, sig []byte) bool {
 // rawDCAP returns the floor of a DCAP quote: two SHA-256 + ECDSA P-256
 // verifications (header‖body by the attestation key, QE report by the PCK
 // key), with keys pre-parsed. Offsets per formats.md §5–§9.
-func rawDCAP(b *testing.B, quote []byte, bodyLen int) func() bool {
+func rawDCAP(b *testing.B, quote []byte, bodyLen int) func(*testing.B) {
 	signed := quote[:48+bodyLen]
 	sd := quote[48+bodyLen+4:]
 	if quote[0] == 5 { // v5: body descriptor (type u16, size u32) precedes the body
@@ -112,7 +112,11 @@ func rawDCAP(b *testing.B, quote []byte, bodyLen int) func() bool {
 	if pck == nil {
 		b.Fatal("no PCK certificate")
 	}
-	return func() bool { return p256Verify(ak, signed, sig) && p256Verify(pck, qeReport, qeSig) }
+	return func(b *testing.B) {
+		if !p256Verify(ak, signed, sig) || !p256Verify(pck, qeReport, qeSig) {
+			b.Fatal("raw verify failed")
+		}
+	}
 }
 
 // BenchmarkVerifyTDX: cloudra warm (collateral cached and verified) vs
@@ -120,85 +124,87 @@ func rawDCAP(b *testing.B, quote []byte, bodyLen int) func() bool {
 // CRL checks on, vs the two raw P-256 verifications.
 func BenchmarkVerifyTDX(b *testing.B) {
 	quote := read(b, tdxVector+"/quote.bin")
+	col := loadCollateral(b, tdxVector+"/collateral")
+	v, err := tdx.NewVerifier()
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts := cloudra.Options{Time: tdxTime}
+	pol := tdxDebugPolicy()
+	verifyCloudra := func(b *testing.B) {
+		res, err := v.Verify(tdx.Evidence{Quote: quote}, col, pol, opts)
+		if err != nil || res.Verdict != cloudra.Pass {
+			b.Fatalf("cloudra rejects the benchmark quote: %v", err)
+		}
+	}
+	q, err := abi.QuoteToProto(quote)
+	if err != nil {
+		b.Fatal(err)
+	}
+	gtOpts := &tdxverify.Options{CheckRevocations: true, GetCollateral: true,
+		Getter: memGetter{dir: vectors(b) + "/" + tdxVector + "/collateral"}, Now: tdxTime}
+	verifyAnchor := func(b *testing.B) {
+		if err := tdxverify.TdxQuote(q, gtOpts); err != nil {
+			b.Fatalf("go-tdx-guest rejects the benchmark quote: %v", err)
+		}
+	}
+	verifyRaw := rawDCAP(b, quote, 584)
+	verifyCloudra(b) // warm: chains and collateral verified once and cached
 	b.Run("cloudra", func(b *testing.B) {
-		col := loadCollateral(b, tdxVector+"/collateral")
-		v, err := tdx.NewVerifier()
-		if err != nil {
-			b.Fatal(err)
-		}
-		opts := cloudra.Options{Time: tdxTime}
-		pol := tdxDebugPolicy()
-		if res, err := v.Verify(tdx.Evidence{Quote: quote}, col, pol, opts); err != nil || res.Verdict != cloudra.Pass {
-			b.Fatalf("cloudra rejects the benchmark quote: %v %+v", err, res)
-		}
 		b.ReportAllocs()
-		b.ResetTimer()
 		for b.Loop() {
-			res, err := v.Verify(tdx.Evidence{Quote: quote}, col, pol, opts)
-			if err != nil || res.Verdict != cloudra.Pass {
-				b.Fatal("verification failed")
-			}
+			verifyCloudra(b)
 		}
 	})
 	b.Run("go-tdx-guest", func(b *testing.B) {
-		q, err := abi.QuoteToProto(quote)
-		if err != nil {
-			b.Fatal(err)
-		}
-		opts := &tdxverify.Options{CheckRevocations: true, GetCollateral: true,
-			Getter: memGetter{dir: vectors(b) + "/" + tdxVector + "/collateral"}, Now: tdxTime}
-		if err := tdxverify.TdxQuote(q, opts); err != nil {
-			b.Fatalf("go-tdx-guest rejects the benchmark quote: %v", err)
-		}
 		b.ReportAllocs()
-		b.ResetTimer()
 		for b.Loop() {
-			if err := tdxverify.TdxQuote(q, opts); err != nil {
-				b.Fatal(err)
-			}
+			verifyAnchor(b)
 		}
 	})
 	b.Run("raw", func(b *testing.B) {
-		f := rawDCAP(b, quote, 584)
 		b.ReportAllocs()
-		b.ResetTimer()
 		for b.Loop() {
-			if !f() {
-				b.Fatal("raw verify failed")
-			}
+			verifyRaw(b)
 		}
+	})
+	b.Run("interleaved", func(b *testing.B) {
+		interleaved(b, "cloudra", verifyCloudra, "raw", verifyRaw)
+	})
+	b.Run("interleaved-anchor", func(b *testing.B) {
+		interleaved(b, "go-tdx-guest", verifyAnchor, "raw", verifyRaw)
 	})
 }
 
 // BenchmarkVerifySGX: cloudra warm vs the two raw P-256 verifications.
 func BenchmarkVerifySGX(b *testing.B) {
 	quote := read(b, sgxVector+"/quote.bin")
-	b.Run("cloudra", func(b *testing.B) {
-		col := loadCollateral(b, sgxVector+"/collateral")
-		v, err := sgx.NewVerifier()
-		if err != nil {
-			b.Fatal(err)
-		}
-		opts := cloudra.Options{Time: sgxTime}
+	col := loadCollateral(b, sgxVector+"/collateral")
+	v, err := sgx.NewVerifier()
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts := cloudra.Options{Time: sgxTime}
+	verifyCloudra := func(b *testing.B) {
 		if _, err := v.Verify(sgx.Evidence{Quote: quote}, col, nil, opts); err != nil {
 			b.Fatal(err)
 		}
+	}
+	verifyRaw := rawDCAP(b, quote, 384)
+	verifyCloudra(b)
+	b.Run("cloudra", func(b *testing.B) {
 		b.ReportAllocs()
-		b.ResetTimer()
 		for b.Loop() {
-			if _, err := v.Verify(sgx.Evidence{Quote: quote}, col, nil, opts); err != nil {
-				b.Fatal(err)
-			}
+			verifyCloudra(b)
 		}
 	})
 	b.Run("raw", func(b *testing.B) {
-		f := rawDCAP(b, quote, 384)
 		b.ReportAllocs()
-		b.ResetTimer()
 		for b.Loop() {
-			if !f() {
-				b.Fatal("raw verify failed")
-			}
+			verifyRaw(b)
 		}
+	})
+	b.Run("interleaved", func(b *testing.B) {
+		interleaved(b, "cloudra", verifyCloudra, "raw", verifyRaw)
 	})
 }

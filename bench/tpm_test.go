@@ -73,23 +73,7 @@ func BenchmarkVerifyTPMQuote(b *testing.B) {
 		}
 	})
 	b.Run("interleaved", func(b *testing.B) {
-		var tc, tr []time.Duration
-		for i := 0; b.Loop(); i++ {
-			first, second, d1, d2 := verifyCloudra, verifyRaw, &tc, &tr
-			if i%2 == 1 {
-				first, second, d1, d2 = verifyRaw, verifyCloudra, &tr, &tc
-			}
-			t0 := time.Now()
-			first(b)
-			t1 := time.Now()
-			second(b)
-			t2 := time.Now()
-			*d1, *d2 = append(*d1, t1.Sub(t0)), append(*d2, t2.Sub(t1))
-		}
-		mc, mr := medianDuration(tc), medianDuration(tr)
-		b.ReportMetric(float64(mc.Nanoseconds()), "cloudra-ns")
-		b.ReportMetric(float64(mr.Nanoseconds()), "raw-ns")
-		b.ReportMetric(float64(mc)/float64(mr), "cloudra/raw")
+		interleaved(b, "cloudra", verifyCloudra, "raw", verifyRaw)
 	})
 }
 

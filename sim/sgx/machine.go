@@ -11,29 +11,22 @@ import (
 
 	"github.com/cloudra/cloudra/platform/dcap"
 	"github.com/cloudra/cloudra/platform/dcap/dcapbuild"
+	"github.com/cloudra/cloudra/platform/dcap/pcs"
 )
 
 // TEE selects the quoting enclave a [Machine] runs: the SGX QE (quote v3,
 // enclave bodies) or the TD QE (quote v4/v5, TD bodies). TDX quotes are
 // produced by an SGX enclave certified by the same SGX PKI, which is why
-// the TDX simulator (package tdxsim) builds on a Machine.
-type TEE int
+// the TDX simulator (package tdxsim) builds on a Machine. It is the TEE
+// kind of the collateral (package pcs), so a machine's kind selects its
+// TCB Info and QE Identity directly.
+type TEE = pcs.TEE
 
 // TEE kinds.
 const (
-	SGX TEE = iota + 1
-	TDX
+	SGX = pcs.SGX
+	TDX = pcs.TDX
 )
-
-func (t TEE) String() string {
-	switch t {
-	case SGX:
-		return "SGX"
-	case TDX:
-		return "TDX"
-	}
-	return fmt.Sprintf("TEE(%d)", int(t))
-}
 
 // TCB is a platform TCB as a PCK certificate states it: the 16 SGX TCB
 // component SVNs and the PCE SVN. The CPUSVN the certificate carries is the

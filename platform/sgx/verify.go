@@ -14,7 +14,6 @@ import (
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/platform/dcap"
 	"github.com/cloudra/cloudra/platform/dcap/dcapverify"
-	"github.com/cloudra/cloudra/platform/dcap/intelroot"
 	"github.com/cloudra/cloudra/platform/dcap/pcs"
 	"github.com/cloudra/cloudra/policy"
 )
@@ -31,9 +30,8 @@ type Evidence struct {
 // Verifier verifies SGX quotes. It caches verified PCK chains and evaluated
 // collateral; it is safe for concurrent use. Create it once and reuse it.
 type Verifier struct {
-	engine    *dcapverify.Engine
-	intel     *x509.Certificate
-	testRoots []*x509.Certificate
+	engine *dcapverify.Engine
+	trust  dcapverify.Trust
 }
 
 // Option configures a Verifier.
@@ -42,16 +40,16 @@ type Option func(*Verifier)
 // WithTestRoot adds a test root CA, trusted only for verifications whose
 // cloudra.Options.AllowTestRoots is set.
 func WithTestRoot(root *x509.Certificate) Option {
-	return func(v *Verifier) { v.testRoots = append(v.testRoots, root) }
+	return func(v *Verifier) { v.trust.AddTestRoot(root) }
 }
 
 // NewVerifier returns a Verifier trusting the pinned Intel SGX Root CA.
 func NewVerifier(opts ...Option) (*Verifier, error) {
-	root, err := intelroot.Certificate()
+	trust, err := dcapverify.NewTrust()
 	if err != nil {
 		return nil, fmt.Errorf("sgx: %w", err)
 	}
-	v := &Verifier{engine: dcapverify.New(), intel: root}
+	v := &Verifier{engine: dcapverify.New(), trust: trust}
 	for _, o := range opts {
 		o(v)
 	}
@@ -81,15 +79,11 @@ func (v *Verifier) Verify(ev Evidence, col *cloudra.Collateral, pol *policy.SGX,
 		return res.Finish(), nil
 	}
 	res.Passf("quote.parse", "SGX quote v3, QE SVN %d, PCE SVN %d", sq.Header.QESVN, sq.Header.PCESVN)
-	roots := []*x509.Certificate{v.intel}
-	if opts.AllowTestRoots {
-		roots = append(roots, v.testRoots...)
-	}
 	out, err := v.engine.Verify(res, dcapverify.Request{
 		Quote:      sq,
 		TEE:        pcs.SGX,
 		Collateral: col,
-		Roots:      roots,
+		Roots:      v.trust.Roots(opts),
 		Time:       opts.Time,
 		Platform: func(info *pcs.TCBInfo, ext *dcap.PCKExtension) (*pcs.TCBEvaluation, error) {
 			return pcs.EvaluateSGX(info, ext.CompSVN, ext.PCESVN)
@@ -100,7 +94,7 @@ func (v *Verifier) Verify(ev Evidence, col *cloudra.Collateral, pol *policy.SGX,
 	}
 	if out.Authentic {
 		res.Claims = &Claims{Quote: sq, Chain: out.Chain}
-		res.Signer = fmt.Sprintf("PCK certificate %x (%s CA)", out.Chain.Leaf.SerialNumber, out.Chain.CA)
+		res.Signer = out.Signer()
 		dcapverify.AppraiseTCB(res, out, pol.TCB)
 		Appraise(res, &sq.Body, pol)
 	}

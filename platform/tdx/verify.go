@@ -14,7 +14,6 @@ import (
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/platform/dcap"
 	"github.com/cloudra/cloudra/platform/dcap/dcapverify"
-	"github.com/cloudra/cloudra/platform/dcap/intelroot"
 	"github.com/cloudra/cloudra/platform/dcap/pcs"
 	"github.com/cloudra/cloudra/policy"
 )
@@ -32,9 +31,8 @@ type Evidence struct {
 // Verifier verifies TDX quotes. It caches verified PCK chains and evaluated
 // collateral; it is safe for concurrent use. Create it once and reuse it.
 type Verifier struct {
-	engine    *dcapverify.Engine
-	intel     *x509.Certificate
-	testRoots []*x509.Certificate
+	engine *dcapverify.Engine
+	trust  dcapverify.Trust
 }
 
 // Option configures a Verifier.
@@ -44,28 +42,20 @@ type Option func(*Verifier)
 // Intel-like root). It is trusted only for verifications whose
 // cloudra.Options.AllowTestRoots is set.
 func WithTestRoot(root *x509.Certificate) Option {
-	return func(v *Verifier) { v.testRoots = append(v.testRoots, root) }
+	return func(v *Verifier) { v.trust.AddTestRoot(root) }
 }
 
 // NewVerifier returns a Verifier trusting the pinned Intel SGX Root CA.
 func NewVerifier(opts ...Option) (*Verifier, error) {
-	root, err := intelroot.Certificate()
+	trust, err := dcapverify.NewTrust()
 	if err != nil {
 		return nil, fmt.Errorf("tdx: %w", err)
 	}
-	v := &Verifier{engine: dcapverify.New(), intel: root}
+	v := &Verifier{engine: dcapverify.New(), trust: trust}
 	for _, o := range opts {
 		o(v)
 	}
 	return v, nil
-}
-
-func (v *Verifier) roots(opts cloudra.Options) []*x509.Certificate {
-	r := []*x509.Certificate{v.intel}
-	if opts.AllowTestRoots {
-		r = append(r, v.testRoots...)
-	}
-	return r
 }
 
 // Verify verifies a TDX quote and appraises it against pol (nil: defaults).
@@ -108,7 +98,7 @@ func (v *Verifier) Verify(ev Evidence, col *cloudra.Collateral, pol *policy.TDX,
 		Quote:      tq,
 		TEE:        pcs.TDX,
 		Collateral: col,
-		Roots:      v.roots(opts),
+		Roots:      v.trust.Roots(opts),
 		Time:       opts.Time,
 		Platform: func(info *pcs.TCBInfo, ext *dcap.PCKExtension) (*pcs.TCBEvaluation, error) {
 			if body.V15 {
@@ -125,7 +115,7 @@ func (v *Verifier) Verify(ev Evidence, col *cloudra.Collateral, pol *policy.TDX,
 	}
 	if out.Authentic {
 		res.Claims = &Claims{Quote: tq, Chain: out.Chain}
-		res.Signer = fmt.Sprintf("PCK certificate %x (%s CA)", out.Chain.Leaf.SerialNumber, out.Chain.CA)
+		res.Signer = out.Signer()
 		dcapverify.AppraiseTCB(res, out, pol.TCB)
 		Appraise(res, body, pol)
 	}

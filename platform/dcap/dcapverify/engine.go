@@ -108,6 +108,16 @@ type Outcome struct {
 	Verdict *pcs.Verdict
 }
 
+// Signer names the key behind an authentic quote, for cloudra.Result.Signer:
+// the PCK certificate (serial number) and the CA that issued it. It is
+// empty when no PCK chain was verified.
+func (o *Outcome) Signer() string {
+	if o.Chain == nil {
+		return ""
+	}
+	return fmt.Sprintf("PCK certificate %x (%s CA)", o.Chain.Leaf.SerialNumber, o.Chain.CA)
+}
+
 // Verify runs the pipeline, recording every step as a named check on res.
 // The error is non-nil only when no decision is possible: no time
 // (cloudra.ErrNoTime) or collateral missing (*cloudra.MissingCollateralError,

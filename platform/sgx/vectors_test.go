@@ -98,20 +98,8 @@ func TestVectors(t *testing.T) {
 					t.Errorf("claim %s = %v (%T), want %v", k, got, got, want)
 				}
 			}
-			var rules []string
-			for _, x := range res.Violations {
-				rules = append(rules, x.Rule)
-			}
-			for _, r := range tc.violations {
-				if !slices.Contains(rules, r) {
-					t.Errorf("violation %s missing (have %v)", r, rules)
-				}
-			}
-			for _, c := range []cloudra.Class{cloudra.ClassSig, cloudra.ClassChain, cloudra.ClassParse, cloudra.ClassFresh, cloudra.ClassCollateral} {
-				if res.HasFailure(c) {
-					t.Errorf("unexpected %s failure: %v", c, res.Checks)
-				}
-			}
+			dcaptest.WantViolations(t, res, tc.violations)
+			dcaptest.WantAuthentic(t, res)
 			res, err = v.Verify(Evidence{Quote: q}, col, tc.pol, cloudra.Options{Time: vectortest.Time(t, tc.at).AddDate(50, 0, 0)})
 			if err != nil || !res.HasFailure(cloudra.ClassFresh) || res.Verdict != cloudra.Fail {
 				t.Errorf("at +50y: %v %v", err, res.Checks)

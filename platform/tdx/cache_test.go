@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/platform/dcap/dcaptest"
 )
 
 // The caches never change a verdict: same verifier, different times, roots
@@ -23,13 +24,13 @@ func TestCachesPreserveVerdicts(t *testing.T) {
 	}
 	now := cloudra.Options{Time: k.Now, AllowTestRoots: true}
 	if res := verify(now, col); res.Verdict != cloudra.Pass {
-		t.Fatalf("%s", dump(res))
+		t.Fatalf("%s", dcaptest.Dump(res))
 	}
 	later := now
 	later.Time = k.Now.AddDate(0, 0, 16) // TCB Info expired (nextUpdate +15 days)
 	expect(t, verify(later, col), cloudra.ClassFresh, "tcb-info.verify")
 	if res := verify(now, col); res.Verdict != cloudra.Pass {
-		t.Fatalf("back at now: %s", dump(res))
+		t.Fatalf("back at now: %s", dcaptest.Dump(res))
 	}
 	expect(t, verify(cloudra.Options{Time: k.Now}, col), cloudra.ClassChain, "pck.chain")
 	later.Time = k.Now.AddDate(2, 0, 0) // PCK certificate expired

@@ -53,7 +53,7 @@ func run(t testing.TB, v *Verifier, k *dcaptest.Kit, quote []byte, col *cloudra.
 func expect(t *testing.T, res *cloudra.Result, class cloudra.Class, rule string) {
 	t.Helper()
 	if res.Verdict != cloudra.Fail || !res.HasFailure(class) {
-		t.Fatalf("want REJECT/%s, got %s %v\n%s", class, res.Verdict, res.FailureClasses(), dump(res))
+		t.Fatalf("want REJECT/%s, got %s %v\n%s", class, res.Verdict, res.FailureClasses(), dcaptest.Dump(res))
 	}
 	if rule == "" {
 		return
@@ -66,7 +66,7 @@ func expect(t *testing.T, res *cloudra.Result, class cloudra.Class, rule string)
 	if c, ok := res.Check(rule); ok && c.Outcome == cloudra.OutcomeFail && c.Class == class {
 		return
 	}
-	t.Fatalf("no failed %s of class %s\n%s", rule, class, dump(res))
+	t.Fatalf("no failed %s of class %s\n%s", rule, class, dcaptest.Dump(res))
 }
 
 func TestForgedPositive(t *testing.T) {
@@ -78,7 +78,7 @@ func TestForgedPositive(t *testing.T) {
 	}{{4, false}, {5, false}, {5, true}} {
 		res := run(t, v, k, k.TDQuote(tc.version, tc.v15).Bytes(), k.Collateral(true), nil)
 		if res.Verdict != cloudra.Pass || res.TCB.Status != "UpToDate" {
-			t.Fatalf("v%d v15=%v: %s\n%s", tc.version, tc.v15, res.Verdict, dump(res))
+			t.Fatalf("v%d v15=%v: %s\n%s", tc.version, tc.v15, res.Verdict, dcaptest.Dump(res))
 		}
 		if res.Claim("mrtd") != "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f" {
 			t.Errorf("mrtd claim %v", res.Claim("mrtd"))
@@ -136,7 +136,7 @@ func TestChainForgeries(t *testing.T) {
 		pk := dcaptest.New(c)
 		res := run(t, forgedVerifier(t, pk), pk, pk.TDQuote(4, false).Bytes(), pk.Collateral(true), nil)
 		if res.Verdict != cloudra.Pass || res.Claim("pck_ca") != "processor" {
-			t.Fatalf("%s\n%s", res.Verdict, dump(res))
+			t.Fatalf("%s\n%s", res.Verdict, dcaptest.Dump(res))
 		}
 	})
 	t.Run("certification data type 4", func(t *testing.T) {
@@ -301,7 +301,7 @@ func TestStatusGating(t *testing.T) {
 			}
 			if pass {
 				if res.Verdict != cloudra.Pass {
-					t.Fatalf("want pass\n%s", dump(res))
+					t.Fatalf("want pass\n%s", dcaptest.Dump(res))
 				}
 				if status != "UpToDate" && (len(res.Warnings) == 0 || !strings.Contains(res.Warnings[0], "INTEL-SA-00615")) {
 					t.Errorf("no warning naming the advisory: %v", res.Warnings)
@@ -395,7 +395,7 @@ func TestLevelMatching(t *testing.T) {
 		ti.Levels[0].TDX[0] = 9
 		res := run(t, v, k, k.TDQuote(4, false).Bytes(), col(ti), nil)
 		if res.Verdict != cloudra.Pass || res.TCB.Status != "UpToDate" {
-			t.Fatalf("%s\n%s", res.Verdict, dump(res))
+			t.Fatalf("%s\n%s", res.Verdict, dcaptest.Dump(res))
 		}
 	})
 	t.Run("platform OutOfDate, module UpToDate (C14)", func(t *testing.T) {
@@ -460,14 +460,14 @@ func TestTDAttributes(t *testing.T) {
 	sept := uint64(dcap.TDAttrSEPTVEDisable)
 	expect(t, run(t, v, k, quote(sept|dcap.TDAttrDebug), k.Collateral(true), nil), cloudra.ClassPolicy, "td-attributes.debug")
 	if res := run(t, v, k, quote(sept|dcap.TDAttrDebug), k.Collateral(true), &policy.TDX{AllowDebug: policy.Bool(true)}); res.Verdict != cloudra.Pass {
-		t.Errorf("allow-debug: %s", dump(res))
+		t.Errorf("allow-debug: %s", dcaptest.Dump(res))
 	}
 	// Reserved TUD bit: rejected even when debug is allowed.
 	expect(t, run(t, v, k, quote(sept|dcap.TDAttrDebug|2), k.Collateral(true), &policy.TDX{AllowDebug: policy.Bool(true)}), cloudra.ClassPolicy, "td-attributes.reserved")
 	expect(t, run(t, v, k, quote(sept|1<<8), k.Collateral(true), nil), cloudra.ClassPolicy, "td-attributes.reserved")
 	expect(t, run(t, v, k, quote(0), k.Collateral(true), nil), cloudra.ClassPolicy, "td-attributes.sept-ve-disable")
 	if res := run(t, v, k, quote(0), k.Collateral(true), &policy.TDX{RequireSEPTVEDisable: policy.Bool(false)}); res.Verdict != cloudra.Pass {
-		t.Errorf("Azure-style TD_ATTRIBUTES = 0 with the rule off: %s", dump(res))
+		t.Errorf("Azure-style TD_ATTRIBUTES = 0 with the rule off: %s", dcaptest.Dump(res))
 	}
 	expect(t, run(t, v, k, quote(sept|dcap.TDAttrPKS), k.Collateral(true), &policy.TDX{AllowPKS: policy.Bool(false)}), cloudra.ClassPolicy, "td-attributes.pks")
 	// Every violation is reported, not only the first.
@@ -495,7 +495,7 @@ func TestMeasurementPolicy(t *testing.T) {
 		MinTEETCBSVN: cloudra.HexBytes{6, 1, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
 	})
 	if res.Verdict != cloudra.Pass {
-		t.Fatalf("%s", dump(res))
+		t.Fatalf("%s", dcaptest.Dump(res))
 	}
 	res = run(t, v, k, b, k.Collateral(true), nil)
 	expect(t, res, cloudra.ClassPolicy, "mrservicetd")
@@ -624,7 +624,7 @@ func TestTestRootWithIntelName(t *testing.T) {
 	}
 	v := forgedVerifier(t, k)
 	if res := run(t, v, k, k.TDQuote(4, false).Bytes(), k.Collateral(true), nil); res.Verdict != cloudra.Pass {
-		t.Fatalf("%s", dump(res))
+		t.Fatalf("%s", dcaptest.Dump(res))
 	}
 	res, err := v.Verify(Evidence{Quote: k.TDQuote(4, false).Bytes()}, k.Collateral(true), nil, cloudra.Options{Time: k.Now})
 	if err != nil {
@@ -658,13 +658,13 @@ func TestPCKFromCollateral(t *testing.T) {
 	col.AddCertificate(other.PCK)
 	col.AddCertificate(other.CA)
 	if res, err := forgedVerifier(t, other).Verify(Evidence{Quote: b}, col, nil, cloudra.Options{Time: k.Now, AllowTestRoots: true}); !errors.As(err, &mc) {
-		t.Fatalf("other platform's PCK: %v\n%s", err, dump(res))
+		t.Fatalf("other platform's PCK: %v\n%s", err, dcaptest.Dump(res))
 	}
 	// With it: verified as usual.
 	col.AddCertificate(k.PCK)
 	res := run(t, v, k, b, col, nil)
 	if res.Verdict != cloudra.Pass {
-		t.Fatalf("%s", dump(res))
+		t.Fatalf("%s", dcaptest.Dump(res))
 	}
 	// The platform's PCK certificate without its CA: a chain failure.
 	col = k.Collateral(true)

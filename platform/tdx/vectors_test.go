@@ -137,10 +137,10 @@ func TestVectors(t *testing.T) {
 				t.Fatal(err)
 			}
 			if res.Verdict != tc.verdict {
-				t.Errorf("verdict %s, want %s\n%s", res.Verdict, tc.verdict, dump(res))
+				t.Errorf("verdict %s, want %s\n%s", res.Verdict, tc.verdict, dcaptest.Dump(res))
 			}
 			if tc.status != "" && (res.TCB == nil || res.TCB.Status != tc.status) {
-				t.Errorf("TCB %+v, want %s\n%s", res.TCB, tc.status, dump(res))
+				t.Errorf("TCB %+v, want %s\n%s", res.TCB, tc.status, dcaptest.Dump(res))
 			}
 			if tc.status != "" && !slices.Equal(res.TCB.Advisories, tc.advisories) {
 				t.Errorf("advisories %v, want %v", res.TCB.Advisories, tc.advisories)
@@ -150,35 +150,23 @@ func TestVectors(t *testing.T) {
 					t.Errorf("claim %s = %v, want %s", k, got, want)
 				}
 			}
-			var rules []string
-			for _, x := range res.Violations {
-				rules = append(rules, x.Rule)
-			}
-			for _, r := range tc.violations {
-				if !slices.Contains(rules, r) {
-					t.Errorf("violation %s missing (have %v)", r, rules)
-				}
-			}
+			dcaptest.WantViolations(t, res, tc.violations)
 			// Every vector's crypto is valid: no sig/chain/parse failures
 			// except the file with appended bytes.
 			if tc.trim == 0 && tc.name == "gotdxguest-v4-spr-e4" {
 				if !res.HasFailure(cloudra.ClassParse) || res.Claims != nil {
-					t.Errorf("want parse failure without claims\n%s", dump(res))
+					t.Errorf("want parse failure without claims\n%s", dcaptest.Dump(res))
 				}
 				return
 			}
-			for _, c := range []cloudra.Class{cloudra.ClassSig, cloudra.ClassChain, cloudra.ClassParse, cloudra.ClassFresh, cloudra.ClassCollateral} {
-				if res.HasFailure(c) {
-					t.Errorf("unexpected %s failure\n%s", c, dump(res))
-				}
-			}
+			dcaptest.WantAuthentic(t, res)
 			// Fifty years later everything has expired.
 			res, err = v.Verify(Evidence{Quote: q}, col, tc.pol, cloudra.Options{Time: vectortest.Time(t, tc.at).AddDate(50, 0, 0)})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if res.Verdict != cloudra.Fail || !res.HasFailure(cloudra.ClassFresh) {
-				t.Errorf("at +50y: want a fresh failure\n%s", dump(res))
+				t.Errorf("at +50y: want a fresh failure\n%s", dcaptest.Dump(res))
 			}
 		})
 	}
@@ -212,17 +200,6 @@ func TestMissingCollateral(t *testing.T) {
 	if _, err := v.Verify(Evidence{Quote: q}, nil, nil, cloudra.Options{}); !errors.Is(err, cloudra.ErrNoTime) {
 		t.Errorf("no time: %v", err)
 	}
-}
-
-func dump(r *cloudra.Result) string {
-	var b strings.Builder
-	for _, c := range r.Checks {
-		b.WriteString("  " + c.Name + " " + string(c.Outcome) + " " + string(c.Class) + " " + c.Detail + "\n")
-	}
-	for _, v := range r.Violations {
-		b.WriteString("  violation " + v.Rule + " want " + v.Want + " got " + v.Got + "\n")
-	}
-	return b.String()
 }
 
 // Bit flips over a real quote (with its real collateral).
@@ -262,7 +239,7 @@ func TestExpiredTCBSigningCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	if res.Verdict != cloudra.Fail || !res.HasFailure(cloudra.ClassFresh) {
-		t.Fatalf("want REJECT/fresh\n%s", dump(res))
+		t.Fatalf("want REJECT/fresh\n%s", dcaptest.Dump(res))
 	}
 	if c, _ := res.Check("tcb-info.verify"); c.Outcome != cloudra.OutcomeFail {
 		t.Fatalf("tcb-info.verify %s", c.Outcome)

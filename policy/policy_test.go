@@ -41,14 +41,14 @@ azure:
 
 func TestParseRejects(t *testing.T) {
 	for in, want := range map[string]string{
-		"":                                          "empty",
-		"version: 2":                                "version 2 not supported",
+		"":           "empty",
+		"version: 2": "version 2 not supported",
 		"version: 1\nsev-snp:\n  alow-debug: true": "unknown field",
-		"version: 1\nunknown: {}":                   "unknown field",
-		`{"version": 1} {}`:                         "trailing",
-		"version: 1\nsev-snp: [1, 2]":               "cannot unmarshal",
-		"version: 1\n1: x":                          "",
-		strings.Repeat(" ", MaxSize+1):              "larger than",
+		"version: 1\nunknown: {}":                  "unknown field",
+		`{"version": 1} {}`:                        "trailing",
+		"version: 1\nsev-snp: [1, 2]":              "cannot unmarshal",
+		"version: 1\n1: x":                         "",
+		strings.Repeat(" ", MaxSize+1):             "larger than",
 	} {
 		_, err := Parse([]byte(in))
 		if err == nil {

@@ -231,3 +231,54 @@ func TestAuditResetValuesAllBanks(t *testing.T) {
 		}
 	}
 }
+
+// V11 (display is not evidence): the S-CRTM version is a UCS-2 string or
+// a GUID (PFP §10.4.1, EV_S_CRTM_VERSION); the Arch workstation's is a
+// GUID and two legacy laptop logs carry binary data. The claim renders
+// them as such, never as UTF-16 decoded from arbitrary bytes.
+func TestAuditSCRTMVersionRendering(t *testing.T) {
+	for rel, want := range map[string]string{
+		gceLogs + "/arch-linux-workstation.bin":                         "546bfb1e-1d0c-4055-a4ad-4ef4bf17b83a",
+		gceLogs + "/cos-85-amd-sev.bin":                                 "GCE Virtual Firmware v1",
+		legacyLogs + "/ubuntu_2104_shielded_vm_no_secure_boot_eventlog": "GCE Virtual Firmware v1",
+		legacyLogs + "/sb_cert_eventlog":                                "",
+		legacyLogs + "/option_rom_eventlog":                             "hex:4d3630",
+		legacyLogs + "/ebs_event_missing_eventlog":                      "hex:4d3630",
+	} {
+		l, err := Parse(vectortest.Read(t, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bank := AlgSHA256
+		if !l.HasAlg(bank) {
+			bank = AlgSHA1
+		}
+		st, err := Analyze(l, bank, allVerified())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(want, "hex:") {
+			if !strings.HasPrefix(st.SCRTMVersion, strings.TrimPrefix(want, "hex:")) || strings.ContainsFunc(st.SCRTMVersion, func(r rune) bool { return !strings.ContainsRune("0123456789abcdef", r) }) {
+				t.Errorf("%s: S-CRTM version %.60q, want hex", rel, st.SCRTMVersion)
+			}
+			continue
+		}
+		if st.SCRTMVersion != want {
+			t.Errorf("%s: S-CRTM version %q, want %q", rel, st.SCRTMVersion, want)
+		}
+	}
+	for _, tc := range []struct {
+		data []byte
+		want string
+	}{
+		{[]byte("v\x001\x00\x00\x00"), "v1"},
+		{[]byte("v\x001\x00"), "v1"}, // not NUL-terminated, printable ASCII
+		{[]byte{0, 0}, ""},
+		{[]byte{0xff}, "ff"},
+		{[]byte{0x3d, 0xd8, 0, 0}, "3dd80000"}, // lone surrogate
+	} {
+		if got := scrtmVersion(tc.data); got != tc.want {
+			t.Errorf("scrtmVersion(%x) = %q, want %q", tc.data, got, tc.want)
+		}
+	}
+}

@@ -81,6 +81,36 @@ func decodeUTF16(b []byte) string {
 	return strings.TrimRight(string(utf16.Decode(u)), "\x00")
 }
 
+// scrtmVersion renders EV_S_CRTM_VERSION data, which is a UCS-2 string
+// (usually NUL-terminated) or an EFI_GUID (PFP §10.4.1): as text when it
+// is printable ASCII, or NUL-terminated UCS-2 of printable characters; as a
+// GUID when it is 16 bytes otherwise; as hex for anything else. Decoding
+// arbitrary bytes as UTF-16 would print a GUID as CJK characters.
+func scrtmVersion(b []byte) string {
+	if len(b)%2 == 0 {
+		u := make([]uint16, len(b)/2)
+		for i := range u {
+			u[i] = binary.LittleEndian.Uint16(b[2*i:])
+		}
+		terminated := len(u) > 0 && u[len(u)-1] == 0
+		for len(u) > 0 && u[len(u)-1] == 0 {
+			u = u[:len(u)-1]
+		}
+		ascii, printable := true, true
+		for _, c := range u {
+			ascii = ascii && c >= 0x20 && c <= 0x7e
+			printable = printable && c >= 0x20 && (c < 0x7f || c >= 0xa0) && !utf16.IsSurrogate(rune(c))
+		}
+		if ascii || (terminated && printable) {
+			return string(utf16.Decode(u))
+		}
+	}
+	if len(b) == len(GUID{}) {
+		return GUID(b).String()
+	}
+	return hex.EncodeToString(b)
+}
+
 // SignatureDB summarises an EFI_SIGNATURE_LIST sequence (PK, KEK, db, dbx;
 // UEFI 2.10 §32.4.1).
 type SignatureDB struct {
@@ -268,7 +298,7 @@ func Analyze(l *Log, bank uint16, verified map[int]bool) (*State, error) {
 		case 0:
 			if e.Type == EvSCRTMVersion && verified[0] {
 				if e.DataVerified(bank) {
-					st.SCRTMVersion = decodeUTF16(e.Data)
+					st.SCRTMVersion = scrtmVersion(e.Data)
 				} else {
 					st.Notes = append(st.Notes, "EV_S_CRTM_VERSION digest does not match its data")
 				}

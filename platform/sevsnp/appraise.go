@@ -140,6 +140,15 @@ func appraise(res *cloudra.Result, r *Report, product string, vlek bool, pol *po
 	if !cur.AtLeast(com) {
 		violate("committed-above-current", cloudra.ClassPolicy, "COMMITTED_TCB ≤ CURRENT_TCB", fmt.Sprintf("committed %s, current %s", com, cur))
 	}
+	// The same holds for the firmware version: SNP_COMMIT commits the running
+	// version and the firmware refuses to roll back below it, so a committed
+	// version above the current one is never genuine firmware state. Versions
+	// compare as (major, minor, build): LIT's real current 1.51.3 over
+	// committed 1.49.6 is an ordinary provisional state.
+	if fwVersion(r.CommittedMajor, r.CommittedMinor, r.CommittedBuild) > fwVersion(r.CurrentMajor, r.CurrentMinor, r.CurrentBuild) {
+		violate("committed-above-current", cloudra.ClassPolicy, "committed firmware version ≤ current",
+			fmt.Sprintf("committed %s, current %s", versionString(r.CommittedMajor, r.CommittedMinor, r.CommittedBuild), versionString(r.CurrentMajor, r.CurrentMinor, r.CurrentBuild)))
+	}
 	if !cur.AtLeast(rep) {
 		violate("reported-above-current", cloudra.ClassPolicy, "REPORTED_TCB ≤ CURRENT_TCB", fmt.Sprintf("reported %s, current %s", rep, cur))
 	}
@@ -214,4 +223,9 @@ func parseMajorMinor(s string) (uint8, uint8, bool) {
 	x, err1 := strconv.ParseUint(a, 10, 8)
 	y, err2 := strconv.ParseUint(b, 10, 8)
 	return uint8(x), uint8(y), err1 == nil && err2 == nil
+}
+
+// fwVersion orders a firmware version as major, minor, build.
+func fwVersion(major, minor, build uint8) uint32 {
+	return uint32(major)<<16 | uint32(minor)<<8 | uint32(build)
 }

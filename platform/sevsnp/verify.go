@@ -214,7 +214,7 @@ func (v *Verifier) Verify(ev Evidence, col *cloudra.Collateral, pol *policy.SEVS
 			res.Failf(checkSigner, cloudra.ClassChain, "report SIGNING_KEY is %s but only %s certificates were supplied", kindName(vlek), kindName(!vlek))
 			return res.Finish(), nil
 		}
-		return nil, missingLeaf(r, product, vlek)
+		return decidedOr(res, missingLeaf(r, product, vlek))
 	}
 	if product == "" {
 		for _, c := range cands {
@@ -277,10 +277,10 @@ func (v *Verifier) Verify(ev Evidence, col *cloudra.Collateral, pol *policy.SEVS
 				res.Failf(checkARK, cloudra.ClassChain, "no pinned ARK for product %q", product)
 				return res.Finish(), nil
 			}
-			return nil, &cloudra.MissingCollateralError{Items: []cloudra.CollateralRef{{
+			return decidedOr(res, &cloudra.MissingCollateralError{Items: []cloudra.CollateralRef{{
 				What: intermediateCN(product, vlek) + " certificate (issuer of the " + kindName(vlek) + ")",
 				URL:  CertChainURL(product, vlek),
-			}}}
+			}}})
 		}
 		return nil, err
 	}
@@ -317,6 +317,19 @@ func (v *Verifier) Verify(ev Evidence, col *cloudra.Collateral, pol *policy.SEVS
 
 	res.Claims = &claims{r: r, product: product, signer: signer.name}
 	res.TCB = &cloudra.TCB{Status: "reported", Components: reported.Components()}
+	return res.Finish(), nil
+}
+
+// decidedOr returns missing-collateral err, unless res already holds a
+// failure that rejects the evidence whatever the missing certificate would
+// show (trailing bytes after the report, step 1): then the decision is
+// REJECT/parse and the unchecked signature is recorded as skipped, so a
+// decided rejection is not reported as undecided (pitfalls V4).
+func decidedOr(res *cloudra.Result, err error) (*cloudra.Result, error) {
+	if !res.Failed() {
+		return nil, err
+	}
+	res.Add(checkSignature, cloudra.OutcomeSkip, "", "not checked: "+err.Error())
 	return res.Finish(), nil
 }
 

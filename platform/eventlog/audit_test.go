@@ -282,3 +282,47 @@ func TestAuditSCRTMVersionRendering(t *testing.T) {
 		}
 	}
 }
+
+// D5: the last PCR4 application retyped to any other type PCR4 may carry
+// is either a problem or still listed among EFIApps — never hidden; an
+// unverifiable EV_EFI_ACTION in PCR7 is a problem.
+func TestAuditRetypedApplicationNotHidden(t *testing.T) {
+	b := vectortest.Read(t, gceLogs+"/cos-85-amd-sev.bin")
+	l, err := Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	genuine, _ := Analyze(l, AlgSHA256, allVerified())
+	if len(genuine.EFIApps) == 0 || len(genuine.Problems) != 0 {
+		t.Fatalf("genuine: %+v", genuine)
+	}
+	kernel := genuine.EFIApps[len(genuine.EFIApps)-1]
+	last := -1
+	for i, e := range l.Events {
+		if e.Index == 4 && e.Type == EvEFIBootServicesApp {
+			last = i
+		}
+	}
+	for typ := range pcr4Types {
+		if typ == EvEFIBootServicesApp {
+			continue
+		}
+		m, _ := Parse(b)
+		m.Events[last].Type = typ
+		st, _ := Analyze(m, AlgSHA256, allVerified())
+		if len(st.Problems) == 0 && !containsStr(st.EFIApps, kernel) {
+			t.Errorf("kernel retyped to %v: hidden (apps %v)", typ, st.EFIApps)
+		}
+	}
+	// PCR7: an EV_EFI_ACTION whose digest is not of its text.
+	s := newLog(AlgSHA256)
+	s.add(7, EvEFIAction, []byte("some action"))
+	s.Events[0].Digests[0].Value = sha256Sum([]byte("an image"))
+	if st, _ := Analyze(s, AlgSHA256, allVerified()); !containsStr(st.Problems, "EV_EFI_ACTION event 1 in PCR7") {
+		t.Errorf("unverifiable PCR7 EV_EFI_ACTION: problems %v", st.Problems)
+	}
+	s.Events[0].Digests[0].Value = sha256Sum([]byte("some action"))
+	if st, _ := Analyze(s, AlgSHA256, allVerified()); len(st.Problems) != 0 {
+		t.Errorf("genuine PCR7 EV_EFI_ACTION: problems %v", st.Problems)
+	}
+}

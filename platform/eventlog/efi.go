@@ -181,8 +181,11 @@ type State struct {
 	// SecureBoot is nil when PCR7 was not verified or has no SecureBoot
 	// variable event.
 	SecureBoot *SecureBoot `json:"secure_boot,omitempty"`
-	// EFIApps are the digests (hex, in Bank) of EV_EFI_BOOT_SERVICES_APPLICATION
-	// events in PCR4, in boot order: shim, boot loader, kernel …
+	// EFIApps are the digests (hex, in Bank) of the images measured into
+	// PCR4, in boot order: shim, boot loader, kernel … — the
+	// EV_EFI_BOOT_SERVICES_APPLICATION events, and EV_EFI_BOOT_SERVICES_DRIVER
+	// or EV_IPL events whose digest is not of their data (an image, so
+	// that retyping an application to them cannot hide it, pitfalls D5).
 	EFIApps []string `json:"efi_apps,omitempty"`
 	// KernelCmdline is the measured command line without its trailing NUL.
 	KernelCmdline string `json:"kernel_cmdline,omitempty"`
@@ -308,10 +311,26 @@ func Analyze(l *Log, bank uint16, verified map[int]bool) (*State, error) {
 				st.problem("unexpected %v event %d in PCR4", e.Type, e.Seq)
 				continue
 			}
+			// A PCR4 event whose type says its digest is of its data
+			// (EV_EFI_ACTION, EV_COMPACT_HASH, EV_EVENT_TAG — the latter
+			// possibly of its taggedEventData; PFP §10.4.1) must match it:
+			// otherwise it may be a retyped application hidden from
+			// EFIApps, and so from the efi-app-digests and kernel-digests
+			// rules (pitfalls D5).
+			switch e.Type {
+			case EvEFIAction, EvCompactHash, EvEventTag:
+				if !e.DataVerified(bank) && !(e.Type == EvEventTag && taggedDataVerified(e.Data, d, hashOf)) {
+					st.problem("%v event %d in PCR4: digest does not match its data", e.Type, e.Seq)
+					continue
+				}
+			}
 			// Boot applications are measured after the PCR4 separator (PFP
 			// §3.3.4.5: the separator precedes the first boot option) and
-			// until ExitBootServices.
-			if e.Type == EvEFIBootServicesApp && verified[4] && !ebsSeen {
+			// until ExitBootServices. Drivers and IPL code measured as
+			// images count as well.
+			image := e.Type == EvEFIBootServicesApp ||
+				((e.Type == EvEFIBootServicesDriver || e.Type == EvIPL) && !e.DataVerified(bank))
+			if image && verified[4] && !ebsSeen {
 				st.EFIApps = append(st.EFIApps, hex.EncodeToString(d))
 			}
 		case 5:
@@ -321,6 +340,10 @@ func Analyze(l *Log, bank uint16, verified map[int]bool) (*State, error) {
 		case 7:
 			if !pcr7Types[e.Type] {
 				st.problem("unexpected %v event %d in PCR7", e.Type, e.Seq)
+				continue
+			}
+			if e.Type == EvEFIAction && !e.DataVerified(bank) {
+				st.problem("EV_EFI_ACTION event %d in PCR7: digest does not match its data", e.Seq)
 				continue
 			}
 			if !verified[7] {
@@ -378,6 +401,20 @@ func Analyze(l *Log, bank uint16, verified map[int]bool) (*State, error) {
 		st.Notes = append(st.Notes, "PCR7 has no SecureBoot variable event")
 	}
 	return st, nil
+}
+
+// taggedDataVerified reports whether d is the digest of the
+// taggedEventData of a TCG_PCClientTaggedEvent (taggedEventID u32,
+// taggedEventDataSize u32, data; PFP §10.4.1, EV_EVENT_TAG).
+func taggedDataVerified(data, d []byte, hashOf func([]byte) []byte) bool {
+	if len(data) < 8 {
+		return false
+	}
+	n := binary.LittleEndian.Uint32(data[4:8])
+	if uint64(n) != uint64(len(data)-8) {
+		return false
+	}
+	return bytes.Equal(hashOf(data[8:]), d)
 }
 
 func (sb *SecureBoot) addVariable(v *Variable) error {

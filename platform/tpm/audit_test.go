@@ -12,6 +12,7 @@ import (
 
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/internal/vectortest"
+	"github.com/cloudra/cloudra/platform/eventlog"
 	"github.com/cloudra/cloudra/policy"
 )
 
@@ -376,5 +377,78 @@ func TestAuditA3LateSingleFailure(t *testing.T) {
 	}
 	if fc := r.FailureClasses(); len(fc) != 1 || fc[0] != cloudra.ClassBinding {
 		t.Errorf("classes %v", fc)
+	}
+}
+
+// quoteOverLog forges a quote over all 24 SHA-256 PCRs as raw replays to,
+// carrying raw as its event log.
+func quoteOverLog(t *testing.T, raw []byte) Quote {
+	t.Helper()
+	lg, err := eventlog.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, _ := eventlog.Replay(lg, eventlog.AlgSHA256)
+	p := PCRs{}
+	sel := PCRSelection{Hash: AlgSHA256, SizeOfSelect: 3}
+	for i := 0; i < 24; i++ {
+		v, ok := rep[i]
+		if !ok {
+			v = eventlog.ResetValue(i, 32)
+		}
+		p.Set(AlgSHA256, i, v)
+		sel.PCRs = append(sel.PCRs, i)
+	}
+	a := goodAttest(testNonce)
+	a.PCRSelect = []PCRSelection{sel}
+	a.PCRDigest = digestOf(crypto.SHA256, a.PCRSelect, p)
+	q := forgeQuote(t, a)
+	q.PCRs, q.EventLog = p, raw
+	return q
+}
+
+// D5: a boot application hidden by retyping its PCR4 event to another
+// type PCR4 may carry. The replay still matches the quote, so only the
+// event rules stand between the disallowed kernel and an efi-app-digests
+// policy that does not list it: every such log must fail.
+func TestAuditD5HiddenBootApplication(t *testing.T) {
+	b := vectortest.Read(t, "eventlog/go-tpm-tools-gce-and-other-logs/cos-85-amd-sev.bin")
+	l, err := eventlog.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := eventlog.Analyze(l, eventlog.AlgSHA256, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The apps (needs PCR4 verified): from a genuine VerifyQuote.
+	r := verifyForged(t, quoteOverLog(t, b), testNonce, nil)
+	wantPass(t, r)
+	boot := r.Claims.(*Claims).Boot
+	if boot == nil || len(boot.EFIApps) < 2 {
+		t.Fatalf("genuine log: apps %+v (%v)", boot, st.Notes)
+	}
+	apps := boot.EFIApps
+	allowed := apps[:len(apps)-1] // the last one (the kernel) is not allowed
+	wantPass(t, verifyForged(t, quoteOverLog(t, b), testNonce, &policy.TPM{EFIAppDigests: apps}))
+	r = verifyForged(t, quoteOverLog(t, b), testNonce, &policy.TPM{EFIAppDigests: allowed})
+	if r.Verdict != cloudra.Fail || len(r.Violations) != 1 || r.Violations[0].Rule != "efi-app-digests" {
+		t.Fatalf("disallowed kernel: %s %+v", r.Verdict, r.Violations)
+	}
+
+	last := -1
+	for i, e := range l.Events {
+		if e.Index == 4 && e.Type == eventlog.EvEFIBootServicesApp {
+			last = i
+		}
+	}
+	for _, typ := range []eventlog.EventType{eventlog.EvEFIAction, eventlog.EvEventTag, eventlog.EvCompactHash,
+		eventlog.EvEFIBootServicesDriver, eventlog.EvIPL} {
+		m, _ := eventlog.Parse(b)
+		m.Events[last].Type = typ
+		r := verifyForged(t, quoteOverLog(t, m.Marshal()), testNonce, &policy.TPM{EFIAppDigests: allowed})
+		if r.Verdict != cloudra.Fail || !r.HasFailure(cloudra.ClassPolicy) {
+			t.Errorf("kernel retyped to %v: %s %v (apps %v)", typ, r.Verdict, r.FailureClasses(), r.Claims)
+		}
 	}
 }

@@ -452,3 +452,27 @@ func TestAuditD5HiddenBootApplication(t *testing.T) {
 		}
 	}
 }
+
+// D4: a bare public key (PEM, JWK) says nothing about restricted/fixedTPM;
+// require-ak-attributes makes that a violation, and a TPMT_PUBLIC with the
+// AK attributes satisfies it. require-event-log likewise.
+func TestAuditD4RequireAKAttributes(t *testing.T) {
+	keys(t)
+	good := forgeQuote(t, goodAttest(testNonce))
+	pol := &policy.TPM{RequireAKAttributes: policy.Bool(true)}
+	bare := AKFromKey(&forgeRSA.PublicKey)
+	bare.BoundBy = "test"
+	r, _ := VerifyQuote(good, bare, testNonce, nil, cloudra.Options{})
+	wantPass(t, r)
+	r, _ = VerifyQuote(good, bare, testNonce, pol, cloudra.Options{})
+	if r.Verdict != cloudra.Fail || len(r.Violations) != 1 || r.Violations[0].Rule != "require-ak-attributes" || r.Violations[0].Class != cloudra.ClassPolicy {
+		t.Errorf("bare key under require-ak-attributes: %s %+v", r.Verdict, r.Violations)
+	}
+	r, _ = VerifyQuote(good, AK{Public: rsaAK(t), BoundBy: "test"}, testNonce, pol, cloudra.Options{})
+	wantPass(t, r)
+
+	r, _ = VerifyQuote(good, AK{Public: rsaAK(t), BoundBy: "test"}, testNonce, &policy.TPM{RequireEventLog: policy.Bool(true)}, cloudra.Options{})
+	if r.Verdict != cloudra.Fail || len(r.Violations) != 1 || r.Violations[0].Rule != "require-event-log" {
+		t.Errorf("no log under require-event-log: %s %+v", r.Verdict, r.Violations)
+	}
+}

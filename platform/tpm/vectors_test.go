@@ -169,8 +169,10 @@ func TestGCEAKCertNeedsPinnedRoot(t *testing.T) {
 	pol.AKRoots = []string{sha256Hex(mustCert(t, gceDir+"/ca/gcp_ek_ak_ca_root.crt").Raw)}
 	r, _ := VerifyQuote(q, gceAK(t), []byte{0x90, 0x09}, pol, cloudra.Options{Time: gceTime})
 	wantFail(t, r, "ak.trust", cloudra.ClassChain)
+	// After the AK certificate expired (2051-08-24): stale, as an expired
+	// VCEK or VLEK is.
 	r, _ = VerifyQuote(q, gceAK(t), []byte{0x90, 0x09}, gcePolicy(t, false), cloudra.Options{Time: time.Date(2060, 1, 1, 0, 0, 0, 0, time.UTC)})
-	wantFail(t, r, "ak.trust", cloudra.ClassChain)
+	wantFail(t, r, "ak.trust", cloudra.ClassFresh)
 	if _, err := VerifyQuote(q, gceAK(t), nil, nil, cloudra.Options{}); err == nil {
 		t.Error("AK certificate without a time: want ErrNoTime")
 	}

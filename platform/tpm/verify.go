@@ -396,6 +396,7 @@ func checkAK(r *cloudra.Result, ak AK, pol *policy.TPM, opts cloudra.Options, cl
 
 	anchors := make([]string, 0, 3)
 	var failures []string
+	failClass := cloudra.ClassChain
 	for _, pin := range pol.AKPins {
 		t := strings.TrimSpace(pin)
 		fpEq, ok := hexEqual(t, cl.AKSHA256[:])
@@ -411,6 +412,12 @@ func checkAK(r *cloudra.Result, ak AK, pol *policy.TPM, opts cloudra.Options, cl
 	if ak.Cert != nil {
 		if msg, err := verifyAKCert(ak, pol, opts); err != nil {
 			failures = append(failures, err.Error())
+			// An AK certificate outside its validity window is stale
+			// evidence (class fresh), as an expired VCEK or VLEK is.
+			var inv x509.CertificateInvalidError
+			if errors.As(err, &inv) && inv.Reason == x509.Expired {
+				failClass = cloudra.ClassFresh
+			}
 		} else {
 			anchors = append(anchors, msg)
 		}
@@ -420,7 +427,7 @@ func checkAK(r *cloudra.Result, ak AK, pol *policy.TPM, opts cloudra.Options, cl
 	}
 	switch {
 	case len(failures) > 0:
-		r.Failf("ak.trust", cloudra.ClassChain, "%s", strings.Join(failures, "; "))
+		r.Failf("ak.trust", failClass, "%s", strings.Join(failures, "; "))
 	case len(anchors) > 0:
 		cl.AKTrust = strings.Join(anchors, "; ")
 		r.Add("ak.trust", cloudra.OutcomePass, "", cl.AKTrust)

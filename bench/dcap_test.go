@@ -150,24 +150,9 @@ func BenchmarkVerifyTDX(b *testing.B) {
 	}
 	verifyRaw := rawDCAP(b, quote, 584)
 	verifyCloudra(b) // warm: chains and collateral verified once and cached
-	b.Run("cloudra", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			verifyCloudra(b)
-		}
-	})
-	b.Run("go-tdx-guest", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			verifyAnchor(b)
-		}
-	})
-	b.Run("raw", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			verifyRaw(b)
-		}
-	})
+	b.Run("cloudra", loop(verifyCloudra))
+	b.Run("go-tdx-guest", loop(verifyAnchor))
+	b.Run("raw", loop(verifyRaw))
 	b.Run("interleaved", func(b *testing.B) {
 		interleaved(b, "cloudra", verifyCloudra, "raw", verifyRaw)
 	})
@@ -192,18 +177,8 @@ func BenchmarkVerifySGX(b *testing.B) {
 	}
 	verifyRaw := rawDCAP(b, quote, 384)
 	verifyCloudra(b)
-	b.Run("cloudra", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			verifyCloudra(b)
-		}
-	})
-	b.Run("raw", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			verifyRaw(b)
-		}
-	})
+	b.Run("cloudra", loop(verifyCloudra))
+	b.Run("raw", loop(verifyRaw))
 	b.Run("interleaved", func(b *testing.B) {
 		interleaved(b, "cloudra", verifyCloudra, "raw", verifyRaw)
 	})

@@ -122,24 +122,9 @@ func BenchmarkVerifySNP(b *testing.B) {
 		}
 	}
 	verifyCloudra(b) // warm: the chain is verified once and cached
-	b.Run("cloudra", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			verifyCloudra(b)
-		}
-	})
-	b.Run("go-sev-guest", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			verifyAnchor(b)
-		}
-	})
-	b.Run("raw", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			verifyRaw(b)
-		}
-	})
+	b.Run("cloudra", loop(verifyCloudra))
+	b.Run("go-sev-guest", loop(verifyAnchor))
+	b.Run("raw", loop(verifyRaw))
 	b.Run("interleaved", func(b *testing.B) {
 		interleaved(b, "cloudra", verifyCloudra, "raw", verifyRaw)
 	})

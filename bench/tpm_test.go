@@ -60,18 +60,8 @@ func BenchmarkVerifyTPMQuote(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.Run("cloudra", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			verifyCloudra(b)
-		}
-	})
-	b.Run("raw", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			verifyRaw(b)
-		}
-	})
+	b.Run("cloudra", loop(verifyCloudra))
+	b.Run("raw", loop(verifyRaw))
 	b.Run("interleaved", func(b *testing.B) {
 		interleaved(b, "cloudra", verifyCloudra, "raw", verifyRaw)
 	})

@@ -49,3 +49,13 @@ func interleaved(b *testing.B, nameA string, a func(*testing.B), nameB string, c
 	b.ReportMetric(float64(mb.Nanoseconds()), nameB+"-ns")
 	b.ReportMetric(float64(ma)/float64(mb), nameA+"/"+nameB)
 }
+
+// loop is a sub-benchmark that runs f with allocations reported.
+func loop(f func(*testing.B)) func(*testing.B) {
+	return func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			f(b)
+		}
+	}
+}

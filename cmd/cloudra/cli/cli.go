@@ -111,6 +111,7 @@ Exit codes: 0 pass, 1 rejected, 2 could not decide.`,
 		newCollectCmd(env),
 		newCollateralCmd(env),
 		newTPMCmd(env),
+		newServeCmd(env),
 	)
 	return root
 }

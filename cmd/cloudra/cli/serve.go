@@ -39,7 +39,7 @@ func newServeCmd(env *Env) *cobra.Command {
 
 The policy is loaded once at start; no endpoint changes it. The service speaks
 plain HTTP: listen on loopback, or put a TLS-terminating proxy in front.
-It stops gracefully when interrupted (SIGINT).`,
+It stops gracefully on SIGINT or SIGTERM.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runServe(cmd.Context(), env, &f)

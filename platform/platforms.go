@@ -23,18 +23,23 @@ type platforms struct {
 	azure *azure.Verifier
 }
 
-func newPlatforms() (platforms, error) {
+// newPlatforms builds the verifiers with the vendors' pinned roots and, when
+// withSim is set, the simulated platforms' test roots too (which the
+// verifiers still use only under Options.AllowTestRoots).
+func newPlatforms(withSim bool) (platforms, error) {
 	roots, err := sevsnp.DefaultRoots()
 	if err != nil {
 		return platforms{}, fmt.Errorf("sev-snp roots: %w", err)
 	}
-	roots, err = withSimulatorRoots(roots)
-	if err != nil {
-		return platforms{}, err
-	}
-	tdxOpts, sgxOpts, err := dcapSimulatorRoots()
-	if err != nil {
-		return platforms{}, err
+	var tdxOpts []tdx.Option
+	var sgxOpts []sgx.Option
+	if withSim {
+		if roots, err = withSimulatorRoots(roots); err != nil {
+			return platforms{}, err
+		}
+		if tdxOpts, sgxOpts, err = dcapSimulatorRoots(); err != nil {
+			return platforms{}, err
+		}
 	}
 	tv, err := tdx.NewVerifier(tdxOpts...)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/collateral"
@@ -26,16 +27,21 @@ type Input struct {
 // makes one per run. It is safe for concurrent use.
 type Verifiers struct {
 	p platforms
+	// withSim is the same list knowing the simulators' test roots, built
+	// on the first verification that allows test roots: minting the
+	// simulated CAs costs tens of milliseconds that production never needs.
+	withSim func() (platforms, error)
 }
 
-// New builds the verifiers with the vendors' pinned roots, plus the
-// simulator's test roots (used only when Options.AllowTestRoots is set).
+// New builds the verifiers with the vendors' pinned roots. The simulators'
+// test roots are added (lazily) for verifications with
+// Options.AllowTestRoots only.
 func New() (*Verifiers, error) {
-	p, err := newPlatforms()
+	p, err := newPlatforms(false)
 	if err != nil {
 		return nil, err
 	}
-	return &Verifiers{p: p}, nil
+	return &Verifiers{p: p, withSim: sync.OnceValues(func() (platforms, error) { return newPlatforms(true) })}, nil
 }
 
 // Verify verifies every artifact of the bundle with its platform's verifier.
@@ -62,7 +68,14 @@ func (v *Verifiers) Verify(ctx context.Context, in Input) (*cloudra.Result, erro
 	if in.Policy == nil {
 		in.Policy = policy.Default()
 	}
-	results, err := v.p.verify(ctx, in)
+	p := v.p
+	if in.Options.AllowTestRoots {
+		var err error
+		if p, err = v.withSim(); err != nil {
+			return nil, err
+		}
+	}
+	results, err := p.verify(ctx, in)
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/cloudra/cloudra/platform/sgx"
 	"github.com/cloudra/cloudra/platform/tdx"
 	"github.com/cloudra/cloudra/platform/tpm"
-	"github.com/cloudra/cloudra/policy"
 )
 
 // platforms is the explicit list of platform verifiers (no init() magic).
@@ -160,23 +159,4 @@ func Inspect(kind cloudra.Kind, data []byte) ([]cloudra.Claim, error) {
 		return attestFields(a), nil
 	}
 	return nil, fmt.Errorf("%w: no inspector for %s", ErrUnknownArtifact, kind)
-}
-
-func setReportData(p *policy.Policy, rd []byte) {
-	if p.SEVSNP == nil {
-		p.SEVSNP = &policy.SEVSNP{}
-	}
-	p.SEVSNP.ReportData = append(cloudra.HexBytes(nil), rd...)
-	if p.TDX == nil {
-		p.TDX = &policy.TDX{}
-	}
-	p.TDX.ReportData = append(cloudra.HexBytes(nil), rd...)
-	if p.SGX == nil {
-		p.SGX = &policy.SGX{}
-	}
-	p.SGX.ReportData = append(cloudra.HexBytes(nil), rd...)
-}
-
-func requireAllCollateral(p *policy.Policy) {
-	p.SEVSNP = &policy.SEVSNP{RequireCRL: true}
 }

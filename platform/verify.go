@@ -98,18 +98,29 @@ func (v *Verifiers) Verify(ctx context.Context, in Input) (*cloudra.Result, erro
 }
 
 // SetReportData sets the expected REPORT_DATA of every platform section that
-// has one (the CLI's --report-data). Shorter values are zero-padded to 64.
+// has one (the CLI's --report-data, a server's nonce). Shorter values are
+// zero-padded to 64. The sections are replaced by modified copies, never
+// written in place, so p may be a shallow copy of a policy shared with
+// other goroutines.
 func SetReportData(p *policy.Policy, rd []byte) {
-	setReportData(p, rd)
-}
-
-// CollateralPolicy is the policy `cloudra collateral fetch` verifies with: it
-// requires every optional piece of collateral (revocation lists included), so
-// that the verifiers name all of it as missing.
-func CollateralPolicy() *policy.Policy {
-	p := policy.Default()
-	requireAllCollateral(p)
-	return p
+	snp := policy.SEVSNP{}
+	if p.SEVSNP != nil {
+		snp = *p.SEVSNP
+	}
+	snp.ReportData = append(cloudra.HexBytes(nil), rd...)
+	p.SEVSNP = &snp
+	td := policy.TDX{}
+	if p.TDX != nil {
+		td = *p.TDX
+	}
+	td.ReportData = append(cloudra.HexBytes(nil), rd...)
+	p.TDX = &td
+	sg := policy.SGX{}
+	if p.SGX != nil {
+		sg = *p.SGX
+	}
+	sg.ReportData = append(cloudra.HexBytes(nil), rd...)
+	p.SGX = &sg
 }
 
 // RevocationRefs names the revocation lists the bundle's evidence can be

@@ -236,13 +236,13 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The nonce binds the evidence: expected REPORT_DATA on a copy of the
-	// policy (the shared one is never written), and the bundle's nonce is
-	// the TPM quote's qualifying data.
-	pol := policyCopy(s.cfg.Policy)
-	platform.SetReportData(pol, bundle.Nonce)
+	// policy (SetReportData replaces, never writes, the shared sections),
+	// and the bundle's nonce is the TPM quote's qualifying data.
+	pol := *s.cfg.Policy
+	platform.SetReportData(&pol, bundle.Nonce)
 	col := &cloudra.Collateral{}
 	col.Merge(s.cfg.Collateral)
-	in := platform.Input{Bundle: bundle, Collateral: col, Policy: pol,
+	in := platform.Input{Bundle: bundle, Collateral: col, Policy: &pol,
 		Options: cloudra.Options{Time: s.cfg.Now().UTC(), AllowTestRoots: s.cfg.AllowTestRoots}}
 	res, status, eresp := s.verifyFetching(r.Context(), in)
 	if eresp != nil {
@@ -274,22 +274,8 @@ func (s *Server) verifyFetching(ctx context.Context, in platform.Input) (*cloudr
 		}
 		// Items may be alternatives (a v2 report's VCEK under each product
 		// line): go on when at least one arrived.
-		var got int
-		var errs []error
-		for _, it := range miss.Items {
-			resp, ferr := s.cfg.Fetcher.Fetch(ctx, it.URL)
-			if ferr != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", it.What, ferr))
-				continue
-			}
-			c, cerr := collateral.ClassifyResponse(resp)
-			if cerr != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", it.URL, cerr))
-				continue
-			}
-			in.Collateral.Merge(c)
-			got++
-		}
+		c, got, errs := collateral.FetchRefs(ctx, s.cfg.Fetcher, miss.Items, nil, nil)
+		in.Collateral.Merge(c)
 		if got == 0 {
 			status := http.StatusServiceUnavailable
 			if errors.Is(errors.Join(errs...), collateral.ErrOffline) {
@@ -298,25 +284,6 @@ func (s *Server) verifyFetching(ctx context.Context, in platform.Input) (*cloudr
 			return nil, status, &ErrorResponse{Error: fmt.Sprintf("server: fetching collateral: %v", errors.Join(errs...)), Missing: missing}
 		}
 	}
-}
-
-// policyCopy copies p deeply enough for platform.SetReportData, which
-// writes the ReportData field of the SEV-SNP, TDX and SGX sections.
-func policyCopy(p *policy.Policy) *policy.Policy {
-	c := *p
-	if p.SEVSNP != nil {
-		v := *p.SEVSNP
-		c.SEVSNP = &v
-	}
-	if p.TDX != nil {
-		v := *p.TDX
-		c.TDX = &v
-	}
-	if p.SGX != nil {
-		v := *p.SGX
-		c.SGX = &v
-	}
-	return &c
 }
 
 func writeResult(w http.ResponseWriter, res *cloudra.Result) {

@@ -335,30 +335,12 @@ func rebase(u, kdsBase, pcsBase string) string {
 	return u
 }
 
-// fetchRefs fetches every named item (through the cache), classifies what
-// arrives by content, and returns it with the number of items that arrived
-// and the errors of the others. Items may be alternatives (a v2 report's
-// VCEK under each product line), so one failure is not fatal by itself.
+// fetchRefs is collateral.FetchRefs with the CLI's source flags and
+// progress on stderr (unless quiet).
 func fetchRefs(ctx context.Context, env *Env, fetcher collateral.Fetcher, refs []cloudra.CollateralRef, kdsBase, pcsBase string, quiet bool) (*cloudra.Collateral, int, []error) {
-	out := &cloudra.Collateral{}
-	var got int
-	var errs []error
-	for _, it := range refs {
-		if !quiet {
-			fmt.Fprintf(env.Stderr, "cloudra: fetching %s\n", it.What)
-		}
-		resp, err := fetcher.Fetch(ctx, rebase(it.URL, kdsBase, pcsBase))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", it.What, err))
-			continue
-		}
-		c, err := collateral.ClassifyResponse(resp)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", it.URL, err))
-			continue
-		}
-		out.Merge(c)
-		got++
+	var progress func(string)
+	if !quiet {
+		progress = func(ev string) { fmt.Fprintf(env.Stderr, "cloudra: %s\n", ev) }
 	}
-	return out, got, errs
+	return collateral.FetchRefs(ctx, fetcher, refs, func(u string) string { return rebase(u, kdsBase, pcsBase) }, progress)
 }

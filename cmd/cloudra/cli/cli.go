@@ -134,7 +134,3 @@ func addFormatFlag(c *cobra.Command, f *formatFlag) {
 	*f = "text"
 	c.Flags().Var(f, "format", "output format: text or json")
 }
-
-// envContext is the context for in-process verification in verbs that have
-// no command context at hand.
-func envContext() context.Context { return context.Background() }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
@@ -39,7 +40,7 @@ policy. Then it shows that tampered, debug, replayed and untrusted evidence is r
 each for the right reason. Exit 0 when every scenario ends as it must.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			scen, err := runDemo(env)
+			scen, err := runDemo(cmd.Context(), env)
 			if err != nil {
 				return undecided(err, "")
 			}
@@ -107,7 +108,7 @@ each for the right reason. Exit 0 when every scenario ends as it must.`,
 	return c
 }
 
-func runDemo(env *Env) ([]scenario, error) {
+func runDemo(ctx context.Context, env *Env) ([]scenario, error) {
 	vs, err := platform.New()
 	if err != nil {
 		return nil, err
@@ -210,7 +211,7 @@ func runDemo(env *Env) ([]scenario, error) {
 		}
 		pol := policy.Default()
 		platform.SetReportData(pol, rd[:32])
-		res, err := vs.Verify(envContext(), platform.Input{Bundle: b, Policy: pol,
+		res, err := vs.Verify(ctx, platform.Input{Bundle: b, Policy: pol,
 			Options: cloudra.Options{Time: now, AllowTestRoots: c.testRoots}})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", c.name, err)

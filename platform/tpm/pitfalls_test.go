@@ -281,26 +281,7 @@ func TestQuoteWithEventLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	quoteFor := func(raw []byte) Quote {
-		lg, _ := eventlog.Parse(raw)
-		rep, _ := eventlog.Replay(lg, eventlog.AlgSHA256)
-		p := PCRs{}
-		sel := PCRSelection{Hash: AlgSHA256, SizeOfSelect: 3}
-		for i := 0; i < 24; i++ {
-			v, ok := rep[i]
-			if !ok {
-				v = eventlog.ResetValue(i, 32)
-			}
-			p.Set(AlgSHA256, i, v)
-			sel.PCRs = append(sel.PCRs, i)
-		}
-		a := goodAttest(testNonce)
-		a.PCRSelect = []PCRSelection{sel}
-		a.PCRDigest = digestOf(crypto.SHA256, a.PCRSelect, p)
-		q := forgeQuote(t, a)
-		q.PCRs, q.EventLog = p, raw
-		return q
-	}
+	quoteFor := func(raw []byte) Quote { return quoteOverLog(t, raw) }
 	pol := &policy.TPM{SecureBoot: policy.Bool(true), KernelCmdlines: []string{"nope"}}
 	r := verifyForged(t, quoteFor(b), testNonce, pol)
 	if c, _ := r.Check("eventlog.events"); c.Outcome != cloudra.OutcomePass {

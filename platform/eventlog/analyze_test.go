@@ -92,18 +92,7 @@ func TestAnalyzeLegacy(t *testing.T) {
 	for _, name := range []string{"sb_cert_eventlog", "option_rom_eventlog", "ubuntu_2104_shielded_vm_no_secure_boot_eventlog",
 		"coreos_36_shielded_vm_no_secure_boot_eventlog", "crypto_agile_eventlog", "ebs_event_missing_eventlog", "short_no_action_eventlog"} {
 		t.Run(name, func(t *testing.T) {
-			l, err := Parse(vectortest.Read(t, "eventlog/go-eventlog-legacydata/"+name))
-			if err != nil {
-				t.Fatal(err)
-			}
-			bank := AlgSHA256
-			if !l.HasAlg(bank) {
-				bank = AlgSHA1
-			}
-			st, err := Analyze(l, bank, allVerified())
-			if err != nil {
-				t.Fatal(err)
-			}
+			st := analyzeLegacy(t, name)
 			if len(st.Problems) > 0 {
 				t.Errorf("problems %v", st.Problems)
 			}
@@ -121,4 +110,23 @@ func TestResetValues(t *testing.T) {
 	if len(m) != 1 || m[0].PCR != 18 || m[0].Replayed != nil {
 		t.Errorf("mismatches %+v", m)
 	}
+}
+
+// analyzeLegacy parses a go-eventlog legacy log and analyses its SHA-256
+// bank (SHA-1 for TPM 1.2 logs) with every PCR taken as verified.
+func analyzeLegacy(t *testing.T, name string) *State {
+	t.Helper()
+	l, err := Parse(vectortest.Read(t, "eventlog/go-eventlog-legacydata/"+name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bank := AlgSHA256
+	if !l.HasAlg(bank) {
+		bank = AlgSHA1
+	}
+	st, err := Analyze(l, bank, allVerified())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

@@ -132,18 +132,7 @@ func TestAuditLegacyExpectations(t *testing.T) {
 		"ubuntu_2104_shielded_vm_no_secure_boot_eventlog": false,
 		"coreos_36_shielded_vm_no_secure_boot_eventlog":   false,
 	} {
-		l, err := Parse(vectortest.Read(t, legacyLogs+"/"+name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		bank := AlgSHA256
-		if !l.HasAlg(bank) {
-			bank = AlgSHA1
-		}
-		st, err := Analyze(l, bank, allVerified())
-		if err != nil {
-			t.Fatal(err)
-		}
+		st := analyzeLegacy(t, name)
 		if st.SecureBoot == nil || st.SecureBoot.Enabled != enabled || len(st.Problems) != 0 {
 			t.Errorf("%s: sb %+v problems %v", name, st.SecureBoot, st.Problems)
 		}

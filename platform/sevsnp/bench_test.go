@@ -108,3 +108,19 @@ func BenchmarkWarmOverRaw(b *testing.B) {
 	}
 	b.ReportMetric(float64(warm)/float64(raw), "warm/raw")
 }
+
+// BenchmarkVerifyCold is a verification by a new verifier (empty caches):
+// VCEK parse, the ARK→ASK→VCEK chain (RSA-4096-PSS) and the report.
+func BenchmarkVerifyCold(b *testing.B) {
+	rep := vectortest.Read(b, benchDir+"/report.bin")
+	col := collateral(b, benchDir, "vcek.der", "cert_chain_milan.pem")
+	roots := testRoots(b)
+	opts := cloudra.Options{Time: vectortest.Time(b, "2023-04-04T19:23:43Z")}
+	b.ReportAllocs()
+	for b.Loop() {
+		res, err := NewVerifier(roots).Verify(Evidence{Report: rep}, col, nil, opts)
+		if err != nil || res.Verdict != cloudra.Pass {
+			b.Fatal("verify failed")
+		}
+	}
+}

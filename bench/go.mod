@@ -8,10 +8,10 @@ require (
 	github.com/cloudra/cloudra v0.0.0-00010101000000-000000000000
 	github.com/google/go-sev-guest v0.15.0
 	github.com/google/go-tdx-guest v0.3.1
-	github.com/google/logger v1.1.1
 )
 
 require (
+	github.com/google/logger v1.1.1 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.6 // indirect

@@ -2,12 +2,9 @@ package bench
 
 import (
 	"crypto/elliptic"
-	"io"
 	"os"
 	"testing"
 	"time"
-
-	"github.com/google/logger"
 
 	"github.com/cloudra/cloudra/policy"
 )
@@ -22,9 +19,6 @@ func tdxDebugPolicy() *policy.TDX {
 	return &policy.TDX{AllowDebug: policy.Bool(true), RequireSEPTVEDisable: policy.Bool(false)}
 }
 
-// go-tdx-guest logs a warning on every verification through google/logger;
-// send it nowhere so the benchmark output stays readable.
-func init() { logger.Init("bench", false, false, io.Discard) }
 
 // interleaved alternates two operations call by call (swapping which goes
 // first), then reports the median time of each and their ratio. On a loaded

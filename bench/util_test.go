@@ -19,7 +19,6 @@ func tdxDebugPolicy() *policy.TDX {
 	return &policy.TDX{AllowDebug: policy.Bool(true), RequireSEPTVEDisable: policy.Bool(false)}
 }
 
-
 // interleaved alternates two operations call by call (swapping which goes
 // first), then reports the median time of each and their ratio. On a loaded
 // machine separate sub-benchmarks run seconds apart under different load;

@@ -107,6 +107,16 @@ type Result struct {
 	// Parts holds the results of nested evidence (an Azure CVM: HCL report,
 	// SNP report, vTPM quote), each verified in its own right.
 	Parts []*Result `json:"-"`
+	// Claimed is what the evidence bundle said of itself (its "platform"
+	// and "cloud" fields): information, never verified. Platform and Cloud
+	// above come from verified facts only.
+	Claimed *Claimed `json:"-"`
+}
+
+// Claimed is what an evidence bundle claims about itself, unverified.
+type Claimed struct {
+	Platform string `json:"platform,omitempty"`
+	Cloud    string `json:"cloud,omitempty"`
 }
 
 // Add appends a check.
@@ -213,6 +223,22 @@ func (r *Result) HasFailure(c Class) bool {
 	return false
 }
 
+// HasViolation reports whether the named policy rule was violated, in this
+// result or any part.
+func (r *Result) HasViolation(rule string) bool {
+	for _, v := range r.Violations {
+		if v.Rule == rule {
+			return true
+		}
+	}
+	for _, p := range r.Parts {
+		if p.HasViolation(rule) {
+			return true
+		}
+	}
+	return false
+}
+
 // Check returns the named check, searching parts too.
 func (r *Result) Check(name string) (Check, bool) {
 	for _, c := range r.Checks {
@@ -279,6 +305,7 @@ type resultJSON struct {
 	Violations []Violation   `json:"violations"`
 	Warnings   []string      `json:"warnings"`
 	Parts      []*Result     `json:"parts,omitempty"`
+	Claimed    *Claimed      `json:"claimed,omitempty"`
 }
 
 // MarshalJSON renders the cloudra.result/v1 schema. Nested parts omit the
@@ -291,6 +318,7 @@ func (r *Result) json(schema string) resultJSON {
 	j := resultJSON{
 		Schema: schema, Verdict: r.Verdict, Platform: r.Platform, Cloud: r.Cloud, Signer: r.Signer,
 		TCB: r.TCB, Checks: r.Checks, Violations: r.Violations, Warnings: r.Warnings, Parts: r.Parts,
+		Claimed: r.Claimed,
 	}
 	if j.Checks == nil {
 		j.Checks = []Check{}

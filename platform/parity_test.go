@@ -105,9 +105,19 @@ func TestDispatcherParity(t *testing.T) {
 			if !slices.Equal(got.FailureClasses(), direct.FailureClasses()) {
 				t.Fatalf("failure classes differ: dispatcher %v, direct %v", got.FailureClasses(), direct.FailureClasses())
 			}
+			// The dispatcher adds one check of its own: without an
+			// expected REPORT_DATA, freshness was not checked.
 			var names, dnames []string
+			sawFreshness := false
 			for _, ch := range got.Checks {
+				if ch.Name == platform.CheckFreshness {
+					sawFreshness = ch.Outcome == cloudra.OutcomeSkip
+					continue
+				}
 				names = append(names, ch.Name+"="+string(ch.Outcome))
+			}
+			if !sawFreshness {
+				t.Fatalf("dispatcher result lacks the skipped %s check: %+v", platform.CheckFreshness, got.Checks)
 			}
 			for _, ch := range direct.Checks {
 				dnames = append(dnames, ch.Name+"="+string(ch.Outcome))
@@ -210,21 +220,30 @@ func TestAzureBundle(t *testing.T) {
 	}
 	at, _ := time.Parse(time.RFC3339, "2023-05-03T21:22:19Z")
 	bundle := func(nonce string) *cloudra.Bundle {
-		return &cloudra.Bundle{Schema: cloudra.EvidenceSchema, Nonce: []byte(nonce), Artifacts: []cloudra.Artifact{
+		return &cloudra.Bundle{Schema: cloudra.EvidenceSchema, Nonce: []byte(nonce), Cloud: "azure", Artifacts: []cloudra.Artifact{
 			{Kind: cloudra.KindAzureHCL, Data: read("hcl_report.bin")},
 			{Kind: cloudra.KindTPMAttest, Data: read("quote_v1.tpms_attest.bin")},
 			{Kind: cloudra.KindTPMSig, Data: read("quote_v1.signature_rsassa_sha256.bin"), Meta: map[string]string{"format": "plain"}},
 			{Kind: cloudra.KindTPMPCRs, Data: read("quote_v1.pcrs_sha256.json")},
 		}}
 	}
-	res, err := vs.Verify(context.Background(), platform.Input{Bundle: bundle("challenge"), Collateral: col, Options: cloudra.Options{Time: at}})
+	res, err := vs.Verify(context.Background(), platform.Input{Bundle: bundle("challenge"), Collateral: col, Nonce: []byte("challenge"), Options: cloudra.Options{Time: at}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Verdict != cloudra.Pass || res.Platform != "azure-cvm" || len(res.Parts) != 2 {
 		t.Fatalf("verdict %s platform %s parts %d: %+v", res.Verdict, res.Platform, len(res.Parts), res.Checks)
 	}
-	res, err = vs.Verify(context.Background(), platform.Input{Bundle: bundle("replayed"), Collateral: col, Options: cloudra.Options{Time: at}})
+	if c, _ := res.Check(platform.CheckFreshness); c.Outcome != cloudra.OutcomePass {
+		t.Fatalf("freshness check %+v", c)
+	}
+	// The relying party's challenge may also arrive as Input.Challenge (a
+	// server's nonce): the vTPM quote answering it is enough.
+	res, err = vs.Verify(context.Background(), platform.Input{Bundle: bundle("challenge"), Collateral: col, Challenge: []byte("challenge"), Options: cloudra.Options{Time: at}})
+	if err != nil || res.Verdict != cloudra.Pass {
+		t.Fatalf("challenge through the vTPM quote: %v %v", err, res.FailureClasses())
+	}
+	res, err = vs.Verify(context.Background(), platform.Input{Bundle: bundle("challenge"), Collateral: col, Nonce: []byte("a newer challenge"), Options: cloudra.Options{Time: at}})
 	if err != nil {
 		t.Fatal(err)
 	}

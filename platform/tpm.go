@@ -13,14 +13,14 @@ import (
 	"github.com/cloudra/cloudra/platform/tpm"
 )
 
-// verifyTPM verifies the TPM quote a bundle carries: TPMS_ATTEST, its
-// TPMT_SIGNATURE, the PCR values, the AK public key (and AK certificate when
-// present) and the event log, against the bundle's nonce.
-func verifyTPM(in Input) (*cloudra.Result, error) {
-	b := in.Bundle
-	att, _ := b.First(cloudra.KindTPMAttest)
+// verifyTPM verifies one TPM quote: TPMS_ATTEST, its TPMT_SIGNATURE, the
+// PCR values, the AK public key (and AK certificate when present) and the
+// event log of its group, against the relying party's nonce (never the
+// bundle's own "nonce" field).
+func verifyTPM(in Input, g *group, nonce []byte) (*cloudra.Result, error) {
+	att := g.primary
 	q := tpm.Quote{Attest: att.Data}
-	sig, ok := b.First(cloudra.KindTPMSig)
+	sig, ok := g.companion(cloudra.KindTPMSig)
 	if !ok {
 		return nil, errors.New("tpm quote without its signature (hint: add the tpm2_quote -s file, or collect with 'cloudra tpm quote')")
 	}
@@ -32,17 +32,17 @@ func verifyTPM(in Input) (*cloudra.Result, error) {
 	} else if _, err := tpm.ParseSignature(sig.Data); err != nil {
 		q.PlainSignature = true
 	}
-	if p, ok := b.First(cloudra.KindTPMPCRs); ok {
+	if p, ok := g.companion(cloudra.KindTPMPCRs); ok {
 		pcrs, err := tpm.ParsePCRValues(p.Data)
 		if err != nil {
 			return nil, fmt.Errorf("tpm pcr values: %w", err)
 		}
 		q.PCRs = pcrs
 	}
-	if l, ok := b.First(cloudra.KindEventLog); ok {
+	if l, ok := g.companion(cloudra.KindEventLog); ok {
 		q.EventLog = l.Data
 	}
-	akArt, ok := b.First(cloudra.KindTPMAKPub)
+	akArt, ok := g.companion(cloudra.KindTPMAKPub)
 	if !ok {
 		return nil, errors.New("tpm quote without its attestation key (hint: add the AK public key, e.g. tpm2_readpublic -f pem)")
 	}
@@ -51,7 +51,7 @@ func verifyTPM(in Input) (*cloudra.Result, error) {
 		return nil, fmt.Errorf("tpm attestation key: %w", err)
 	}
 	ak := tpm.AK{Public: pub}
-	if c, ok := b.First(cloudra.KindTPMAKCert); ok {
+	if c, ok := g.companion(cloudra.KindTPMAKCert); ok {
 		cert, err := parseCert(c.Data)
 		if err != nil {
 			return nil, fmt.Errorf("tpm ak certificate: %w", err)
@@ -59,14 +59,7 @@ func verifyTPM(in Input) (*cloudra.Result, error) {
 		ak.Cert = cert
 		ak.Chain = in.Collateral.Certificates
 	}
-	r, err := tpm.VerifyQuote(q, ak, b.Nonce, in.Policy.TPM, in.Options)
-	if err != nil {
-		return nil, err
-	}
-	if r.Cloud == "" {
-		r.Cloud = b.Cloud
-	}
-	return r, nil
+	return tpm.VerifyQuote(q, ak, nonce, in.Policy.TPM, in.Options)
 }
 
 func parseCert(b []byte) (*x509.Certificate, error) {

@@ -2,6 +2,7 @@ package platform
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -15,11 +16,26 @@ import (
 
 // Input is everything one verification needs. Verification reads no clock
 // and no network: Options.Time and Collateral are given.
+//
+// Expected values come only from the relying party: Policy (its
+// report-data, user-data), Nonce and Challenge. The bundle's own "nonce"
+// field says what the collector used; it is never an expected value.
 type Input struct {
 	Bundle     *cloudra.Bundle
 	Collateral *cloudra.Collateral
 	Policy     *policy.Policy
 	Options    cloudra.Options
+	// Nonce is the expected TPM quote nonce (TPMS_ATTEST extraData) of TPM
+	// and Azure vTPM quotes.
+	Nonce []byte
+	// Challenge is a relying party's challenge that the evidence must
+	// answer in whatever way its platform binds one: the REPORT_DATA of an
+	// SEV-SNP report, TD or SGX quote (zero-padded to 64 bytes, replacing
+	// the policy's), the extraData of a TPM quote when Nonce is empty, and
+	// for an Azure CVM either the vTPM quote's extraData or the runtime
+	// claims' user-data echo. A verification service sets it to the nonce
+	// it issued.
+	Challenge []byte
 }
 
 // Verifiers holds one long-lived verifier per platform, with their caches of
@@ -44,20 +60,49 @@ func New() (*Verifiers, error) {
 	return &Verifiers{p: p, withSim: sync.OnceValues(func() (platforms, error) { return newPlatforms(true) })}, nil
 }
 
-// Verify verifies every artifact of the bundle with its platform's verifier.
-// One primary artifact gives its result directly; several (an Azure CVM's HCL
-// report, SNP report and vTPM quote) give a combined result whose parts are
-// the individual results. The error is non-nil only when no decision is
-// possible (missing collateral, no time, nothing verifiable).
+// ErrNothingVerifiable is returned (wrapped) for a bundle with no primary
+// artifact.
+var ErrNothingVerifiable = errors.New("nothing this cloudra can verify in the evidence")
+
+// Verify verifies every primary artifact of the bundle on its own, each
+// with the companion artifacts that belong to it (see MetaFor). One primary
+// artifact gives its result directly; several (an SNP report and a TPM
+// quote) give a combined result whose parts are the individual results. An
+// Azure CVM's HCL report is one primary whose parts are its hardware report
+// and vTPM quote.
+//
+// The platform and cloud of a result come from what was verified (the
+// VLEK's CSP, the HCL report, the platform of each part); the bundle's own
+// "platform" and "cloud" are reported as Result.Claimed only.
+//
+// The error is non-nil only when no decision is possible: missing
+// collateral, no time, nothing verifiable, an ambiguous bundle
+// ([ErrAmbiguousEvidence]) or an artifact this cloudra cannot verify
+// ([ErrUnsupportedArtifact]).
 func (v *Verifiers) Verify(ctx context.Context, in Input) (*cloudra.Result, error) {
 	if in.Options.Time.IsZero() {
 		return nil, cloudra.ErrNoTime
+	}
+	if in.Bundle == nil {
+		return nil, fmt.Errorf("%w: no bundle", ErrNothingVerifiable)
+	}
+	groups, extra, err := groupArtifacts(in.Bundle)
+	if err != nil {
+		return nil, err
+	}
+	if len(groups) == 0 {
+		var kinds []string
+		for _, a := range in.Bundle.Artifacts {
+			kinds = append(kinds, string(a.Kind))
+		}
+		sort.Strings(kinds)
+		return nil, fmt.Errorf("%w (artifacts: %s)", ErrNothingVerifiable, strings.Join(kinds, ", "))
 	}
 	// Collateral that travelled in the bundle joins the caller's set; like
 	// any collateral it is sorted by content and never becomes a root.
 	col := &cloudra.Collateral{}
 	col.Merge(in.Collateral)
-	for _, a := range in.Bundle.Collateral {
+	for _, a := range append(append([]cloudra.Artifact(nil), in.Bundle.Collateral...), extra...) {
 		c, err := collateral.Classify(a.Data, "bundle:"+a.Name)
 		if err != nil {
 			continue // unusable items are ignored, as in a --collateral folder
@@ -70,31 +115,57 @@ func (v *Verifiers) Verify(ctx context.Context, in Input) (*cloudra.Result, erro
 	}
 	p := v.p
 	if in.Options.AllowTestRoots {
-		var err error
 		if p, err = v.withSim(); err != nil {
 			return nil, err
 		}
 	}
-	results, err := p.verify(ctx, in)
+	results, err := p.verify(ctx, in, groups)
 	if err != nil {
 		return nil, err
 	}
-	switch len(results) {
-	case 0:
-		var kinds []string
-		for _, a := range in.Bundle.Artifacts {
-			kinds = append(kinds, string(a.Kind))
+	var res *cloudra.Result
+	if len(results) == 1 {
+		res = results[0]
+	} else {
+		res = &cloudra.Result{Parts: results}
+		res.Platform, res.Cloud = combinedIdentity(res, results)
+		res.Finish()
+	}
+	if in.Bundle.Platform != "" || in.Bundle.Cloud != "" {
+		res.Claimed = &cloudra.Claimed{Platform: in.Bundle.Platform, Cloud: in.Bundle.Cloud}
+	}
+	return res, nil
+}
+
+// combinedIdentity names a combined result by its verified parts: their
+// platforms joined with "+" in order ("sev-snp+tpm"), and the cloud the
+// parts agree on. Parts naming different clouds leave the cloud empty, with
+// a warning.
+func combinedIdentity(top *cloudra.Result, parts []*cloudra.Result) (string, string) {
+	var names []string
+	seen := map[string]bool{}
+	clouds := map[string]bool{}
+	var cloud string
+	for _, r := range parts {
+		if !seen[r.Platform] {
+			seen[r.Platform] = true
+			names = append(names, r.Platform)
 		}
-		sort.Strings(kinds)
-		return nil, fmt.Errorf("nothing this cloudra can verify in the evidence (artifacts: %s)", strings.Join(kinds, ", "))
-	case 1:
-		return results[0], nil
+		if r.Cloud != "" && !clouds[r.Cloud] {
+			clouds[r.Cloud] = true
+			cloud = r.Cloud
+		}
 	}
-	top := &cloudra.Result{Platform: in.Bundle.Platform, Cloud: in.Bundle.Cloud, Parts: results}
-	if top.Platform == "" {
-		top.Platform = results[0].Platform
+	if len(clouds) > 1 {
+		var cs []string
+		for c := range clouds {
+			cs = append(cs, c)
+		}
+		sort.Strings(cs)
+		top.Warn("the parts were verified on different clouds (%s): no cloud is named", strings.Join(cs, ", "))
+		cloud = ""
 	}
-	return top.Finish(), nil
+	return strings.Join(names, "+"), cloud
 }
 
 // SetReportData sets the expected REPORT_DATA of every platform section that

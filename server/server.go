@@ -230,19 +230,20 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ok, why := s.consume(bundle.Nonce); !ok {
-		res := &cloudra.Result{Platform: bundle.Platform, Cloud: bundle.Cloud}
+		res := &cloudra.Result{Platform: "unknown"}
+		if bundle.Platform != "" || bundle.Cloud != "" {
+			res.Claimed = &cloudra.Claimed{Platform: bundle.Platform, Cloud: bundle.Cloud}
+		}
 		res.Failf("nonce.fresh", cloudra.ClassFresh, "%s", why)
 		writeResult(w, res.Finish())
 		return
 	}
-	// The nonce binds the evidence: expected REPORT_DATA on a copy of the
-	// policy (SetReportData replaces, never writes, the shared sections),
-	// and the bundle's nonce is the TPM quote's qualifying data.
-	pol := *s.cfg.Policy
-	platform.SetReportData(&pol, bundle.Nonce)
+	// The nonce was issued here and is now consumed: it is the challenge
+	// the evidence must answer, as each platform binds one (REPORT_DATA,
+	// a TPM quote's extraData, an Azure CVM's vTPM quote or user-data).
 	col := &cloudra.Collateral{}
 	col.Merge(s.cfg.Collateral)
-	in := platform.Input{Bundle: bundle, Collateral: col, Policy: &pol,
+	in := platform.Input{Bundle: bundle, Collateral: col, Policy: s.cfg.Policy, Challenge: bundle.Nonce,
 		Options: cloudra.Options{Time: s.cfg.Now().UTC(), AllowTestRoots: s.cfg.AllowTestRoots}}
 	res, status, eresp := s.verifyFetching(r.Context(), in)
 	if eresp != nil {

@@ -220,20 +220,24 @@ func VerifyQuote(q Quote, ak AK, nonce []byte, pol *policy.TPM, opts cloudra.Opt
 		r.Add("quote.signature", cloudra.OutcomePass, "", string(append(d, " over the TPMS_ATTEST bytes"...)))
 	}
 
-	// quote.nonce: constant-time, exact length.
-	if subtle.ConstantTimeCompare(a.ExtraData, nonce) == 1 {
-		if len(nonce) == 0 {
-			r.Add("quote.nonce", cloudra.OutcomePass, "", "no nonce expected and extraData is empty")
-		} else {
-			d = append(dbuf[:0], "extraData equals the expected "...)
-			d = strconv.AppendInt(d, int64(len(nonce)), 10)
-			r.Add("quote.nonce", cloudra.OutcomePass, "", string(append(d, "-byte nonce"...)))
-		}
-	} else {
+	// quote.nonce: constant-time, exact length. The expected nonce comes
+	// from the relying party only. Without one, a quote carrying extraData
+	// answers somebody else's challenge and fails; require-nonce says
+	// whether a quote without any nonce is acceptable.
+	switch {
+	case subtle.ConstantTimeCompare(a.ExtraData, nonce) == 1 && len(nonce) == 0:
+		r.Add("quote.nonce", cloudra.OutcomePass, "", "no nonce expected and extraData is empty")
+	case subtle.ConstantTimeCompare(a.ExtraData, nonce) == 1:
+		d = append(dbuf[:0], "extraData equals the expected "...)
+		d = strconv.AppendInt(d, int64(len(nonce)), 10)
+		r.Add("quote.nonce", cloudra.OutcomePass, "", string(append(d, "-byte nonce"...)))
+	case len(nonce) == 0:
+		r.Failf("quote.nonce", cloudra.ClassFresh, "extraData %x answers a challenge, but the relying party gave no expected nonce", a.ExtraData)
+	default:
 		r.Failf("quote.nonce", cloudra.ClassFresh, "extraData %x does not equal the expected nonce %x", a.ExtraData, nonce)
 	}
 	if len(nonce) == 0 && policy.Or(pol.RequireNonce, true) {
-		r.Violate("require-nonce", cloudra.ClassFresh, "a non-empty nonce", "none")
+		r.Violate("require-nonce", cloudra.ClassFresh, "an expected nonce from the relying party", "none")
 	}
 
 	// Banks and signature hash allowed by policy.

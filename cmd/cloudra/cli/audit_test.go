@@ -157,7 +157,12 @@ func TestAuditTPMEntryPointParity(t *testing.T) {
 					bun.Artifacts[1].Meta = map[string]string{"format": "plain"}
 				}
 				pol := fmt.Sprintf("version: 1\ntpm:\n  ak-pins: [%q]\n", pin)
+				// The expected nonce is the relying party's (--nonce), as
+				// check-quote's -q; the bundle's nonce field is never one.
 				vargs := []string{"verify", "--offline", "--format", "json", "--at", "2025-01-01T00:00:00Z", "--cache-dir", t.TempDir()}
+				if len(q.nonce) > 0 {
+					vargs = append(vargs, "--nonce", hex.EncodeToString(q.nonce))
+				}
 				if q.akCert != "" {
 					bun.Artifacts = append(bun.Artifacts, cloudra.Artifact{Kind: cloudra.KindTPMAKCert, Data: vectortest.Read(t, q.dir+"/"+q.akCert)})
 					root, err := x509.ParseCertificate(vectortest.Read(t, q.dir+"/ca/tpm_ek_root_1.cer"))

@@ -42,6 +42,9 @@ func printResultText(w io.Writer, r *cloudra.Result, indent string) {
 		head += "  (signed by " + r.Signer + ")"
 	}
 	fmt.Fprintln(w, head)
+	if c := r.Claimed; c != nil && (c.Platform != r.Platform || c.Cloud != r.Cloud) {
+		fmt.Fprintf(w, "%s  (the bundle claims platform %q, cloud %q: not verified)\n", indent, c.Platform, c.Cloud)
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, c := range r.Checks {
 		out := string(c.Outcome)

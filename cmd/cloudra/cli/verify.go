@@ -110,12 +110,13 @@ func runVerify(ctx context.Context, env *Env, f *verifyFlags, args []string) err
 	if err != nil {
 		return err
 	}
+	// The expected nonce comes from the relying party (--nonce) only; the
+	// bundle's own "nonce" field is never an expected value.
+	var nonce []byte
 	if f.nonce != "" {
-		n, err := parseHexFlag("--nonce", f.nonce, 1024)
-		if err != nil {
+		if nonce, err = parseHexFlag("--nonce", f.nonce, 1024); err != nil {
 			return err
 		}
-		bundle.Nonce = n
 	}
 	if f.product != "" {
 		bundle.Artifacts = append([]cloudra.Artifact(nil), bundle.Artifacts...)
@@ -139,7 +140,7 @@ func runVerify(ctx context.Context, env *Env, f *verifyFlags, args []string) err
 	if err != nil {
 		return undecided(err, "")
 	}
-	in := platform.Input{Bundle: bundle, Collateral: col, Policy: pol,
+	in := platform.Input{Bundle: bundle, Collateral: col, Policy: pol, Nonce: nonce,
 		Options: cloudra.Options{Time: at, AllowTestRoots: f.allowTestRoots}}
 	res, err := verifyFetching(ctx, env, vs, in, f)
 	if err != nil {
@@ -148,10 +149,28 @@ func runVerify(ctx context.Context, env *Env, f *verifyFlags, args []string) err
 	if err := printResult(env.Stdout, f.format, res); err != nil {
 		return undecided(err, "")
 	}
+	if f.format != "json" {
+		for _, h := range freshnessHints(res, f.nonce != "", f.reportData != "") {
+			fmt.Fprintf(env.Stderr, "hint: %s\n", h)
+		}
+	}
 	if res.Verdict != cloudra.Pass {
 		return errRejected
 	}
 	return nil
+}
+
+// freshnessHints names the flag that supplies the expected value a failed
+// freshness rule lacked.
+func freshnessHints(res *cloudra.Result, haveNonce, haveReportData bool) []string {
+	var out []string
+	if !haveNonce && (res.HasViolation("require-nonce") || res.HasViolation("require-freshness")) {
+		out = append(out, "pass --nonce HEX (or @FILE): the challenge the quote must carry; the bundle's own nonce is never trusted")
+	}
+	if !haveReportData && res.HasViolation("require-freshness") {
+		out = append(out, "or pass --report-data HEX: the user-data the runtime claims must echo")
+	}
+	return out
 }
 
 // verifyFetching verifies, and while the verifier names missing collateral

@@ -17,7 +17,10 @@ var ErrUnknownArtifact = errors.New("unrecognised artifact")
 
 // Detect recognises a raw artifact by its content (after undoing hex or
 // base64 armour) and returns its kind and its binary bytes. It never trusts
-// a file name.
+// a file name. An artifact is recognised by its header (magic, version and
+// algorithm fields), so a truncated or corrupt one is still returned with
+// its kind, for its verifier to reject as parse with the reason; only bytes
+// with no recognisable header give ErrUnknownArtifact.
 func Detect(data []byte) (cloudra.Kind, []byte, error) {
 	if len(data) > cloudra.MaxArtifactSize {
 		return "", nil, fmt.Errorf("artifact larger than %d bytes", cloudra.MaxArtifactSize)
@@ -43,12 +46,15 @@ func detectBinary(b []byte) cloudra.Kind {
 		return cloudra.KindAzureHCL
 	case len(b) >= 6 && binary.BigEndian.Uint32(b) == 0xff544347:
 		return cloudra.KindTPMAttest
-	case len(b) >= 48 && isDCAP(b):
+	case len(b) >= 8 && isDCAP(b):
 		if binary.LittleEndian.Uint32(b[4:]) == 0 {
 			return cloudra.KindSGXQuote
 		}
 		return cloudra.KindTDXQuote
-	case len(b) >= 0x4a0 && len(b) <= 0x4a0+4096 && isSNP(b):
+	case len(b) >= 0x38 && isSNP(b):
+		// Recognised by its header even when cut short or followed by
+		// other bytes: the verifier then rejects it as parse, with the
+		// reason, rather than calling it unknown.
 		return cloudra.KindSNPReport
 	case isEventLog(b):
 		return cloudra.KindEventLog

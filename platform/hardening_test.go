@@ -298,3 +298,43 @@ func TestAzureChallengeAnsweredByVTPMQuote(t *testing.T) {
 		t.Fatalf("other challenge: %s", res.Verdict)
 	}
 }
+
+// TestTruncatedArtifactIsRejectedNotUnknown: a recognisable artifact cut
+// short is a rejected artifact (class parse, with the reason), not an
+// unrecognised one; truly unknown bytes stay unrecognised.
+func TestTruncatedArtifactIsRejectedNotUnknown(t *testing.T) {
+	vs := newVerifiers(t)
+	for rel, cut := range map[string]int{
+		"snp/virtee-sev-milan-v2-vcek/report.bin":                           793,
+		"tdx/dcapqvl-v4-uptodate/quote.bin":                                 100,
+		"sgx/automata-v3-00606a-swhardening/quote.bin":                      40,
+		"azure-hcl/trustee-az-snp-vtpm-milan-2023/hcl_report.bin":           300,
+		"azure-hcl/trustee-az-snp-vtpm-milan-2023/quote_v1.tpms_attest.bin": 50,
+	} {
+		raw := vectortest.Read(t, rel)[:cut]
+		kind, bin, err := platform.Detect(raw)
+		if err != nil {
+			t.Errorf("%s cut to %d: %v", rel, cut, err)
+			continue
+		}
+		b := &cloudra.Bundle{Schema: cloudra.EvidenceSchema, Artifacts: []cloudra.Artifact{{Kind: kind, Data: bin}}}
+		if kind == cloudra.KindTPMAttest {
+			b.Artifacts = append(b.Artifacts,
+				cloudra.Artifact{Kind: cloudra.KindTPMSig, Data: vectortest.Read(t, "azure-hcl/trustee-az-snp-vtpm-milan-2023/quote_v1.signature_rsassa_sha256.bin")},
+				cloudra.Artifact{Kind: cloudra.KindTPMAKPub, Data: vectortest.Read(t, "azure-hcl/trustee-az-snp-vtpm-milan-2023/hcl_akpub.pem")})
+		}
+		res, err := vs.Verify(context.Background(), platform.Input{Bundle: b, Options: cloudra.Options{Time: gceTime}})
+		if err != nil {
+			t.Errorf("%s cut to %d: %v", rel, cut, err)
+			continue
+		}
+		if res.Verdict != cloudra.Fail || !res.HasFailure(cloudra.ClassParse) {
+			t.Errorf("%s cut to %d: %s %v", rel, cut, res.Verdict, res.FailureClasses())
+		}
+	}
+	for _, junk := range [][]byte{[]byte("hello, world"), make([]byte, 793), []byte("\x02\x00\x00\x00 short")} {
+		if _, _, err := platform.Detect(junk); !errors.Is(err, platform.ErrUnknownArtifact) {
+			t.Errorf("%q: %v", junk, err)
+		}
+	}
+}

@@ -58,7 +58,7 @@ func TestBadInput(t *testing.T) {
 		code int
 		want string
 	}{
-		{"truncated report", write("trunc.bin", report[:1000]), nil, 2, "unrecognised artifact"},
+		{"truncated report", write("trunc.bin", report[:1000]), nil, 1, "report.parse  fail/parse"},
 		{"version 6", write("v6.bin", version(6)), nil, 2, "unrecognised artifact"},
 		{"version 0xffffffff", write("vff.bin", version(0xffffffff)), nil, 2, "unrecognised artifact"},
 		{"huge file", write("huge.bin", huge), nil, 2, "larger than"},

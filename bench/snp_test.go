@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/sha512"
 	"crypto/x509"
@@ -95,7 +96,7 @@ func BenchmarkVerifySNP(b *testing.B) {
 	opts := cloudra.Options{Time: snpTime}
 	ev := sevsnp.Evidence{Report: report}
 	verifyCloudra := func(b *testing.B) {
-		res, err := v.Verify(ev, col, pol, opts)
+		res, err := v.Verify(context.Background(), ev, col, pol, opts)
 		if err != nil || res.Verdict != cloudra.Pass {
 			b.Fatalf("cloudra rejects the benchmark report: %v", err)
 		}

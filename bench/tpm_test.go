@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"crypto"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -48,7 +49,7 @@ func BenchmarkVerifyTPMQuote(b *testing.B) {
 	opts := cloudra.Options{Time: time.Date(2023, 5, 3, 21, 22, 19, 0, time.UTC)}
 	nonce := []byte("challenge")
 	verifyCloudra := func(b *testing.B) {
-		r, err := tpm.VerifyQuote(q, tpm.AK{Public: ak}, nonce, pol, opts)
+		r, err := tpm.VerifyQuote(context.Background(), q, tpm.AK{Public: ak}, nonce, pol, opts)
 		if err != nil || r.Verdict != cloudra.Pass {
 			b.Fatal(err, r.FailureClasses())
 		}

@@ -88,7 +88,7 @@ func TestDispatcherParity(t *testing.T) {
 			var direct *cloudra.Result
 			switch kind {
 			case cloudra.KindSNPReport:
-				direct, err = snpV.Verify(sevsnp.Evidence{Report: data}, col, nil, opts)
+				direct, err = snpV.Verify(context.Background(), sevsnp.Evidence{Report: data}, col, nil, opts)
 			case cloudra.KindTDXQuote:
 				direct, err = tdxV.Verify(tdx.Evidence{Quote: data}, col, nil, opts)
 			case cloudra.KindSGXQuote:

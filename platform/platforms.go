@@ -97,7 +97,7 @@ func (p platforms) verifyGroup(ctx context.Context, in Input, g *group) (*cloudr
 				ev.UserData = in.Challenge
 			}
 		}
-		r, err := p.azure.Verify(ev, in.Collateral, azPol, in.Options)
+		r, err := p.azure.Verify(ctx, ev, in.Collateral, azPol, in.Options)
 		if err != nil {
 			return nil, err
 		}
@@ -112,7 +112,7 @@ func (p platforms) verifyGroup(ctx context.Context, in Input, g *group) (*cloudr
 			ev.CertTable = ct.Data
 		}
 		sp := withReportData(pol.SEVSNP, in.Challenge, func(s *policy.SEVSNP) *[]byte { return (*[]byte)(&s.ReportData) })
-		r, err := p.snp.Verify(ev, in.Collateral, sp, in.Options)
+		r, err := p.snp.Verify(ctx, ev, in.Collateral, sp, in.Options)
 		if err != nil {
 			return nil, err
 		}
@@ -142,7 +142,7 @@ func (p platforms) verifyGroup(ctx context.Context, in Input, g *group) (*cloudr
 		if len(nonce) == 0 {
 			nonce = in.Challenge
 		}
-		r, err := verifyTPM(in, g, nonce)
+		r, err := verifyTPM(ctx, in, g, nonce)
 		if err != nil {
 			return nil, err
 		}

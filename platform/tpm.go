@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
@@ -17,7 +18,7 @@ import (
 // PCR values, the AK public key (and AK certificate when present) and the
 // event log of its group, against the relying party's nonce (never the
 // bundle's own "nonce" field).
-func verifyTPM(in Input, g *group, nonce []byte) (*cloudra.Result, error) {
+func verifyTPM(ctx context.Context, in Input, g *group, nonce []byte) (*cloudra.Result, error) {
 	att := g.primary
 	q := tpm.Quote{Attest: att.Data}
 	sig, ok := g.companion(cloudra.KindTPMSig)
@@ -59,7 +60,7 @@ func verifyTPM(in Input, g *group, nonce []byte) (*cloudra.Result, error) {
 		ak.Cert = cert
 		ak.Chain = in.Collateral.Certificates
 	}
-	return tpm.VerifyQuote(q, ak, nonce, in.Policy.TPM, in.Options)
+	return tpm.VerifyQuote(ctx, q, ak, nonce, in.Policy.TPM, in.Options)
 }
 
 func parseCert(b []byte) (*x509.Certificate, error) {

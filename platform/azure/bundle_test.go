@@ -2,6 +2,7 @@ package azure
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"testing"
 
@@ -36,7 +37,7 @@ func TestBundle(t *testing.T) {
 			}
 			_, col, opts := evidence(t, v)
 			pol := Policy{TDX: &policy.TDX{TCB: &policy.DCAPTCB{AcceptStatus: []string{"OutOfDate"}}}}
-			r, err := av.Verify(ev, col, pol, opts)
+			r, err := av.Verify(context.Background(), ev, col, pol, opts)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,6 +2,7 @@ package azure
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"strings"
 	"testing"
@@ -90,7 +91,7 @@ func TestVerifyVectors(t *testing.T) {
 			t.Run(v.dir+"/"+prefix, func(t *testing.T) {
 				ev, col, opts := evidence(t, v)
 				ev.Quote = loadQuote(t, v, prefix)
-				r, err := av.Verify(ev, col, Policy{}, opts)
+				r, err := av.Verify(context.Background(), ev, col, Policy{}, opts)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -141,7 +142,7 @@ func TestV2UserData(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ev, col, opts := evidence(t, v)
 			ev.UserData = tc.ud
-			r, err := av.Verify(ev, col, Policy{}, opts)
+			r, err := av.Verify(context.Background(), ev, col, Policy{}, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -156,14 +157,14 @@ func TestV2UserData(t *testing.T) {
 	// --report-data) when the azure section names none.
 	ev, col, opts := evidence(t, v)
 	ev.UserData = nil
-	r, _ := av.Verify(ev, col, Policy{Azure: &policy.Azure{UserData: v2Nonce}}, opts)
+	r, _ := av.Verify(context.Background(), ev, col, Policy{Azure: &policy.Azure{UserData: v2Nonce}}, opts)
 	wantPass(t, r)
-	r, _ = av.Verify(ev, col, Policy{SEVSNP: &policy.SEVSNP{ReportData: []byte("123abc")}}, opts)
+	r, _ = av.Verify(context.Background(), ev, col, Policy{SEVSNP: &policy.SEVSNP{ReportData: []byte("123abc")}}, opts)
 	wantFail(t, r, CheckUserData, cloudra.ClassBinding)
 	// The v0 evidence (zero user-data) fails an expected echo.
 	ev0, col0, opts0 := evidence(t, vectors[1])
 	ev0.UserData = []byte("challenge")
-	r, _ = av.Verify(ev0, col0, Policy{}, opts0)
+	r, _ = av.Verify(context.Background(), ev0, col0, Policy{}, opts0)
 	wantFail(t, r, CheckUserData, cloudra.ClassBinding)
 }
 
@@ -178,7 +179,7 @@ func TestTDXVector(t *testing.T) {
 		t.Run(prefix, func(t *testing.T) {
 			ev, col, opts := evidence(t, v)
 			ev.Quote = loadQuote(t, v, prefix)
-			r, err := av.Verify(ev, col, Policy{}, opts)
+			r, err := av.Verify(context.Background(), ev, col, Policy{}, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -202,7 +203,7 @@ func TestTDXVector(t *testing.T) {
 			}
 			// Accepting OutOfDate (with its advisories) passes.
 			pol := Policy{TDX: &policy.TDX{TCB: &policy.DCAPTCB{AcceptStatus: []string{"UpToDate", "OutOfDate"}}}}
-			r, err = av.Verify(ev, col, pol, opts)
+			r, err = av.Verify(context.Background(), ev, col, pol, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -212,7 +213,7 @@ func TestTDXVector(t *testing.T) {
 			}
 			// An explicit SEPT_VE_DISABLE requirement is honoured.
 			pol.TDX.RequireSEPTVEDisable = policy.Bool(true)
-			r, _ = av.Verify(ev, col, pol, opts)
+			r, _ = av.Verify(context.Background(), ev, col, pol, opts)
 			if !hasViolation(r, "td-attributes.sept-ve-disable") {
 				t.Errorf("explicit require-sept-ve-disable ignored\n%s", dump(r))
 			}
@@ -234,7 +235,7 @@ func TestTDXVector(t *testing.T) {
 	// Without the TD quote: undecidable.
 	ev, col, opts := evidence(t, v)
 	ev.TDQuote = nil
-	if _, err := av.Verify(ev, col, Policy{}, opts); err != ErrNoTDQuote {
+	if _, err := av.Verify(context.Background(), ev, col, Policy{}, opts); err != ErrNoTDQuote {
 		t.Errorf("err %v, want ErrNoTDQuote", err)
 	}
 }
@@ -245,7 +246,7 @@ func TestKinvolkMismatch(t *testing.T) {
 	av := newVerifier(t)
 	v := vectors[6]
 	ev, col, opts := evidence(t, v)
-	r, err := av.Verify(ev, col, Policy{}, opts)
+	r, err := av.Verify(context.Background(), ev, col, Policy{}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +259,7 @@ func TestKinvolkMismatch(t *testing.T) {
 	}
 	// Without any VCEK: the KDS URL is named.
 	ev.Quote = nil
-	_, err = av.Verify(ev, &cloudra.Collateral{}, Policy{}, opts)
+	_, err = av.Verify(context.Background(), ev, &cloudra.Collateral{}, Policy{}, opts)
 	if err == nil || !strings.Contains(err.Error(), "VCEK") {
 		t.Fatalf("err %v, want missing collateral", err)
 	}

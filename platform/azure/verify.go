@@ -2,6 +2,7 @@ package azure
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/x509"
@@ -129,7 +130,7 @@ func NewVerifier(snp *sevsnp.Verifier, tdx *tdx.Verifier) *Verifier {
 // missing collateral (the hardware verifier's
 // *cloudra.MissingCollateralError, passed through), a TDX report without
 // its TD quote ([ErrNoTDQuote]), or no verifier for the report type.
-func (v *Verifier) Verify(ev Evidence, col *cloudra.Collateral, pol Policy, opts cloudra.Options) (*cloudra.Result, error) {
+func (v *Verifier) Verify(ctx context.Context, ev Evidence, col *cloudra.Collateral, pol Policy, opts cloudra.Options) (*cloudra.Result, error) {
 	if opts.Time.IsZero() {
 		return nil, cloudra.ErrNoTime
 	}
@@ -171,7 +172,7 @@ func (v *Verifier) Verify(ev Evidence, col *cloudra.Collateral, pol Policy, opts
 		sp.ReportData = nil
 		vmpl := uint32(0)
 		sp.VMPL = &vmpl
-		hw, err = v.snp.Verify(sevsnp.Evidence{Report: h.HardwareReport, Product: ev.Product}, col, &sp, opts)
+		hw, err = v.snp.Verify(ctx, sevsnp.Evidence{Report: h.HardwareReport, Product: ev.Product}, col, &sp, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -254,7 +255,7 @@ func (v *Verifier) Verify(ev Evidence, col *cloudra.Collateral, pol Policy, opts
 		if bound {
 			ak.BoundBy = "azure-hcl: HCLAkPub in runtime claims bound to " + hwName
 		}
-		tr, err := tpm.VerifyQuote(*ev.Quote, ak, ev.Nonce, pol.TPM, opts)
+		tr, err := tpm.VerifyQuote(ctx, *ev.Quote, ak, ev.Nonce, pol.TPM, opts)
 		if err != nil {
 			return nil, err
 		}

@@ -1,6 +1,7 @@
 package sevsnp
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/rand"
@@ -58,7 +59,7 @@ func TestAuditA2SwappedRoots(t *testing.T) {
 		sevsnptest.Entry{GUID: GUIDVCEK, Data: g.leaf.Raw},
 		sevsnptest.Entry{GUID: GUIDASK, Data: g.amd.ARK.Raw},
 		sevsnptest.Entry{GUID: GUIDARK, Data: g.amd.ASK.Raw})
-	res, err := g.v.Verify(Evidence{Report: g.report, CertTable: table}, nil, nil, g.opts)
+	res, err := g.v.Verify(context.Background(), Evidence{Report: g.report, CertTable: table}, nil, nil, g.opts)
 	var me *cloudra.MissingCollateralError
 	switch {
 	case errors.As(err, &me):
@@ -99,7 +100,7 @@ func TestAuditA2RealVCEKTBS(t *testing.T) {
 		} else {
 			col.AddCertificate(bad)
 		}
-		res, err := v.Verify(ev, col, nil, opts)
+		res, err := v.Verify(context.Background(), ev, col, nil, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,7 +113,7 @@ func TestAuditA2RealVCEKTBS(t *testing.T) {
 		}
 	}
 	// Positive twin through the table.
-	res, err := v.Verify(Evidence{Report: rep, CertTable: sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDVCEK, Data: vectortest.Read(t, dir+"/vcek.der")})}, nil, nil, opts)
+	res, err := v.Verify(context.Background(), Evidence{Report: rep, CertTable: sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDVCEK, Data: vectortest.Read(t, dir+"/vcek.der")})}, nil, nil, opts)
 	if err != nil || res.Verdict != cloudra.Pass {
 		t.Fatalf("positive twin: %v %v", err, res.FailureClasses())
 	}
@@ -133,7 +134,7 @@ func TestAuditA4CollateralVsTable(t *testing.T) {
 		want cloudra.Class
 	}{{"debug", debug, cloudra.ClassPolicy}, {"vmpl", vmpl, cloudra.ClassPolicy}, {"bad-signature", badSig, cloudra.ClassSig}} {
 		a := f.verify(Evidence{Report: c.rep}, nil)
-		b, err := f.v.Verify(Evidence{Report: c.rep, CertTable: table}, nil, nil, f.opts)
+		b, err := f.v.Verify(context.Background(), Evidence{Report: c.rep, CertTable: table}, nil, nil, f.opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -174,7 +175,7 @@ func TestAuditA5EnumsAndTables(t *testing.T) {
 	// Extended report with its certificates removed (terminator only): no
 	// decision possible, a MissingCollateralError naming the VCEK.
 	empty := sevsnptest.CertTable()
-	_, err := f.v.Verify(Evidence{Report: f.report, CertTable: empty}, nil, nil, f.opts)
+	_, err := f.v.Verify(context.Background(), Evidence{Report: f.report, CertTable: empty}, nil, nil, f.opts)
 	var me *cloudra.MissingCollateralError
 	if !errors.As(err, &me) || len(me.Items) == 0 || !strings.Contains(me.Items[0].URL, "/vcek/v1/Milan/") {
 		t.Fatalf("certificates removed: %v", err)
@@ -182,7 +183,7 @@ func TestAuditA5EnumsAndTables(t *testing.T) {
 	// A VCEK entry of length 0, or garbage instead of DER: REJECT/parse.
 	for _, data := range [][]byte{{}, []byte("not a certificate"), f.leaf.Raw[:len(f.leaf.Raw)-1]} {
 		table := sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDVCEK, Data: data})
-		res, err := f.v.Verify(Evidence{Report: f.report, CertTable: table}, nil, nil, f.opts)
+		res, err := f.v.Verify(context.Background(), Evidence{Report: f.report, CertTable: table}, nil, nil, f.opts)
 		if err != nil {
 			t.Fatalf("len %d: %v", len(data), err)
 		}
@@ -190,7 +191,7 @@ func TestAuditA5EnumsAndTables(t *testing.T) {
 	}
 	// Garbage ASK entry: REJECT/parse.
 	table := sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDVCEK, Data: f.leaf.Raw}, sevsnptest.Entry{GUID: GUIDASK, Data: []byte{0x30, 0x03, 1, 2, 3}})
-	res, err := f.v.Verify(Evidence{Report: f.report, CertTable: table}, nil, nil, f.opts)
+	res, err := f.v.Verify(context.Background(), Evidence{Report: f.report, CertTable: table}, nil, nil, f.opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,13 +277,13 @@ func TestAuditB2LookalikeKDS(t *testing.T) {
 	v := NewVerifier(testRoots(t))
 	for _, allowTest := range []bool{false, true} {
 		opts := cloudra.Options{Time: testTime, AllowTestRoots: allowTest}
-		res, err := v.Verify(Evidence{Report: rep}, &cloudra.Collateral{Certificates: []*x509.Certificate{vcek, ask, ark}}, nil, opts)
+		res, err := v.Verify(context.Background(), Evidence{Report: rep}, &cloudra.Collateral{Certificates: []*x509.Certificate{vcek, ask, ark}}, nil, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		wantReject(t, res, cloudra.ClassChain)
 		table := sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDVCEK, Data: vcek.Raw}, sevsnptest.Entry{GUID: GUIDASK, Data: ask.Raw}, sevsnptest.Entry{GUID: GUIDARK, Data: ark.Raw})
-		res, err = v.Verify(Evidence{Report: rep, CertTable: table}, nil, nil, opts)
+		res, err = v.Verify(context.Background(), Evidence{Report: rep, CertTable: table}, nil, nil, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -291,7 +292,7 @@ func TestAuditB2LookalikeKDS(t *testing.T) {
 	// Positive twin: the same look-alike ARK installed as a test root is
 	// what makes it verify, and only with AllowTestRoots.
 	tv := NewVerifier(testRoots(t).WithTestARK(Milan, ark))
-	res, err := tv.Verify(Evidence{Report: rep}, &cloudra.Collateral{Certificates: []*x509.Certificate{vcek, ask}}, nil, cloudra.Options{Time: testTime, AllowTestRoots: true})
+	res, err := tv.Verify(context.Background(), Evidence{Report: rep}, &cloudra.Collateral{Certificates: []*x509.Certificate{vcek, ask}}, nil, cloudra.Options{Time: testTime, AllowTestRoots: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +318,7 @@ func TestAuditB2CorruptSuppliedARK(t *testing.T) {
 	col := collateral(t, dir, "vcek.der")
 	col.AddCertificate(bad)
 	table := sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDARK, Data: der})
-	res, err := NewVerifier(testRoots(t)).Verify(Evidence{Report: vectortest.Read(t, dir+"/report.bin"), CertTable: table}, col, nil,
+	res, err := NewVerifier(testRoots(t)).Verify(context.Background(), Evidence{Report: vectortest.Read(t, dir+"/report.bin"), CertTable: table}, col, nil,
 		cloudra.Options{Time: vectortest.Time(t, "2023-04-04T19:23:43Z")})
 	if err != nil || res.Verdict != cloudra.Pass {
 		t.Fatalf("%v %v", err, res.FailureClasses())
@@ -480,13 +481,13 @@ func TestAuditB12CRL(t *testing.T) {
 	}
 	col := *f.col
 	col.CRLs = []*x509.RevocationList{noNext}
-	res, err := f.v.Verify(Evidence{Report: f.report}, &col, nil, f.opts)
+	res, err := f.v.Verify(context.Background(), Evidence{Report: f.report}, &col, nil, f.opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	wantReject(t, res, cloudra.ClassFresh)
 	col.CRLs = []*x509.RevocationList{c}
-	res, err = f.v.Verify(Evidence{Report: f.report}, &col, &policy.SEVSNP{RequireCRL: true}, f.opts)
+	res, err = f.v.Verify(context.Background(), Evidence{Report: f.report}, &col, &policy.SEVSNP{RequireCRL: true}, f.opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -499,7 +500,7 @@ func TestAuditB12CRL(t *testing.T) {
 	}
 	gcol := *g.col
 	gcol.CRLs = []*x509.RevocationList{rev}
-	res, err = g.v.Verify(Evidence{Report: g.report}, &gcol, nil, g.opts)
+	res, err = g.v.Verify(context.Background(), Evidence{Report: g.report}, &gcol, nil, g.opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -507,7 +508,7 @@ func TestAuditB12CRL(t *testing.T) {
 	// Boundaries (G2): valid at exactly thisUpdate and exactly nextUpdate.
 	for _, at := range []time.Time{testTime.Add(-time.Hour), testTime.Add(time.Hour)} {
 		col.CRLs = []*x509.RevocationList{c}
-		res, err = f.v.Verify(Evidence{Report: f.report}, &col, nil, cloudra.Options{Time: at, AllowTestRoots: true})
+		res, err = f.v.Verify(context.Background(), Evidence{Report: f.report}, &col, nil, cloudra.Options{Time: at, AllowTestRoots: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -600,11 +601,11 @@ func TestAuditV1RealProvisional(t *testing.T) {
 			}
 			col := collateral(t, c.dir, c.certs...)
 			opts := cloudra.Options{Time: vectortest.Time(t, c.at)}
-			res, err := v.Verify(Evidence{Report: raw}, col, &policy.SEVSNP{VMPL: c.vmpl}, opts)
+			res, err := v.Verify(context.Background(), Evidence{Report: raw}, col, &policy.SEVSNP{VMPL: c.vmpl}, opts)
 			if err != nil || res.Verdict != cloudra.Pass {
 				t.Fatalf("default: %v %v %+v", err, res.FailureClasses(), res.Violations)
 			}
-			res, err = v.Verify(Evidence{Report: raw}, col, &policy.SEVSNP{VMPL: c.vmpl, AllowProvisional: policy.Bool(false)}, opts)
+			res, err = v.Verify(context.Background(), Evidence{Report: raw}, col, &policy.SEVSNP{VMPL: c.vmpl, AllowProvisional: policy.Bool(false)}, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -634,14 +635,14 @@ func TestAuditV3VLEKPinnedVMPL(t *testing.T) {
 	opts := cloudra.Options{Time: vectortest.Time(t, "2024-12-11T22:14:21Z")}
 	v := NewVerifier(testRoots(t))
 	one := uint32(1)
-	res, err := v.Verify(Evidence{Report: raw}, col, &policy.SEVSNP{VMPL: &one, Signer: "vlek"}, opts)
+	res, err := v.Verify(context.Background(), Evidence{Report: raw}, col, &policy.SEVSNP{VMPL: &one, Signer: "vlek"}, opts)
 	if err != nil || res.Verdict != cloudra.Pass {
 		t.Fatalf("%v %v %+v", err, res.FailureClasses(), res.Violations)
 	}
 	if res.Cloud != "aws" || res.Claim("vmpl") != uint32(1) || res.Claim("chip_id") != strings.Repeat("00", 64) {
 		t.Errorf("cloud %q vmpl %v chip %v", res.Cloud, res.Claim("vmpl"), res.Claim("chip_id"))
 	}
-	res, err = v.Verify(Evidence{Report: raw}, col, &policy.SEVSNP{VMPL: &one, Signer: "vcek"}, opts)
+	res, err = v.Verify(context.Background(), Evidence{Report: raw}, col, &policy.SEVSNP{VMPL: &one, Signer: "vcek"}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -741,7 +742,7 @@ func TestAuditVectorKeyValues(t *testing.T) {
 		t.Errorf("LIT SHA-256(body) %s", h)
 	}
 	// LIT corrupt file through the verifier: REJECT/parse.
-	res, err := NewVerifier(testRoots(t)).Verify(Evidence{Report: vectortest.Read(t, "snp/lit-protocol-milan-v2-report-only/guest_report_corrupt.bin")}, nil, nil, cloudra.Options{Time: testTime})
+	res, err := NewVerifier(testRoots(t)).Verify(context.Background(), Evidence{Report: vectortest.Read(t, "snp/lit-protocol-milan-v2-report-only/guest_report_corrupt.bin")}, nil, nil, cloudra.Options{Time: testTime})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -761,7 +762,7 @@ func TestAuditV4TrailingWithoutCollateral(t *testing.T) {
 	f := newFixture(t, Milan, false)
 	rep := append(append([]byte(nil), f.report...), '\n')
 	for _, col := range []*cloudra.Collateral{{}, {Certificates: []*x509.Certificate{f.leaf}}} {
-		res, err := f.v.Verify(Evidence{Report: rep}, col, nil, f.opts)
+		res, err := f.v.Verify(context.Background(), Evidence{Report: rep}, col, nil, f.opts)
 		if err != nil {
 			t.Fatalf("%d certificates: %v", len(col.Certificates), err)
 		}
@@ -771,14 +772,14 @@ func TestAuditV4TrailingWithoutCollateral(t *testing.T) {
 		}
 	}
 	// Positive twin: without the trailing byte, a missing VCEK is undecided.
-	_, err := f.v.Verify(Evidence{Report: f.report}, &cloudra.Collateral{}, nil, f.opts)
+	_, err := f.v.Verify(context.Background(), Evidence{Report: f.report}, &cloudra.Collateral{}, nil, f.opts)
 	var me *cloudra.MissingCollateralError
 	if !errors.As(err, &me) {
 		t.Fatalf("no VCEK: %v", err)
 	}
 	// The real file.
 	bad := vectortest.Read(t, "snp/lit-protocol-milan-v2-report-only/guest_report_bad_sig.bin")
-	res, err := NewVerifier(testRoots(t)).Verify(Evidence{Report: bad, Product: Milan}, nil, nil, cloudra.Options{Time: testTime})
+	res, err := NewVerifier(testRoots(t)).Verify(context.Background(), Evidence{Report: bad, Product: Milan}, nil, nil, cloudra.Options{Time: testTime})
 	if err != nil {
 		t.Fatal(err)
 	}

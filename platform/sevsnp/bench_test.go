@@ -1,6 +1,7 @@
 package sevsnp
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/sha512"
 	"testing"
@@ -19,13 +20,13 @@ func BenchmarkVerifyWarm(b *testing.B) {
 	col := collateral(b, benchDir, "vcek.der", "cert_chain_milan.pem")
 	v := NewVerifier(testRoots(b))
 	opts := cloudra.Options{Time: vectortest.Time(b, "2023-04-04T19:23:43Z")}
-	if res, err := v.Verify(Evidence{Report: rep}, col, nil, opts); err != nil || res.Verdict != cloudra.Pass {
+	if res, err := v.Verify(context.Background(), Evidence{Report: rep}, col, nil, opts); err != nil || res.Verdict != cloudra.Pass {
 		b.Fatalf("%v %v", err, res.FailureClasses())
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		res, err := v.Verify(Evidence{Report: rep}, col, nil, opts)
+		res, err := v.Verify(context.Background(), Evidence{Report: rep}, col, nil, opts)
 		if err != nil || res.Verdict != cloudra.Pass {
 			b.Fatal("verify failed")
 		}
@@ -84,7 +85,7 @@ func BenchmarkWarmOverRaw(b *testing.B) {
 	col := collateral(b, benchDir, "vcek.der", "cert_chain_milan.pem")
 	v := NewVerifier(testRoots(b))
 	opts := cloudra.Options{Time: vectortest.Time(b, "2023-04-04T19:23:43Z")}
-	if _, err := v.Verify(Evidence{Report: rep}, col, nil, opts); err != nil {
+	if _, err := v.Verify(context.Background(), Evidence{Report: rep}, col, nil, opts); err != nil {
 		b.Fatal(err)
 	}
 	r, _ := ParseReport(rep)
@@ -94,7 +95,7 @@ func BenchmarkWarmOverRaw(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		t0 := time.Now()
-		if res, err := v.Verify(Evidence{Report: rep}, col, nil, opts); err != nil || res.Verdict != cloudra.Pass {
+		if res, err := v.Verify(context.Background(), Evidence{Report: rep}, col, nil, opts); err != nil || res.Verdict != cloudra.Pass {
 			b.Fatal("verify")
 		}
 		t1 := time.Now()
@@ -118,7 +119,7 @@ func BenchmarkVerifyCold(b *testing.B) {
 	opts := cloudra.Options{Time: vectortest.Time(b, "2023-04-04T19:23:43Z")}
 	b.ReportAllocs()
 	for b.Loop() {
-		res, err := NewVerifier(roots).Verify(Evidence{Report: rep}, col, nil, opts)
+		res, err := NewVerifier(roots).Verify(context.Background(), Evidence{Report: rep}, col, nil, opts)
 		if err != nil || res.Verdict != cloudra.Pass {
 			b.Fatal("verify failed")
 		}

@@ -1,6 +1,7 @@
 package sevsnp
 
 import (
+	"context"
 	"crypto/sha512"
 	"errors"
 	"path"
@@ -34,7 +35,7 @@ func TestBitFlipsRejected(t *testing.T) {
 			col := collateral(t, tc.dir, tc.certs...)
 			opts := cloudra.Options{Time: vectortest.Time(t, tc.at)}
 			// Find the signer once through the full verifier.
-			res, err := v.Verify(Evidence{Report: raw}, col, nil, opts)
+			res, err := v.Verify(context.Background(), Evidence{Report: raw}, col, nil, opts)
 			if err != nil || res.Verdict != cloudra.Pass {
 				t.Fatalf("positive control: %v %v", err, res.FailureClasses())
 			}
@@ -86,7 +87,7 @@ func TestVectorMutations(t *testing.T) {
 		rep := append([]byte(nil), vectortest.Read(t, path.Join(dir, report))...)
 		col := collateral(t, dir, certs...)
 		mut(rep, col)
-		res, err := v.Verify(Evidence{Report: rep}, col, nil, cloudra.Options{Time: vectortest.Time(t, at)})
+		res, err := v.Verify(context.Background(), Evidence{Report: rep}, col, nil, cloudra.Options{Time: vectortest.Time(t, at)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -134,12 +135,12 @@ func TestVectorCertMutations(t *testing.T) {
 		}
 		rep := vectortest.Read(t, path.Join(c.dir, c.report))
 		opts := cloudra.Options{Time: vectortest.Time(t, c.at)}
-		res, err := v.Verify(Evidence{Report: rep, CertTable: table(der)}, nil, nil, opts)
+		res, err := v.Verify(context.Background(), Evidence{Report: rep, CertTable: table(der)}, nil, nil, opts)
 		if err != nil || res.Verdict != cloudra.Pass {
 			t.Fatalf("%s positive twin: %v %v", c.dir, err, res.FailureClasses())
 		}
 		der[c.off] ^= c.xor
-		res, err = v.Verify(Evidence{Report: rep, CertTable: table(der)}, nil, nil, opts)
+		res, err = v.Verify(context.Background(), Evidence{Report: rep, CertTable: table(der)}, nil, nil, opts)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,6 +1,7 @@
 package sevsnp
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/sha256"
@@ -125,7 +126,7 @@ func (f *fixture) mutate(fn func(b []byte)) []byte {
 
 func (f *fixture) verify(ev Evidence, pol *policy.SEVSNP) *cloudra.Result {
 	f.t.Helper()
-	res, err := f.v.Verify(ev, f.col, pol, f.opts)
+	res, err := f.v.Verify(context.Background(), ev, f.col, pol, f.opts)
 	if err != nil {
 		f.t.Fatalf("verify: %v", err)
 	}
@@ -210,7 +211,7 @@ func TestA2ChainChecked(t *testing.T) {
 	wantReject(t, f.verify(Evidence{Report: f.report}, nil), cloudra.ClassChain)
 	// Swapped: ASK passed where nothing expects it, ARK in collateral only.
 	f.col = &cloudra.Collateral{Certificates: []*x509.Certificate{f.leaf, f.amd.ARK}}
-	_, err = f.v.Verify(Evidence{Report: f.report}, f.col, nil, f.opts)
+	_, err = f.v.Verify(context.Background(), Evidence{Report: f.report}, f.col, nil, f.opts)
 	var me *cloudra.MissingCollateralError
 	if !errors.As(err, &me) {
 		t.Fatalf("ASK missing: want MissingCollateralError, got %v", err)
@@ -265,20 +266,20 @@ func TestB1ForgedRoot(t *testing.T) {
 		sevsnptest.Entry{GUID: GUIDARK, Data: f.amd.ARK.Raw})
 	for _, allow := range []bool{false, true} {
 		v := NewVerifier(testRoots(t)) // pinned AMD roots only
-		res, err := v.Verify(Evidence{Report: rep, CertTable: table}, nil, nil, cloudra.Options{Time: testTime, AllowTestRoots: allow})
+		res, err := v.Verify(context.Background(), Evidence{Report: rep, CertTable: table}, nil, nil, cloudra.Options{Time: testTime, AllowTestRoots: allow})
 		if err != nil {
 			t.Fatal(err)
 		}
 		wantReject(t, res, cloudra.ClassChain)
 	}
 	// Test ARK installed, but the flag is off: still rejected.
-	res, err := f.v.Verify(Evidence{Report: rep, CertTable: table}, nil, nil, cloudra.Options{Time: testTime})
+	res, err := f.v.Verify(context.Background(), Evidence{Report: rep, CertTable: table}, nil, nil, cloudra.Options{Time: testTime})
 	if err != nil {
 		t.Fatal(err)
 	}
 	wantReject(t, res, cloudra.ClassChain)
 	// Positive twin: flag on → accepted, via the table.
-	res, err = f.v.Verify(Evidence{Report: rep, CertTable: table}, nil, nil, f.opts)
+	res, err = f.v.Verify(context.Background(), Evidence{Report: rep, CertTable: table}, nil, nil, f.opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +304,7 @@ func TestB3SignerConfusion(t *testing.T) {
 	// VLEK chain in the VCEK slots of the table: kind comes from the
 	// certificate, not the slot; signer flag, ASVK and CN agree → accepted.
 	table := sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDVCEK, Data: f.leaf.Raw}, sevsnptest.Entry{GUID: GUIDASK, Data: f.amd.ASVK.Raw})
-	res, err := f.v.Verify(Evidence{Report: f.report, CertTable: table}, nil, nil, f.opts)
+	res, err := f.v.Verify(context.Background(), Evidence{Report: f.report, CertTable: table}, nil, nil, f.opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -585,7 +586,7 @@ func TestB12CRL(t *testing.T) {
 	// CRL from the certificate table.
 	c, _ := f.amd.CRL(testTime.Add(-time.Hour), testTime.Add(time.Hour), nil, f.amd.ASK.SerialNumber)
 	table := sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDVCEK, Data: f.leaf.Raw}, sevsnptest.Entry{GUID: GUIDASK, Data: f.amd.ASK.Raw}, sevsnptest.Entry{GUID: GUIDCRL, Data: c.Raw})
-	res, err := f.v.Verify(Evidence{Report: f.report, CertTable: table}, nil, nil, f.opts)
+	res, err := f.v.Verify(context.Background(), Evidence{Report: f.report, CertTable: table}, nil, nil, f.opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -607,7 +608,7 @@ func TestIntermediateConstraints(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := NewVerifier(testRoots(t).WithTestARK(Genoa, a.ARK))
-	res, err := v.Verify(Evidence{Report: rep}, &cloudra.Collateral{Certificates: []*x509.Certificate{leaf, a.ASK}}, nil, cloudra.Options{Time: testTime, AllowTestRoots: true})
+	res, err := v.Verify(context.Background(), Evidence{Report: rep}, &cloudra.Collateral{Certificates: []*x509.Certificate{leaf, a.ASK}}, nil, cloudra.Options{Time: testTime, AllowTestRoots: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -687,7 +688,7 @@ func TestCertTableRules(t *testing.T) {
 	if _, err := ParseCertTable(inHeader); !errors.Is(err, ErrMalformed) {
 		t.Errorf("offset in header: %v", err)
 	}
-	res, err := f.v.Verify(Evidence{Report: f.report, CertTable: wrap}, f.col, nil, f.opts)
+	res, err := f.v.Verify(context.Background(), Evidence{Report: f.report, CertTable: wrap}, f.col, nil, f.opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package sevsnp
 
 import (
 	"bytes"
+	"context"
 	"sync"
 	"testing"
 
@@ -46,7 +47,7 @@ func TestConcurrentVerify(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for j := 0; j < 3; j++ {
-				res, err := f.v.Verify(Evidence{Report: f.report}, f.col, nil, f.opts)
+				res, err := f.v.Verify(context.Background(), Evidence{Report: f.report}, f.col, nil, f.opts)
 				if err != nil || res.Verdict != cloudra.Pass {
 					t.Errorf("%v %v", err, res.FailureClasses())
 				}

@@ -1,6 +1,7 @@
 package sevsnp
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -115,7 +116,7 @@ func TestVerifyVectors(t *testing.T) {
 		ok := t.Run(tc.name, func(t *testing.T) {
 			rep := vectortest.Read(t, path.Join(tc.dir, tc.report))
 			col := collateral(t, tc.dir, tc.certs...)
-			res, err := v.Verify(Evidence{Report: rep}, col, nil, cloudra.Options{Time: vectortest.Time(t, tc.at)})
+			res, err := v.Verify(context.Background(), Evidence{Report: rep}, col, nil, cloudra.Options{Time: vectortest.Time(t, tc.at)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -176,7 +177,7 @@ func assertResult(t *testing.T, res *cloudra.Result, tc verifyVector) {
 func TestVerifyMissingVCEK(t *testing.T) {
 	rep := vectortest.Read(t, "snp/lit-protocol-milan-v2-report-only/guest_report.bin")
 	v := NewVerifier(testRoots(t))
-	_, err := v.Verify(Evidence{Report: rep, Product: "Milan"}, nil, nil, cloudra.Options{Time: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)})
+	_, err := v.Verify(context.Background(), Evidence{Report: rep, Product: "Milan"}, nil, nil, cloudra.Options{Time: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)})
 	var me *cloudra.MissingCollateralError
 	if !errors.As(err, &me) || len(me.Items) != 1 {
 		t.Fatalf("err %v", err)
@@ -186,11 +187,11 @@ func TestVerifyMissingVCEK(t *testing.T) {
 		t.Errorf("url %s", me.Items[0].URL)
 	}
 	// Without a hint, a v2 report gets one URL per product line.
-	_, err = v.Verify(Evidence{Report: rep}, nil, nil, cloudra.Options{Time: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)})
+	_, err = v.Verify(context.Background(), Evidence{Report: rep}, nil, nil, cloudra.Options{Time: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)})
 	if !errors.As(err, &me) || len(me.Items) != 3 {
 		t.Fatalf("err %v", err)
 	}
-	if _, err := v.Verify(Evidence{Report: rep}, nil, nil, cloudra.Options{}); !errors.Is(err, cloudra.ErrNoTime) {
+	if _, err := v.Verify(context.Background(), Evidence{Report: rep}, nil, nil, cloudra.Options{}); !errors.Is(err, cloudra.ErrNoTime) {
 		t.Errorf("zero time: %v", err)
 	}
 }
@@ -198,7 +199,7 @@ func TestVerifyMissingVCEK(t *testing.T) {
 func TestVerifyVectorClaims(t *testing.T) {
 	v := NewVerifier(testRoots(t))
 	dir := "snp/virtee-sev-milan-v2-vcek"
-	res, err := v.Verify(Evidence{Report: vectortest.Read(t, dir+"/report.bin")}, collateral(t, dir, "vcek.der", "cert_chain_milan.pem"),
+	res, err := v.Verify(context.Background(), Evidence{Report: vectortest.Read(t, dir+"/report.bin")}, collateral(t, dir, "vcek.der", "cert_chain_milan.pem"),
 		&policy.SEVSNP{MinTCB: &policy.SNPTCB{Bootloader: 3, SNP: 8, Microcode: 0x73}}, cloudra.Options{Time: vectortest.Time(t, "2023-04-04T19:23:43Z")})
 	if err != nil || res.Verdict != cloudra.Pass {
 		t.Fatalf("%v %+v", err, res)
@@ -221,7 +222,7 @@ func TestVerifyVectorClaims(t *testing.T) {
 		t.Errorf("tcb %+v", res.TCB)
 	}
 	// A floor one above in one component only.
-	res, _ = v.Verify(Evidence{Report: vectortest.Read(t, dir+"/report.bin")}, collateral(t, dir, "vcek.der", "cert_chain_milan.pem"),
+	res, _ = v.Verify(context.Background(), Evidence{Report: vectortest.Read(t, dir+"/report.bin")}, collateral(t, dir, "vcek.der", "cert_chain_milan.pem"),
 		&policy.SEVSNP{MinTCB: &policy.SNPTCB{Bootloader: 3, SNP: 9}}, cloudra.Options{Time: vectortest.Time(t, "2023-04-04T19:23:43Z")})
 	if !res.HasFailure(cloudra.ClassPolicy) {
 		t.Errorf("min-tcb snp 9 not rejected")

@@ -1,6 +1,7 @@
 package sevsnp
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -98,7 +99,7 @@ const (
 // missing ([*cloudra.MissingCollateralError] with the KDS URLs). Otherwise it
 // returns a finished Result; claims are present only when signature and chain
 // verify. pol may be nil (the default policy).
-func (v *Verifier) Verify(ev Evidence, col *cloudra.Collateral, pol *policy.SEVSNP, opts cloudra.Options) (*cloudra.Result, error) {
+func (v *Verifier) Verify(ctx context.Context, ev Evidence, col *cloudra.Collateral, pol *policy.SEVSNP, opts cloudra.Options) (*cloudra.Result, error) {
 	if opts.Time.IsZero() {
 		return nil, cloudra.ErrNoTime
 	}

@@ -1,6 +1,7 @@
 package tpm
 
 import (
+	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -50,7 +51,7 @@ func TestAuditA1RealQuoteByteFlips(t *testing.T) {
 		q := gceQuote(t, "gce-cos-85-nonce9009", bank)
 		nonce := []byte{0x90, 0x09}
 		pol := gcePolicy(t, true)
-		r, _ := VerifyQuote(q, gceAK(t), nonce, pol, cloudra.Options{Time: gceTime})
+		r, _ := VerifyQuote(context.Background(), q, gceAK(t), nonce, pol, cloudra.Options{Time: gceTime})
 		wantPass(t, r)
 
 		a, err := ParseAttest(q.Attest)
@@ -66,7 +67,7 @@ func TestAuditA1RealQuoteByteFlips(t *testing.T) {
 		if _, err := ParseAttest(flip.Attest); err != nil {
 			t.Fatalf("flipped quote no longer parses: %v", err)
 		}
-		r, _ = VerifyQuote(flip, gceAK(t), nonce, pol, cloudra.Options{Time: gceTime})
+		r, _ = VerifyQuote(context.Background(), flip, gceAK(t), nonce, pol, cloudra.Options{Time: gceTime})
 		onlyFailure(t, r, "quote.signature", cloudra.ClassSig)
 		if r.Claims != nil {
 			t.Errorf("%s: claims returned with a bad signature", bank)
@@ -75,7 +76,7 @@ func TestAuditA1RealQuoteByteFlips(t *testing.T) {
 		sig := q
 		sig.Signature = append([]byte(nil), q.Signature...)
 		sig.Signature[len(sig.Signature)-1] ^= 1
-		r, _ = VerifyQuote(sig, gceAK(t), nonce, pol, cloudra.Options{Time: gceTime})
+		r, _ = VerifyQuote(context.Background(), sig, gceAK(t), nonce, pol, cloudra.Options{Time: gceTime})
 		onlyFailure(t, r, "quote.signature", cloudra.ClassSig)
 		if r.Claims != nil {
 			t.Errorf("%s: claims returned with a bad signature", bank)
@@ -130,12 +131,12 @@ func TestAuditA2AKCertChain(t *testing.T) {
 		return out
 	}
 	ak := gceAK(t)
-	r, _ := VerifyQuote(q, ak, nonce, pol, cloudra.Options{Time: gceTime})
+	r, _ := VerifyQuote(context.Background(), q, ak, nonce, pol, cloudra.Options{Time: gceTime})
 	wantPass(t, r)
 
 	leafBad := gceAK(t)
 	leafBad.Cert = corrupt(leafBad.Cert)
-	r, _ = VerifyQuote(q, leafBad, nonce, pol, cloudra.Options{Time: gceTime})
+	r, _ = VerifyQuote(context.Background(), q, leafBad, nonce, pol, cloudra.Options{Time: gceTime})
 	onlyFailure(t, r, "ak.trust", cloudra.ClassChain)
 	if r.Claims != nil {
 		t.Error("claims returned with a broken chain")
@@ -143,23 +144,23 @@ func TestAuditA2AKCertChain(t *testing.T) {
 
 	interBad := gceAK(t)
 	interBad.Chain = []*x509.Certificate{corrupt(interBad.Chain[0]), interBad.Chain[1]}
-	r, _ = VerifyQuote(q, interBad, nonce, pol, cloudra.Options{Time: gceTime})
+	r, _ = VerifyQuote(context.Background(), q, interBad, nonce, pol, cloudra.Options{Time: gceTime})
 	onlyFailure(t, r, "ak.trust", cloudra.ClassChain)
 
 	noInter := gceAK(t)
 	noInter.Chain = noInter.Chain[1:]
-	r, _ = VerifyQuote(q, noInter, nonce, pol, cloudra.Options{Time: gceTime})
+	r, _ = VerifyQuote(context.Background(), q, noInter, nonce, pol, cloudra.Options{Time: gceTime})
 	onlyFailure(t, r, "ak.trust", cloudra.ClassChain)
 
 	// Chain order does not matter (the pool is built from fingerprints).
 	rev := gceAK(t)
 	rev.Chain = []*x509.Certificate{rev.Chain[1], rev.Chain[0]}
-	r, _ = VerifyQuote(q, rev, nonce, pol, cloudra.Options{Time: gceTime})
+	r, _ = VerifyQuote(context.Background(), q, rev, nonce, pol, cloudra.Options{Time: gceTime})
 	wantPass(t, r)
 
 	// The AK certificate is valid from 2021-08-31: a day before, it fails
 	// as not yet valid (class fresh, as a not-yet-valid VCEK does).
-	r, _ = VerifyQuote(q, gceAK(t), nonce, pol, cloudra.Options{Time: time.Date(2021, 8, 30, 0, 0, 0, 0, time.UTC)})
+	r, _ = VerifyQuote(context.Background(), q, gceAK(t), nonce, pol, cloudra.Options{Time: time.Date(2021, 8, 30, 0, 0, 0, 0, time.UTC)})
 	onlyFailure(t, r, "ak.trust", cloudra.ClassFresh)
 }
 
@@ -171,7 +172,7 @@ func TestAuditD4AKCertForAnotherKey(t *testing.T) {
 	good := forgeQuote(t, goodAttest(testNonce))
 	ak := gceAK(t)
 	ak.Public = rsaAK(t)
-	r, err := VerifyQuote(good, ak, testNonce, gcePolicy(t, false), cloudra.Options{Time: gceTime})
+	r, err := VerifyQuote(context.Background(), good, ak, testNonce, gcePolicy(t, false), cloudra.Options{Time: gceTime})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,16 +185,16 @@ func TestAuditD4RealQuoteOtherAK(t *testing.T) {
 	gce := gceQuote(t, "gce-cos-85-nonce9009", "SHA256")
 	az24 := mustPublic(t, kinvolk+"/2024/akpub.pem")
 	az23 := mustPublic(t, kinvolk+"/2023/akpub.pem")
-	r, _ := VerifyQuote(gce, AK{Public: az24, BoundBy: "test"}, []byte{0x90, 0x09}, gcePolicy(t, false), cloudra.Options{})
+	r, _ := VerifyQuote(context.Background(), gce, AK{Public: az24, BoundBy: "test"}, []byte{0x90, 0x09}, gcePolicy(t, false), cloudra.Options{})
 	onlyFailure(t, r, "quote.signature", cloudra.ClassSig)
 
 	q23 := Quote{Attest: vectortest.Read(t, kinvolk+"/2023/quote_msg"), Signature: vectortest.Read(t, kinvolk+"/2023/quote_sig"), PlainSignature: true}
-	r, _ = VerifyQuote(q23, AK{Public: az24, BoundBy: "test"}, []byte{1, 2, 3}, nil, cloudra.Options{})
+	r, _ = VerifyQuote(context.Background(), q23, AK{Public: az24, BoundBy: "test"}, []byte{1, 2, 3}, nil, cloudra.Options{})
 	onlyFailure(t, r, "quote.signature", cloudra.ClassSig)
-	r, _ = VerifyQuote(q23, AK{Public: az23, BoundBy: "test"}, []byte{1, 2, 3}, nil, cloudra.Options{})
+	r, _ = VerifyQuote(context.Background(), q23, AK{Public: az23, BoundBy: "test"}, []byte{1, 2, 3}, nil, cloudra.Options{})
 	wantPass(t, r)
 	// 2023 wrong nonce: REJECT/fresh.
-	r, _ = VerifyQuote(q23, AK{Public: az23, BoundBy: "test"}, []byte{1, 2, 3, 4}, nil, cloudra.Options{})
+	r, _ = VerifyQuote(context.Background(), q23, AK{Public: az23, BoundBy: "test"}, []byte{1, 2, 3, 4}, nil, cloudra.Options{})
 	onlyFailure(t, r, "quote.nonce", cloudra.ClassFresh)
 }
 
@@ -204,18 +205,18 @@ func TestAuditD3GCENonce(t *testing.T) {
 	noNonce := gceQuote(t, "gce-cos-85-no-nonce", "SHA256")
 	pol := gcePolicy(t, false)
 	pol.RequireNonce = nil // default: required
-	r, _ := VerifyQuote(noNonce, gceAK(t), nil, pol, cloudra.Options{Time: gceTime})
+	r, _ := VerifyQuote(context.Background(), noNonce, gceAK(t), nil, pol, cloudra.Options{Time: gceTime})
 	if r.Verdict != cloudra.Fail || len(r.Violations) != 1 || r.Violations[0].Rule != "require-nonce" || r.Violations[0].Class != cloudra.ClassFresh {
 		t.Errorf("no nonce under the default policy: %s %+v", r.Verdict, r.Violations)
 	}
 	if fc := r.FailureClasses(); len(fc) != 1 || fc[0] != cloudra.ClassFresh {
 		t.Errorf("classes %v", fc)
 	}
-	r, _ = VerifyQuote(noNonce, gceAK(t), []byte{0x90, 0x09}, gcePolicy(t, false), cloudra.Options{Time: gceTime})
+	r, _ = VerifyQuote(context.Background(), noNonce, gceAK(t), []byte{0x90, 0x09}, gcePolicy(t, false), cloudra.Options{Time: gceTime})
 	onlyFailure(t, r, "quote.nonce", cloudra.ClassFresh)
 
 	withNonce := gceQuote(t, "gce-cos-85-nonce9009", "SHA384")
-	r, _ = VerifyQuote(withNonce, gceAK(t), nil, gcePolicy(t, true), cloudra.Options{Time: gceTime})
+	r, _ = VerifyQuote(context.Background(), withNonce, gceAK(t), nil, gcePolicy(t, true), cloudra.Options{Time: gceTime})
 	onlyFailure(t, r, "quote.nonce", cloudra.ClassFresh)
 }
 
@@ -229,7 +230,7 @@ func TestAuditA5TruncateEveryOffset(t *testing.T) {
 	for cut := 0; cut < len(q.Attest); cut++ {
 		m := q
 		m.Attest = q.Attest[:cut]
-		r, err := VerifyQuote(m, gceAK(t), nonce, pol, cloudra.Options{Time: gceTime})
+		r, err := VerifyQuote(context.Background(), m, gceAK(t), nonce, pol, cloudra.Options{Time: gceTime})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -240,7 +241,7 @@ func TestAuditA5TruncateEveryOffset(t *testing.T) {
 	for cut := 0; cut < len(q.Signature); cut++ {
 		m := q
 		m.Signature = q.Signature[:cut]
-		r, _ := VerifyQuote(m, gceAK(t), nonce, pol, cloudra.Options{Time: gceTime})
+		r, _ := VerifyQuote(context.Background(), m, gceAK(t), nonce, pol, cloudra.Options{Time: gceTime})
 		if fc := r.FailureClasses(); r.Verdict != cloudra.Fail || len(fc) != 1 || fc[0] != cloudra.ClassParse {
 			t.Fatalf("signature cut at %d: %s %v", cut, r.Verdict, fc)
 		}
@@ -261,7 +262,7 @@ func TestAuditA5TruncateEveryOffset(t *testing.T) {
 		m.Attest = append([]byte(nil), q.Attest...)
 		m.Signature = append([]byte(nil), q.Signature...)
 		mut(&m)
-		r, _ := VerifyQuote(m, gceAK(t), nonce, pol, cloudra.Options{Time: gceTime})
+		r, _ := VerifyQuote(context.Background(), m, gceAK(t), nonce, pol, cloudra.Options{Time: gceTime})
 		if fc := r.FailureClasses(); r.Verdict != cloudra.Fail || len(fc) != 1 || fc[0] != cloudra.ClassParse {
 			t.Errorf("%s: %s %v", name, r.Verdict, fc)
 		}
@@ -274,11 +275,11 @@ func TestAuditV4Trailing(t *testing.T) {
 	q := gceQuote(t, "gce-cos-85-nonce9009", "SHA256")
 	m := q
 	m.Signature = append(append([]byte(nil), q.Signature...), 0)
-	r, _ := VerifyQuote(m, gceAK(t), []byte{0x90, 0x09}, gcePolicy(t, false), cloudra.Options{Time: gceTime})
+	r, _ := VerifyQuote(context.Background(), m, gceAK(t), []byte{0x90, 0x09}, gcePolicy(t, false), cloudra.Options{Time: gceTime})
 	onlyFailure(t, r, "quote.parse", cloudra.ClassParse)
 	m = q
 	m.Attest = append(append([]byte(nil), q.Attest...), 0)
-	r, _ = VerifyQuote(m, gceAK(t), []byte{0x90, 0x09}, gcePolicy(t, false), cloudra.Options{Time: gceTime})
+	r, _ = VerifyQuote(context.Background(), m, gceAK(t), []byte{0x90, 0x09}, gcePolicy(t, false), cloudra.Options{Time: gceTime})
 	onlyFailure(t, r, "quote.parse", cloudra.ClassParse)
 	pub := vectortest.Read(t, gceDir+"/ak_pub.tpmt_public.bin")
 	if _, err := ParsePublic(append(append([]byte(nil), pub...), 0)); err == nil {
@@ -324,7 +325,7 @@ func TestAuditA6NoSecondInterpretation(t *testing.T) {
 		"pss-sha384 labelled 256": label(AlgRSAPSS, AlgSHA256, sign(AlgRSAPSS, crypto.SHA384)),
 	} {
 		q := Quote{Attest: raw, Signature: sig, PCRs: testPCRs()}
-		r, _ := VerifyQuote(q, ak, testNonce, &policy.TPM{Banks: []string{"sha1", "sha256", "sha384"}}, cloudra.Options{})
+		r, _ := VerifyQuote(context.Background(), q, ak, testNonce, &policy.TPM{Banks: []string{"sha1", "sha256", "sha384"}}, cloudra.Options{})
 		if c, _ := r.Check("quote.signature"); c.Outcome != cloudra.OutcomeFail || c.Class != cloudra.ClassSig {
 			t.Errorf("%s: quote.signature %+v", name, c)
 		}
@@ -333,12 +334,12 @@ func TestAuditA6NoSecondInterpretation(t *testing.T) {
 	// a raw PSS or SHA-384 signature is not tried as such.
 	for name, s := range map[string][]byte{"raw pss": sign(AlgRSAPSS, crypto.SHA256), "raw sha384": sign(AlgRSASSA, crypto.SHA384)} {
 		q := Quote{Attest: raw, Signature: s, PlainSignature: true, PCRs: testPCRs()}
-		r, _ := VerifyQuote(q, ak, testNonce, nil, cloudra.Options{})
+		r, _ := VerifyQuote(context.Background(), q, ak, testNonce, nil, cloudra.Options{})
 		onlyFailure(t, r, "quote.signature", cloudra.ClassSig)
 		_ = name
 	}
 	q := Quote{Attest: raw, Signature: sign(AlgRSASSA, crypto.SHA256), PlainSignature: true, PCRs: testPCRs()}
-	r, _ := VerifyQuote(q, ak, testNonce, nil, cloudra.Options{})
+	r, _ := VerifyQuote(context.Background(), q, ak, testNonce, nil, cloudra.Options{})
 	wantPass(t, r)
 }
 
@@ -348,11 +349,11 @@ func TestAuditD6TruncatedLogInQuote(t *testing.T) {
 	q := gceQuote(t, "gce-cos-85-nonce9009", "SHA256")
 	full := vectortest.Read(t, gceDir+"/eventlog.bin")
 	q.EventLog = full
-	r, _ := VerifyQuote(q, gceAK(t), []byte{0x90, 0x09}, gcePolicy(t, false), cloudra.Options{Time: gceTime})
+	r, _ := VerifyQuote(context.Background(), q, gceAK(t), []byte{0x90, 0x09}, gcePolicy(t, false), cloudra.Options{Time: gceTime})
 	wantPass(t, r)
 	for _, cut := range []int{7, 40, len(full) / 2, len(full) - 1} {
 		q.EventLog = full[:cut]
-		r, _ = VerifyQuote(q, gceAK(t), []byte{0x90, 0x09}, gcePolicy(t, false), cloudra.Options{Time: gceTime})
+		r, _ = VerifyQuote(context.Background(), q, gceAK(t), []byte{0x90, 0x09}, gcePolicy(t, false), cloudra.Options{Time: gceTime})
 		onlyFailure(t, r, "eventlog.parse", cloudra.ClassParse)
 		for _, c := range r.Checks {
 			if c.Name == "eventlog.replay" {
@@ -367,7 +368,7 @@ func TestAuditD6TruncatedLogInQuote(t *testing.T) {
 func TestAuditA3LateSingleFailure(t *testing.T) {
 	q := gceQuote(t, "gce-cos-85-nonce9009", "SHA256")
 	q.EventLog = vectortest.Read(t, "eventlog/go-tpm-tools-gce-and-other-logs/cos-93-amd-sev.bin")
-	r, _ := VerifyQuote(q, gceAK(t), []byte{0x90, 0x09}, gcePolicy(t, false), cloudra.Options{Time: gceTime})
+	r, _ := VerifyQuote(context.Background(), q, gceAK(t), []byte{0x90, 0x09}, gcePolicy(t, false), cloudra.Options{Time: gceTime})
 	if r.Verdict != cloudra.Fail {
 		t.Fatalf("verdict %s", r.Verdict)
 	}
@@ -463,16 +464,16 @@ func TestAuditD4RequireAKAttributes(t *testing.T) {
 	pol := &policy.TPM{RequireAKAttributes: policy.Bool(true)}
 	bare := AKFromKey(&forgeRSA.PublicKey)
 	bare.BoundBy = "test"
-	r, _ := VerifyQuote(good, bare, testNonce, nil, cloudra.Options{})
+	r, _ := VerifyQuote(context.Background(), good, bare, testNonce, nil, cloudra.Options{})
 	wantPass(t, r)
-	r, _ = VerifyQuote(good, bare, testNonce, pol, cloudra.Options{})
+	r, _ = VerifyQuote(context.Background(), good, bare, testNonce, pol, cloudra.Options{})
 	if r.Verdict != cloudra.Fail || len(r.Violations) != 1 || r.Violations[0].Rule != "require-ak-attributes" || r.Violations[0].Class != cloudra.ClassPolicy {
 		t.Errorf("bare key under require-ak-attributes: %s %+v", r.Verdict, r.Violations)
 	}
-	r, _ = VerifyQuote(good, AK{Public: rsaAK(t), BoundBy: "test"}, testNonce, pol, cloudra.Options{})
+	r, _ = VerifyQuote(context.Background(), good, AK{Public: rsaAK(t), BoundBy: "test"}, testNonce, pol, cloudra.Options{})
 	wantPass(t, r)
 
-	r, _ = VerifyQuote(good, AK{Public: rsaAK(t), BoundBy: "test"}, testNonce, &policy.TPM{RequireEventLog: policy.Bool(true)}, cloudra.Options{})
+	r, _ = VerifyQuote(context.Background(), good, AK{Public: rsaAK(t), BoundBy: "test"}, testNonce, &policy.TPM{RequireEventLog: policy.Bool(true)}, cloudra.Options{})
 	if r.Verdict != cloudra.Fail || len(r.Violations) != 1 || r.Violations[0].Rule != "require-event-log" {
 		t.Errorf("no log under require-event-log: %s %+v", r.Verdict, r.Violations)
 	}

@@ -1,6 +1,7 @@
 package tpm
 
 import (
+	"context"
 	"crypto"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -32,7 +33,7 @@ func BenchmarkVerifyQuote(b *testing.B) {
 	nonce := []byte("challenge")
 	b.ReportAllocs()
 	for b.Loop() {
-		r, err := VerifyQuote(q, AK{Public: ak}, nonce, pol, cloudra.Options{})
+		r, err := VerifyQuote(context.Background(), q, AK{Public: ak}, nonce, pol, cloudra.Options{})
 		if err != nil || r.Verdict != cloudra.Pass {
 			b.Fatal(err, r.FailureClasses())
 		}

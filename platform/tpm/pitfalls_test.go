@@ -2,6 +2,7 @@ package tpm
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"encoding/binary"
 	"encoding/hex"
@@ -20,7 +21,7 @@ var testNonce = []byte("0123456789abcdef")
 
 func verifyForged(t *testing.T, q Quote, nonce []byte, pol *policy.TPM) *cloudra.Result {
 	t.Helper()
-	r, err := VerifyQuote(q, AK{Public: rsaAK(t), BoundBy: "test"}, nonce, pol, cloudra.Options{})
+	r, err := VerifyQuote(context.Background(), q, AK{Public: rsaAK(t), BoundBy: "test"}, nonce, pol, cloudra.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,15 +224,15 @@ func TestD4AK(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, _ := VerifyQuote(good, AK{Public: pub, BoundBy: "test"}, testNonce, nil, cloudra.Options{})
+		r, _ := VerifyQuote(context.Background(), good, AK{Public: pub, BoundBy: "test"}, testNonce, nil, cloudra.Options{})
 		wantFail(t, r, "ak.attributes", cloudra.ClassChain)
 	}
-	r, _ = VerifyQuote(good, AK{Public: rsaAK(t)}, testNonce, nil, cloudra.Options{})
+	r, _ = VerifyQuote(context.Background(), good, AK{Public: rsaAK(t)}, testNonce, nil, cloudra.Options{})
 	wantFail(t, r, "ak.trust", cloudra.ClassChain)
 	// Pinned by TPM Name or by SPKI digest.
 	ak := rsaAK(t)
 	for _, pin := range []string{hex.EncodeToString(ak.Name), pinOf(t, ak)} {
-		r, _ = VerifyQuote(good, AK{Public: ak}, testNonce, &policy.TPM{AKPins: []string{pin}}, cloudra.Options{})
+		r, _ = VerifyQuote(context.Background(), good, AK{Public: ak}, testNonce, &policy.TPM{AKPins: []string{pin}}, cloudra.Options{})
 		wantPass(t, r)
 	}
 	// Signature scheme that the AK's fixed scheme forbids.
@@ -245,7 +246,7 @@ func TestSchemes(t *testing.T) {
 	raw, _ := goodAttest(testNonce).Marshal()
 	pss, _ := ParseTPMTPublic(tpmtRSA(&forgeRSA.PublicKey, AKAttributes, AlgNull, 0))
 	q := Quote{Attest: raw, Signature: signRSA(t, forgeRSA, AlgRSAPSS, AlgSHA256, raw), PCRs: testPCRs()}
-	r, _ := VerifyQuote(q, AK{Public: pss, BoundBy: "t"}, testNonce, nil, cloudra.Options{})
+	r, _ := VerifyQuote(context.Background(), q, AK{Public: pss, BoundBy: "t"}, testNonce, nil, cloudra.Options{})
 	wantPass(t, r)
 
 	ec, err := ParseTPMTPublic(tpmtECC(&forgeEC.PublicKey, AKAttributes))
@@ -253,10 +254,10 @@ func TestSchemes(t *testing.T) {
 		t.Fatal(err)
 	}
 	q = Quote{Attest: raw, Signature: signEC(t, forgeEC, raw), PCRs: testPCRs()}
-	r, _ = VerifyQuote(q, AK{Public: ec, BoundBy: "t"}, testNonce, nil, cloudra.Options{})
+	r, _ = VerifyQuote(context.Background(), q, AK{Public: ec, BoundBy: "t"}, testNonce, nil, cloudra.Options{})
 	wantPass(t, r)
 	// A signature with an ECDSA scheme under an RSA key: REJECT/sig.
-	r, _ = VerifyQuote(q, AK{Public: pss, BoundBy: "t"}, testNonce, nil, cloudra.Options{})
+	r, _ = VerifyQuote(context.Background(), q, AK{Public: pss, BoundBy: "t"}, testNonce, nil, cloudra.Options{})
 	wantFail(t, r, "quote.signature", cloudra.ClassSig)
 
 	// SHA-1 signature: cryptographically fine, refused by default policy.
@@ -264,11 +265,11 @@ func TestSchemes(t *testing.T) {
 	a.PCRDigest = digestOf(crypto.SHA1, a.PCRSelect, testPCRs())
 	raw1, _ := a.Marshal()
 	q1 := Quote{Attest: raw1, Signature: signRSA(t, forgeRSA, AlgRSASSA, AlgSHA1, raw1), PCRs: testPCRs()}
-	r, _ = VerifyQuote(q1, AK{Public: pss, BoundBy: "t"}, testNonce, nil, cloudra.Options{})
+	r, _ = VerifyQuote(context.Background(), q1, AK{Public: pss, BoundBy: "t"}, testNonce, nil, cloudra.Options{})
 	if r.Verdict != cloudra.Fail || len(r.Violations) != 1 || r.Violations[0].Rule != "banks.signature_hash" {
 		t.Errorf("SHA-1 signature: %v %+v", r.FailureClasses(), r.Violations)
 	}
-	r, _ = VerifyQuote(q1, AK{Public: pss, BoundBy: "t"}, testNonce, &policy.TPM{Banks: []string{"sha1", "sha256"}}, cloudra.Options{})
+	r, _ = VerifyQuote(context.Background(), q1, AK{Public: pss, BoundBy: "t"}, testNonce, &policy.TPM{Banks: []string{"sha1", "sha256"}}, cloudra.Options{})
 	wantPass(t, r)
 }
 

@@ -1,6 +1,7 @@
 package tpm
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
@@ -122,7 +123,7 @@ func TestGCEQuotes(t *testing.T) {
 				}
 				pol := gcePolicy(t, true)
 				pol.SecureBoot = policy.Bool(true)
-				r, err := VerifyQuote(q, gceAK(t), nonce, pol, cloudra.Options{Time: gceTime})
+				r, err := VerifyQuote(context.Background(), q, gceAK(t), nonce, pol, cloudra.Options{Time: gceTime})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -144,7 +145,7 @@ func TestGCEQuotes(t *testing.T) {
 				}
 				// Default banks: the SHA-1 bank is refused by policy only.
 				pol2 := gcePolicy(t, false)
-				r2, _ := VerifyQuote(q, gceAK(t), nonce, pol2, cloudra.Options{Time: gceTime})
+				r2, _ := VerifyQuote(context.Background(), q, gceAK(t), nonce, pol2, cloudra.Options{Time: gceTime})
 				if bank == "SHA1" {
 					if r2.Verdict != cloudra.Fail || len(r2.FailureClasses()) != 1 || r2.FailureClasses()[0] != cloudra.ClassPolicy {
 						t.Errorf("SHA-1 bank under default banks: %s %v", r2.Verdict, r2.FailureClasses())
@@ -153,7 +154,7 @@ func TestGCEQuotes(t *testing.T) {
 					wantPass(t, r2)
 				}
 				// Wrong nonce → REJECT/fresh.
-				r3, _ := VerifyQuote(q, gceAK(t), []byte{0x90, 0x08}, pol, cloudra.Options{Time: gceTime})
+				r3, _ := VerifyQuote(context.Background(), q, gceAK(t), []byte{0x90, 0x08}, pol, cloudra.Options{Time: gceTime})
 				wantFail(t, r3, "quote.nonce", cloudra.ClassFresh)
 			})
 		}
@@ -167,13 +168,13 @@ func TestGCEAKCertNeedsPinnedRoot(t *testing.T) {
 	q := Quote{Attest: vectortest.Read(t, base+".tpms_attest.bin"), Signature: vectortest.Read(t, base+".tpmt_signature.bin")}
 	pol := gcePolicy(t, false)
 	pol.AKRoots = []string{sha256Hex(mustCert(t, gceDir+"/ca/gcp_ek_ak_ca_root.crt").Raw)}
-	r, _ := VerifyQuote(q, gceAK(t), []byte{0x90, 0x09}, pol, cloudra.Options{Time: gceTime})
+	r, _ := VerifyQuote(context.Background(), q, gceAK(t), []byte{0x90, 0x09}, pol, cloudra.Options{Time: gceTime})
 	wantFail(t, r, "ak.trust", cloudra.ClassChain)
 	// After the AK certificate expired (2051-08-24): stale, as an expired
 	// VCEK or VLEK is.
-	r, _ = VerifyQuote(q, gceAK(t), []byte{0x90, 0x09}, gcePolicy(t, false), cloudra.Options{Time: time.Date(2060, 1, 1, 0, 0, 0, 0, time.UTC)})
+	r, _ = VerifyQuote(context.Background(), q, gceAK(t), []byte{0x90, 0x09}, gcePolicy(t, false), cloudra.Options{Time: time.Date(2060, 1, 1, 0, 0, 0, 0, time.UTC)})
 	wantFail(t, r, "ak.trust", cloudra.ClassFresh)
-	if _, err := VerifyQuote(q, gceAK(t), nil, nil, cloudra.Options{}); err == nil {
+	if _, err := VerifyQuote(context.Background(), q, gceAK(t), nil, nil, cloudra.Options{}); err == nil {
 		t.Error("AK certificate without a time: want ErrNoTime")
 	}
 }
@@ -191,7 +192,7 @@ func TestAzureKinvolk2024(t *testing.T) {
 		PCRs:           mustPCRs(t, kinvolk+"/2024/quote.pcrs_sha256.json"),
 	}
 	pol := &policy.TPM{AKPins: []string{pinOf(t, ak)}}
-	r, err := VerifyQuote(q, AK{Public: ak}, []byte("challenge"), pol, cloudra.Options{})
+	r, err := VerifyQuote(context.Background(), q, AK{Public: ak}, []byte("challenge"), pol, cloudra.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,19 +204,19 @@ func TestAzureKinvolk2024(t *testing.T) {
 	}
 	bad := q
 	bad.Signature = rev
-	r, _ = VerifyQuote(bad, AK{Public: ak}, []byte("challenge"), pol, cloudra.Options{})
+	r, _ = VerifyQuote(context.Background(), bad, AK{Public: ak}, []byte("challenge"), pol, cloudra.Options{})
 	wantFail(t, r, "quote.signature", cloudra.ClassSig)
 	if r.Claims != nil {
 		t.Error("claims returned for a bad signature")
 	}
 
-	r, _ = VerifyQuote(q, AK{Public: ak}, []byte{1, 2, 3, 4}, pol, cloudra.Options{})
+	r, _ = VerifyQuote(context.Background(), q, AK{Public: ak}, []byte{1, 2, 3, 4}, pol, cloudra.Options{})
 	wantFail(t, r, "quote.nonce", cloudra.ClassFresh)
 
 	// Unpinned AK → REJECT/chain; bound by hardware evidence → ACCEPT.
-	r, _ = VerifyQuote(q, AK{Public: ak}, []byte("challenge"), nil, cloudra.Options{})
+	r, _ = VerifyQuote(context.Background(), q, AK{Public: ak}, []byte("challenge"), nil, cloudra.Options{})
 	wantFail(t, r, "ak.trust", cloudra.ClassChain)
-	r, _ = VerifyQuote(q, AK{Public: ak, BoundBy: "test hardware report"}, []byte("challenge"), nil, cloudra.Options{})
+	r, _ = VerifyQuote(context.Background(), q, AK{Public: ak, BoundBy: "test hardware report"}, []byte("challenge"), nil, cloudra.Options{})
 	wantPass(t, r)
 }
 
@@ -227,7 +228,7 @@ func TestAzureKinvolk2023(t *testing.T) {
 		Signature:      vectortest.Read(t, kinvolk+"/2023/quote_sig"),
 		PlainSignature: true,
 	}
-	r, err := VerifyQuote(q, AK{Public: ak, BoundBy: "test"}, []byte{1, 2, 3}, nil, cloudra.Options{})
+	r, err := VerifyQuote(context.Background(), q, AK{Public: ak, BoundBy: "test"}, []byte{1, 2, 3}, nil, cloudra.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +277,7 @@ func TestAzureHCLQuotes(t *testing.T) {
 					t.Errorf("v2 extraData %x", nonce)
 				}
 			}
-			r, err := VerifyQuote(q, AK{Public: ak, BoundBy: "azure-hcl: HCLAkPub (test)"}, nonce, nil, cloudra.Options{})
+			r, err := VerifyQuote(context.Background(), q, AK{Public: ak, BoundBy: "azure-hcl: HCLAkPub (test)"}, nonce, nil, cloudra.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -299,7 +300,7 @@ func TestAzureHCLQuotes(t *testing.T) {
 				bad[AlgSHA256][7] = make([]byte, 32)
 				q2 := q
 				q2.PCRs = bad
-				r, _ := VerifyQuote(q2, AK{Public: ak, BoundBy: "x"}, nonce, nil, cloudra.Options{})
+				r, _ := VerifyQuote(context.Background(), q2, AK{Public: ak, BoundBy: "x"}, nonce, nil, cloudra.Options{})
 				wantFail(t, r, "quote.pcr-digest", cloudra.ClassBinding)
 			}
 		})

@@ -2,6 +2,7 @@ package tpm
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/rsa"
@@ -150,7 +151,7 @@ func appendScheme(b []byte, sig *Signature) []byte {
 // Check names: quote.parse, quote.magic, quote.type, quote.signature,
 // quote.nonce, quote.pcr-selection, quote.pcr-digest, ak.attributes,
 // ak.trust, eventlog.parse, eventlog.replay (one per PCR), eventlog.events.
-func VerifyQuote(q Quote, ak AK, nonce []byte, pol *policy.TPM, opts cloudra.Options) (*cloudra.Result, error) {
+func VerifyQuote(ctx context.Context, q Quote, ak AK, nonce []byte, pol *policy.TPM, opts cloudra.Options) (*cloudra.Result, error) {
 	if ak.Public == nil || ak.Public.Key == nil {
 		return nil, errors.New("tpm: no attestation key given (hint: pass the AK public key, e.g. tpm2_readpublic -f pem)")
 	}

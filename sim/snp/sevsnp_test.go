@@ -1,6 +1,7 @@
 package snpsim_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -47,14 +48,14 @@ func TestSevsnpAccepts(t *testing.T) {
 	q, _ := snpsim.New([]byte("sevsnp round trip"))
 	v := verifier(t, q)
 	ev := sevsnp.Evidence{Report: raw.Report, CertTable: raw.CertTable}
-	res, err := v.Verify(ev, nil, nil, cloudra.Options{Time: verifyTime, AllowTestRoots: true})
+	res, err := v.Verify(context.Background(), ev, nil, nil, cloudra.Options{Time: verifyTime, AllowTestRoots: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Verdict != cloudra.Pass {
 		t.Fatalf("verdict %s: %+v", res.Verdict, res.Checks)
 	}
-	res, err = v.Verify(ev, nil, nil, cloudra.Options{Time: verifyTime})
+	res, err = v.Verify(context.Background(), ev, nil, nil, cloudra.Options{Time: verifyTime})
 	if err == nil && res.Verdict == cloudra.Pass {
 		t.Fatal("simulated report accepted without AllowTestRoots")
 	}
@@ -89,7 +90,7 @@ func TestSevsnpNegative(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := v.Verify(sevsnp.Evidence{Report: raw.Report, CertTable: raw.CertTable}, nil, nil,
+		res, err := v.Verify(context.Background(), sevsnp.Evidence{Report: raw.Report, CertTable: raw.CertTable}, nil, nil,
 			cloudra.Options{Time: verifyTime, AllowTestRoots: true})
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)

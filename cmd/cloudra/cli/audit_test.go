@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
@@ -120,7 +121,7 @@ func TestAuditTPMEntryPointParity(t *testing.T) {
 				}
 
 				// 1. Library, AK pinned.
-				lib, err := tpm.VerifyQuote(tpm.Quote{Attest: q.attest, Signature: q.sig, PlainSignature: q.plain, PCRs: pcrs},
+				lib, err := tpm.VerifyQuote(context.Background(), tpm.Quote{Attest: q.attest, Signature: q.sig, PlainSignature: q.plain, PCRs: pcrs},
 					tpm.AK{Public: pub}, q.nonce, &policy.TPM{AKPins: []string{pin}}, cloudra.Options{})
 				if err != nil {
 					t.Fatal(err)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -39,7 +40,7 @@ applies a policy file's tpm section (banks, PCR values, event-log rules, AK pins
 
 Exit codes: 0 the quote verifies, 1 rejected, 2 could not decide.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return runCheckQuote(env, &f) },
+		RunE: func(cmd *cobra.Command, args []string) error { return runCheckQuote(cmd.Context(), env, &f) },
 	}
 	fl := c.Flags()
 	fl.StringVarP(&f.ak, "public", "u", "", "AK public key file (PEM, DER, TPM2B_PUBLIC or TPMT_PUBLIC)")
@@ -55,7 +56,7 @@ Exit codes: 0 the quote verifies, 1 rejected, 2 could not decide.`,
 	return c
 }
 
-func runCheckQuote(env *Env, f *checkQuoteFlags) error {
+func runCheckQuote(ctx context.Context, env *Env, f *checkQuoteFlags) error {
 	if f.ak == "" || f.msg == "" || f.sig == "" {
 		return undecided(fmt.Errorf("-u, -m and -s are required"), "cloudra tpm check-quote -u ak.pem -m message.msg -s signature.sig -f pcr.pcrs -q NONCE")
 	}
@@ -123,7 +124,7 @@ func runCheckQuote(env *Env, f *checkQuoteFlags) error {
 	}
 	tp.AKPins = append(append([]string(nil), tp.AKPins...), hex.EncodeToString(fp[:]))
 
-	res, err := tpm.VerifyQuote(q, tpm.AK{Public: pub}, nonce, &tp, cloudra.Options{Time: env.Now()})
+	res, err := tpm.VerifyQuote(ctx, q, tpm.AK{Public: pub}, nonce, &tp, cloudra.Options{Time: env.Now()})
 	if err != nil {
 		return undecided(err, "")
 	}

@@ -1,6 +1,7 @@
 package device_test
 
 import (
+	"context"
 	"encoding/hex"
 	"testing"
 
@@ -51,7 +52,7 @@ func TestAuditDeviceQuoteThroughVerifier(t *testing.T) {
 			}
 			pol := &policy.TPM{AKPins: []string{hex.EncodeToString(ak.Name)}, Banks: []string{"sha1", "sha256"}}
 			quote := tpm.Quote{Attest: q.Attest, Signature: q.Signature, PCRs: pcrs}
-			r, err := tpm.VerifyQuote(quote, tpm.AK{Public: pub}, nonce, pol, cloudra.Options{})
+			r, err := tpm.VerifyQuote(context.Background(), quote, tpm.AK{Public: pub}, nonce, pol, cloudra.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -63,7 +64,7 @@ func TestAuditDeviceQuoteThroughVerifier(t *testing.T) {
 			}
 
 			// D3: another nonce.
-			r, _ = tpm.VerifyQuote(quote, tpm.AK{Public: pub}, []byte("audit-nonce-0124"), pol, cloudra.Options{})
+			r, _ = tpm.VerifyQuote(context.Background(), quote, tpm.AK{Public: pub}, []byte("audit-nonce-0124"), pol, cloudra.Options{})
 			wantOnly(t, r, "quote.nonce", cloudra.ClassFresh)
 
 			// D2: PCR 16 extended after the quote; values read now.
@@ -83,7 +84,7 @@ func TestAuditDeviceQuoteThroughVerifier(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, _ = tpm.VerifyQuote(quote, tpm.AK{Public: pub}, nonce, pol, cloudra.Options{})
+			r, _ = tpm.VerifyQuote(context.Background(), quote, tpm.AK{Public: pub}, nonce, pol, cloudra.Options{})
 			wantOnly(t, r, "quote.pcr-digest", cloudra.ClassBinding)
 
 			// D4: the quote checked against the EK's public key.
@@ -96,7 +97,7 @@ func TestAuditDeviceQuoteThroughVerifier(t *testing.T) {
 				t.Fatal(err)
 			}
 			quote.PCRs = pcrs
-			r, _ = tpm.VerifyQuote(quote, tpm.AK{Public: ekPub, BoundBy: "test"}, nonce, nil, cloudra.Options{})
+			r, _ = tpm.VerifyQuote(context.Background(), quote, tpm.AK{Public: ekPub, BoundBy: "test"}, nonce, nil, cloudra.Options{})
 			if c, _ := r.Check("quote.signature"); r.Verdict != cloudra.Fail || c.Outcome != cloudra.OutcomeFail || c.Class != cloudra.ClassSig {
 				t.Errorf("quote against the EK: %s %+v", r.Verdict, c)
 			}

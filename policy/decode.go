@@ -121,10 +121,16 @@ func decode(v *value, rv reflect.Value, path string, spec fieldSpec) error {
 		// YAML 1.2 core schema booleans, as go.yaml.in/yaml/v3 resolves
 		// them; YAML 1.1's yes, no, on and off are strings there, and an
 		// error here rather than a string where a boolean was meant.
-		if v.kind != kindBool {
+		switch {
+		case v.kind != kindBool:
 			return bad("%s, want true or false", v.describe())
+		case v.text == "true" || v.text == "True" || v.text == "TRUE":
+			rv.SetBool(true)
+		case v.text == "false" || v.text == "False" || v.text == "FALSE":
+			rv.SetBool(false)
+		default: // an explicit !!bool tag on another word
+			return bad("%q, want true or false", v.text)
 		}
-		rv.SetBool(strings.EqualFold(v.text, "true"))
 		return nil
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:

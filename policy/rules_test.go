@@ -149,6 +149,8 @@ func TestPolicyRejectsNonBooleans(t *testing.T) {
 		mustReject(t, "version: 1\nsev-snp:\n  allow-debug: "+v+"\n", ErrValue, "sev-snp.allow-debug")
 		mustReject(t, "version: 1\nsev-snp:\n  require-crl: "+v+"\n", ErrValue, "sev-snp.require-crl")
 	}
+	mustReject(t, "version: 1\nsev-snp:\n  allow-debug: !!bool yes\n", ErrValue, "sev-snp.allow-debug")
+	mustReject(t, "version: 1\nsev-snp:\n  vmpl: !!int two\n", ErrValue, "sev-snp.vmpl")
 	mustReject(t, `{"version": 1, "tpm": {"secure-boot": "true"}}`, ErrValue, "tpm.secure-boot")
 	mustReject(t, `{"version": 1, "tpm": {"secure-boot": 1}}`, ErrValue, "tpm.secure-boot")
 	// YAML 1.2 core schema spellings, as before.

@@ -146,7 +146,13 @@ func decodeStruct(v *value, rv reflect.Value, path string) error {
 		if !ok {
 			e := &Error{Key: join(path, k), Line: v.keyLines[i]}
 			if near, ok := foldedField(t, k); ok {
-				e.Err = errorf(ErrUnknownField, "unknown field %q (keys are exact and lowercase: %q)", k, near)
+				if line := v.lineOf(near); line > 0 {
+					// What encoding/json would have read as the same
+					// field twice, keeping one silently.
+					e.Err = errorf(ErrDuplicateKey, "duplicate key: %q is %q up to case folding (first at line %d)", k, near, line)
+				} else {
+					e.Err = errorf(ErrUnknownField, "unknown field %q (keys are exact and lowercase: %q)", k, near)
+				}
 			} else {
 				e.Err = errorf(ErrUnknownField, "unknown field %q (hint: see README.md, section Policy, for the field names)", k)
 			}

@@ -1,6 +1,7 @@
 // Package policy is cloudra's one policy file format: a versioned document
-// (YAML or JSON) with one section per platform. It only decodes and defaults;
-// each platform package appraises evidence against its own section.
+// (YAML or JSON) with one section per platform. It decodes, checks that
+// every value is one the rule can use (form, range, byte length) and
+// defaults; each platform package appraises evidence against its own section.
 //
 // The format is documented in README.md ("Policy") and docs/policy.md.
 package policy
@@ -64,14 +65,31 @@ func Parse(data []byte) (*Policy, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The version first: a file of another version is refused as such, not
+	// for the keys this version does not know. A file without one is
+	// refused after its keys are checked, so that a misspelt "Version" is
+	// reported as such.
+	if line := root.lineOf("version"); line > 0 {
+		var version int
+		if err := decode(root.at("version"), reflect.ValueOf(&version).Elem(), "version", fieldSpec{}); err != nil {
+			return nil, err
+		}
+		if version != Version {
+			return nil, versionError(version, line)
+		}
+	}
 	var p Policy
 	if err := decode(root, reflect.ValueOf(&p).Elem(), "", fieldSpec{}); err != nil {
 		return nil, err
 	}
 	if p.Version != Version {
-		return nil, &Error{Key: "version", Line: root.lineOf("version"), Err: errorf(ErrVersion, "version %d not supported (hint: set \"version\": %d)", p.Version, Version)}
+		return nil, versionError(p.Version, 0)
 	}
 	return &p, nil
+}
+
+func versionError(v, line int) error {
+	return &Error{Key: "version", Line: line, Err: errorf(ErrVersion, "version %d not supported (hint: set \"version\": %d)", v, Version)}
 }
 
 // Error is a policy file that cannot be used. Key is the path of the

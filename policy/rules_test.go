@@ -99,17 +99,37 @@ func TestPolicyRejectsCaseFoldedKeys(t *testing.T) {
 		{`{"version": 1, "SEV-SNP": {}}`, "SEV-SNP"},
 		{`{"version": 1, "\u017fev-snp": {"allow-debug": true}}`, "\u017fev-snp"},
 		{`{"version": 1, "tpm": {"\u212Aernel-digests": []}}`, "tpm.\u212Aernel-digests"},
-		// A folded key beside the real one: encoding/json would let the
-		// later overwrite the earlier.
-		{`{"version": 1, "sev-snp": {"allow-debug": false, "Allow-Debug": true}}`, "sev-snp.Allow-Debug"},
 		{"version: 1\nsev-snp:\n  allow-debug: false\n  \u017fev-snp: 1\n", "sev-snp.\u017fev-snp"},
-		{"version: 1\ntdx: {}\nTDX: {allow-debug: true}\n", "TDX"},
 	} {
 		e := mustReject(t, c.in, ErrUnknownField, c.key)
 		if !strings.Contains(e.Error(), "unknown field") {
 			t.Errorf("%v", e)
 		}
 	}
+	// A folded key beside the real one, which encoding/json would read as
+	// the same field twice, the later overwriting the earlier: a duplicate.
+	for _, c := range []struct{ in, key string }{
+		{`{"version": 1, "sev-snp": {"allow-debug": false, "Allow-Debug": true}}`, "sev-snp.Allow-Debug"},
+		{`{"version": 1, "sev-snp": {"Allow-Debug": true, "allow-debug": false}}`, "sev-snp.Allow-Debug"},
+		{"version: 1\ntdx: {}\nTDX: {allow-debug: true}\n", "TDX"},
+		{"version: 1\nsev-snp: {}\n\u017fev-snp: {allow-debug: true}\n", "\u017fev-snp"},
+		{"version: 1\ntpm:\n  kernel-digests: []\n  \u212Aernel-digests: []\n", "tpm.\u212Aernel-digests"},
+	} {
+		e := mustReject(t, c.in, ErrDuplicateKey, c.key)
+		if !strings.Contains(e.Error(), "up to case folding") {
+			t.Errorf("%v", e)
+		}
+	}
+}
+
+// TestPolicyVersionFirst: a file of another version is refused for its
+// version, not for keys this version does not know; a file without one
+// after its keys are checked.
+func TestPolicyVersionFirst(t *testing.T) {
+	mustReject(t, "version: 2\nsev-snp:\n  future-rule: 1\n", ErrVersion, "version")
+	mustReject(t, `{"sev-snp": {"future-rule": 1}, "version": 2}`, ErrVersion, "version")
+	mustReject(t, "sev-snp: {}\n", ErrVersion, "version")
+	mustReject(t, "sev-snp: {vmpl: 010}\n", ErrValue, "sev-snp.vmpl")
 }
 
 func TestPolicyRejectsUnknownKeys(t *testing.T) {

@@ -8,12 +8,16 @@ import "github.com/cloudra/cloudra"
 // report inside is appraised with the sev-snp or tdx section and the vTPM
 // quote with the tpm section, adjusted for Azure as docs/azure.md explains.
 // A nil section, and every omitted field, means the default on the field.
+//
+// user-data is a prefix of the runtime claims' 64-byte user-data, the
+// contents of the 64-byte vTPM NV index 0x01400002 (docs/azure.md), so its
+// hex tag allows 1 to 64 bytes.
 type Azure struct {
 	// UserData is the expected runtime-claims "user-data" (1 to 64 bytes,
 	// hex): the value written to NV 0x01400002 before the report was read.
 	// The claims' 64 bytes must equal it followed by zeros. Empty: the
 	// sev-snp or tdx report-data is used when set, else not checked.
-	UserData cloudra.HexBytes `json:"user-data,omitempty"`
+	UserData cloudra.HexBytes `json:"user-data,omitempty" hex:"1-64"`
 
 	// RequireFreshness requires a challenge answered by the evidence: a
 	// vTPM quote whose extraData equals a non-empty nonce, or a non-zero

@@ -12,7 +12,7 @@ name: prod
 sev-snp:
   vmpl: 2
   allow-debug: false
-  measurements: ["00ff"]
+  measurements: ["` + strings.Repeat("ab", 48) + `"]
   min-tcb: {bootloader: 3, tee: 0, snp: 8, microcode: 115}
 tdx:
   require-sept-ve-disable: false
@@ -21,7 +21,7 @@ sgx:
   min-isvsvn: 2
 tpm:
   banks: [sha256]
-  pcrs: {sha256: {"7": ["00"]}}
+  pcrs: {sha256: {"7": ["` + strings.Repeat("00", 32) + `"]}}
 azure:
   require-freshness: true
 `
@@ -46,7 +46,7 @@ func TestParseRejects(t *testing.T) {
 		"version: 1\nsev-snp:\n  alow-debug: true": "unknown field",
 		"version: 1\nunknown: {}":                  "unknown field",
 		`{"version": 1} {}`:                        "trailing",
-		"version: 1\nsev-snp: [1, 2]":              "cannot unmarshal",
+		"version: 1\nsev-snp: [1, 2]":              "a list, want a mapping",
 		"version: 1\n1: x":                         "",
 		strings.Repeat(" ", MaxSize+1):             "larger than",
 	} {

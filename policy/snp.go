@@ -10,22 +10,29 @@ import "github.com/cloudra/cloudra"
 // report signed by a VCEK or a VLEK, provisional firmware allowed (live
 // microcode updates make CURRENT_TCB ≠ COMMITTED_TCB normal on AWS and Azure
 // hosts), no CRL required (a missing CRL is reported as a warning).
+//
+// The hex tags give each byte string the size of the ATTESTATION_REPORT
+// field it is compared with (AMD SEV-SNP Firmware ABI Specification, table
+// "ATTESTATION_REPORT Structure"): FAMILY_ID 16 bytes at 0x10, IMAGE_ID 16
+// at 0x20, REPORT_DATA 64 at 0x50 (the policy gives a prefix of 1 to 64),
+// MEASUREMENT 48 at 0x90, HOST_DATA 32 at 0xC0, ID_KEY_DIGEST 48 at 0xE0,
+// AUTHOR_KEY_DIGEST 48 at 0x110.
 type SEVSNP struct {
 	// ReportData is the expected REPORT_DATA: 1 to 64 bytes. The report's
 	// first len(ReportData) bytes must equal it and the remaining bytes must
 	// be zero, so a 32-byte hash must fill exactly the first half (pitfalls
 	// B9). Empty: not checked.
-	ReportData cloudra.HexBytes `json:"report-data,omitempty"`
+	ReportData cloudra.HexBytes `json:"report-data,omitempty" hex:"1-64"`
 	// Measurements is an allow-list of launch digests (48 bytes each).
-	Measurements []cloudra.HexBytes `json:"measurements,omitempty"`
+	Measurements []cloudra.HexBytes `json:"measurements,omitempty" hex:"48"`
 	// HostData is the expected HOST_DATA (32 bytes).
-	HostData cloudra.HexBytes `json:"host-data,omitempty"`
+	HostData cloudra.HexBytes `json:"host-data,omitempty" hex:"32"`
 	// IDKeyDigests and AuthorKeyDigests are allow-lists (48 bytes each).
-	IDKeyDigests     []cloudra.HexBytes `json:"id-key-digests,omitempty"`
-	AuthorKeyDigests []cloudra.HexBytes `json:"author-key-digests,omitempty"`
+	IDKeyDigests     []cloudra.HexBytes `json:"id-key-digests,omitempty" hex:"48"`
+	AuthorKeyDigests []cloudra.HexBytes `json:"author-key-digests,omitempty" hex:"48"`
 	// FamilyID and ImageID, when set, must match (16 bytes each).
-	FamilyID cloudra.HexBytes `json:"family-id,omitempty"`
-	ImageID  cloudra.HexBytes `json:"image-id,omitempty"`
+	FamilyID cloudra.HexBytes `json:"family-id,omitempty" hex:"16"`
+	ImageID  cloudra.HexBytes `json:"image-id,omitempty" hex:"16"`
 	// MinGuestSVN is the lowest GUEST_SVN accepted.
 	MinGuestSVN uint32 `json:"min-guest-svn,omitempty"`
 	// VMPL is the required VMPL (default 0; Sakura runs the OS at 2).

@@ -6,26 +6,34 @@ import "github.com/cloudra/cloudra"
 // field, means the default given in each field's comment. Byte strings are
 // hex in quote order (never reversed). Allow-lists pass when empty or when
 // the quote's value is one of the entries.
+//
+// The hex tags give each byte string the size of the TD quote body field it
+// is compared with (Intel TDX DCAP Quote Generation and Verification
+// Library, "TD Quote Body"; sgx_quote_4.h sgx_report2_body_t, and
+// sgx_quote_5.h for TD report 1.5): TEE_TCB_SVN 16 bytes, MRSEAM and
+// MRSIGNERSEAM 48, XFAM 8, MRTD, MRCONFIGID, MROWNER, MROWNERCONFIG and
+// RTMR0–3 48 each, REPORTDATA 64 (the policy gives a prefix of 1 to 64),
+// MRSERVICETD 48.
 type TDX struct {
 	// ReportData is the expected REPORT_DATA: 1 to 64 bytes; the quote's
 	// first len(ReportData) bytes must equal it and the rest must be zero.
 	// Empty: not checked.
-	ReportData cloudra.HexBytes `json:"report-data,omitempty"`
+	ReportData cloudra.HexBytes `json:"report-data,omitempty" hex:"1-64"`
 
 	// Measurement allow-lists (48 bytes each).
-	MRTD          []cloudra.HexBytes `json:"mrtd,omitempty"`
-	RTMR0         []cloudra.HexBytes `json:"rtmr0,omitempty"`
-	RTMR1         []cloudra.HexBytes `json:"rtmr1,omitempty"`
-	RTMR2         []cloudra.HexBytes `json:"rtmr2,omitempty"`
-	RTMR3         []cloudra.HexBytes `json:"rtmr3,omitempty"`
-	MRSEAM        []cloudra.HexBytes `json:"mrseam,omitempty"`
-	MRSignerSEAM  []cloudra.HexBytes `json:"mrsignerseam,omitempty"`
-	MRConfigID    []cloudra.HexBytes `json:"mrconfigid,omitempty"`
-	MROwner       []cloudra.HexBytes `json:"mrowner,omitempty"`
-	MROwnerConfig []cloudra.HexBytes `json:"mrownerconfig,omitempty"`
+	MRTD          []cloudra.HexBytes `json:"mrtd,omitempty" hex:"48"`
+	RTMR0         []cloudra.HexBytes `json:"rtmr0,omitempty" hex:"48"`
+	RTMR1         []cloudra.HexBytes `json:"rtmr1,omitempty" hex:"48"`
+	RTMR2         []cloudra.HexBytes `json:"rtmr2,omitempty" hex:"48"`
+	RTMR3         []cloudra.HexBytes `json:"rtmr3,omitempty" hex:"48"`
+	MRSEAM        []cloudra.HexBytes `json:"mrseam,omitempty" hex:"48"`
+	MRSignerSEAM  []cloudra.HexBytes `json:"mrsignerseam,omitempty" hex:"48"`
+	MRConfigID    []cloudra.HexBytes `json:"mrconfigid,omitempty" hex:"48"`
+	MROwner       []cloudra.HexBytes `json:"mrowner,omitempty" hex:"48"`
+	MROwnerConfig []cloudra.HexBytes `json:"mrownerconfig,omitempty" hex:"48"`
 	// MRServiceTD is an allow-list for TD report 1.5 quotes (48 bytes each).
 	// Default: only all-zero (no service TD bound) is accepted.
-	MRServiceTD []cloudra.HexBytes `json:"mrservicetd,omitempty"`
+	MRServiceTD []cloudra.HexBytes `json:"mrservicetd,omitempty" hex:"48"`
 
 	// TD_ATTRIBUTES. Reserved bits are always rejected. Defaults: DEBUG
 	// rejected; SEPT_VE_DISABLE required (set require-sept-ve-disable: false
@@ -37,11 +45,11 @@ type TDX struct {
 	AllowKL              *bool `json:"allow-kl,omitempty"`
 	AllowPerfmon         *bool `json:"allow-perfmon,omitempty"`
 	// XFAM is an allow-list of XFAM values (8 bytes each, quote order).
-	XFAM []cloudra.HexBytes `json:"xfam,omitempty"`
+	XFAM []cloudra.HexBytes `json:"xfam,omitempty" hex:"8"`
 
 	// MinTEETCBSVN is a floor for TEE_TCB_SVN (16 bytes), compared byte by
 	// byte: every byte of the quote's value must be ≥ the floor's.
-	MinTEETCBSVN cloudra.HexBytes `json:"min-tee-tcb-svn,omitempty"`
+	MinTEETCBSVN cloudra.HexBytes `json:"min-tee-tcb-svn,omitempty" hex:"16"`
 
 	// TCB are the rules for the TCB status from Intel's collateral.
 	TCB *DCAPTCB `json:"tcb,omitempty"`

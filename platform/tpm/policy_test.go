@@ -1,6 +1,7 @@
 package tpm
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/cloudra/cloudra/policy"
@@ -13,13 +14,13 @@ func TestPolicyFile(t *testing.T) {
 tpm:
   banks: [sha256, sha384]
   require-nonce: true
-  ak-pins: ["00"]
-  ak-roots: ["11"]
+  ak-pins: ["` + strings.Repeat("00", 32) + `"]
+  ak-roots: ["` + strings.Repeat("11", 32) + `"]
   secure-boot: true
   kernel-cmdlines: ["ro quiet"]
   pcrs:
     sha256:
-      "7": ["aa", "bb"]
+      "7": ["` + strings.Repeat("aa", 32) + `", "` + strings.Repeat("bb", 32) + `"]
 `))
 	if err != nil {
 		t.Fatal(err)

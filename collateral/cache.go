@@ -72,7 +72,8 @@ func NewCache(dir string, opts CacheOptions) (*Cache, error) {
 // a VCEK is named by chip and TCB and valid for 7 years (30 days here);
 // the AMD ARK/ASK chains change with product generations (7 days);
 // CRLs, TCB Info and QE Identity are reissued at least monthly and carry
-// their own nextUpdate (DefaultTTL; the verifier judges freshness).
+// their own nextUpdate (DefaultTTL). Whatever the TTL, the cache never
+// serves an item past its own nextUpdate as fresh (see [Cache.Get]).
 func SuggestedTTL(raw string) time.Duration {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -128,7 +129,9 @@ func (c *Cache) ttl(u string) time.Duration {
 var errMiss = errors.New("cache miss")
 
 // Get returns the cached response for u. With fresh set, an entry older
-// than its TTL is a miss. A corrupted entry is removed and is a miss.
+// than its TTL is a miss, and so is a CRL (RFC 5280 §5.1.2.5), TCB Info or
+// QE Identity whose own nextUpdate has passed: a reissued list must be
+// fetched then, however long the TTL. A corrupted entry is removed and is a miss.
 // A miss returns an error wrapping fs.ErrNotExist.
 func (c *Cache) Get(u string, fresh bool) (*Response, error) {
 	r, err := c.get(u, fresh)
@@ -166,6 +169,9 @@ func (c *Cache) get(u string, fresh bool) (*Response, error) {
 		}
 		return nil, errMiss
 	}
+	if next := nextUpdate(body); fresh && !next.IsZero() && !c.o.Now().Before(next) {
+		return nil, errMiss
+	}
 	return &Response{URL: u, Body: body, Header: keptHeaders(e.Header), FetchedAt: e.FetchedAt}, nil
 }
 
@@ -189,6 +195,46 @@ func (c *Cache) Put(r *Response) error {
 		return fmt.Errorf("collateral: cache: %w (hint: check the cache directory is writable)", err)
 	}
 	return nil
+}
+
+// nextUpdate is the earliest nextUpdate of the CRLs or PCS documents in a
+// body, or zero when it has none (certificates, JWKS, unknown bytes).
+func nextUpdate(body []byte) time.Time {
+	col, err := classify(body, "cache")
+	if err != nil {
+		return time.Time{}
+	}
+	var next time.Time
+	earliest := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	for _, crl := range col.CRLs {
+		earliest(crl.NextUpdate)
+	}
+	for _, d := range col.Documents {
+		// PCS TCB Info and QE Identity: {"tcbInfo"|"enclaveIdentity":
+		// {"nextUpdate": RFC 3339, …}, "signature": …}.
+		var v struct {
+			TCBInfo *struct {
+				NextUpdate time.Time `json:"nextUpdate"`
+			} `json:"tcbInfo"`
+			EnclaveIdentity *struct {
+				NextUpdate time.Time `json:"nextUpdate"`
+			} `json:"enclaveIdentity"`
+		}
+		if json.Unmarshal(d.Raw, &v) != nil {
+			continue
+		}
+		if v.TCBInfo != nil {
+			earliest(v.TCBInfo.NextUpdate)
+		}
+		if v.EnclaveIdentity != nil {
+			earliest(v.EnclaveIdentity.NextUpdate)
+		}
+	}
+	return next
 }
 
 func isHexSum(s string) bool {

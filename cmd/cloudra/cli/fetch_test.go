@@ -14,10 +14,16 @@ import (
 	"github.com/cloudra/cloudra/internal/vectortest"
 )
 
-// fakeKDS serves one VCEK at its KDS path, on loopback, and counts requests.
+// fakeKDS serves one VCEK at its KDS path, on loopback, and counts requests
+// other than for the CRL (which it does not have, and which every online
+// verification asks for: a 404 is not cached).
 func fakeKDS(t *testing.T, vcekPath string, vcek []byte) (*httptest.Server, *atomic.Int32) {
 	var n atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/crl") {
+			http.NotFound(w, r)
+			return
+		}
 		n.Add(1)
 		if r.URL.Path == vcekPath {
 			w.Header().Set("Content-Type", "application/pkix-cert")
@@ -60,6 +66,9 @@ func TestFetchThroughCache(t *testing.T) {
 	}
 	if !strings.Contains(errOut, "cloudra: fetching VCEK") {
 		t.Fatalf("no progress on stderr: %q", errOut)
+	}
+	if !strings.Contains(errOut, "cloudra: fetching AMD Genoa CRL") {
+		t.Fatalf("online verification did not ask for the CRL: %q", errOut)
 	}
 	code, _, errOut = runCLI(t, "verify", at, "--cache-dir", cache, "--kds-url", srv.URL, report)
 	if code != 0 || hits.Load() != 1 {

@@ -37,7 +37,15 @@ type CacheOptions struct {
 // Cache is a content-addressed collateral cache in a directory:
 //
 //	DIR/blobs/<sha256 of body>           the bodies, named by their hash
-//	DIR/index/<sha256 of URL>.json       URL → blob hash, fetched-at, headers
+//	DIR/index/<sha256 of key>.json       key → blob hash, source, fetched-at, headers
+//
+// The key is what the item is: the canonical URL that names it (the AMD
+// KDS or Intel PCS URL a platform builds from the evidence: product, chip
+// ID and TCB; FMSPC; CA type), not the URL it was fetched from. An item
+// fetched through a mirror or PCCS ([SourcedFetcher]) is found again by a
+// later run that does not name the mirror. (Entries written before the key
+// was canonical, under a mirror's URL, are found only when that mirror URL
+// is asked for again, by [Offline]; otherwise they are ignored.)
 //
 // Every file is written to a temporary name and renamed into place, so
 // processes sharing DIR see either the old or the new entry, never a torn
@@ -97,8 +105,12 @@ func SuggestedTTL(raw string) time.Duration {
 }
 
 type indexEntry struct {
-	URL       string      `json:"url"`
-	Blob      string      `json:"blob"`
+	// URL is the key: the canonical URL of the item.
+	URL  string `json:"url"`
+	Blob string `json:"blob"`
+	// Source is where the body was fetched from when that was not URL
+	// (a mirror, a PCCS), for explanations.
+	Source    string      `json:"source,omitempty"`
 	FetchedAt time.Time   `json:"fetched_at"`
 	Header    http.Header `json:"header,omitempty"`
 }
@@ -172,11 +184,18 @@ func (c *Cache) get(u string, fresh bool) (*Response, error) {
 	if next := nextUpdate(body); fresh && !next.IsZero() && !c.o.Now().Before(next) {
 		return nil, errMiss
 	}
-	return &Response{URL: u, Body: body, Header: keptHeaders(e.Header), FetchedAt: e.FetchedAt}, nil
+	src := u
+	if e.Source != "" {
+		src = e.Source
+	}
+	return &Response{URL: src, Body: body, Header: keptHeaders(e.Header), FetchedAt: e.FetchedAt}, nil
 }
 
-// Put stores r (its body by hash, then the index entry).
-func (c *Cache) Put(r *Response) error {
+// Put stores r under its own URL (its body by hash, then the index entry).
+func (c *Cache) Put(r *Response) error { return c.put(r.URL, r) }
+
+// put stores r under key; r.URL, when different, is kept as its source.
+func (c *Cache) put(key string, r *Response) error {
 	if int64(len(r.Body)) > c.o.MaxBody {
 		return fmt.Errorf("collateral: cache: %s: %d bytes exceeds %d: %w", r.URL, len(r.Body), c.o.MaxBody, ErrTooLarge)
 	}
@@ -187,11 +206,15 @@ func (c *Cache) Put(r *Response) error {
 			return fmt.Errorf("collateral: cache: %w (hint: check the cache directory is writable)", err)
 		}
 	}
-	ib, err := json.Marshal(indexEntry{URL: r.URL, Blob: sum, FetchedAt: r.FetchedAt, Header: keptHeaders(r.Header)})
+	e := indexEntry{URL: key, Blob: sum, FetchedAt: r.FetchedAt, Header: keptHeaders(r.Header)}
+	if r.URL != key {
+		e.Source = r.URL
+	}
+	ib, err := json.Marshal(e)
 	if err != nil {
 		return fmt.Errorf("collateral: cache: %w", err)
 	}
-	if err := writeAtomic(c.indexPath(r.URL), ib); err != nil {
+	if err := writeAtomic(c.indexPath(key), ib); err != nil {
 		return fmt.Errorf("collateral: cache: %w (hint: check the cache directory is writable)", err)
 	}
 	return nil
@@ -311,6 +334,12 @@ type cached struct {
 }
 
 func (k *cached) Fetch(ctx context.Context, u string) (*Response, error) {
+	return k.FetchFrom(ctx, u, u)
+}
+
+// FetchFrom implements [SourcedFetcher]: the cache and the coalescing are
+// keyed on u, the request goes to source.
+func (k *cached) FetchFrom(ctx context.Context, u, source string) (*Response, error) {
 	if k.c != nil {
 		r, err := k.c.get(u, true)
 		if err == nil {
@@ -325,12 +354,12 @@ func (k *cached) Fetch(ctx context.Context, u string) (*Response, error) {
 	}
 	detached := context.WithoutCancel(ctx)
 	ch := k.g.DoChan(u, func() (any, error) {
-		r, err := k.f.Fetch(detached, u)
+		r, err := k.f.Fetch(detached, source)
 		if err != nil {
 			return nil, err
 		}
 		if k.c != nil {
-			if err := k.c.Put(r); err != nil {
+			if err := k.c.put(u, r); err != nil {
 				return nil, err
 			}
 		}
@@ -363,14 +392,23 @@ func Offline(c *Cache) Fetcher { return offline{c} }
 
 type offline struct{ c *Cache }
 
-func (o offline) Fetch(_ context.Context, u string) (*Response, error) {
+func (o offline) Fetch(ctx context.Context, u string) (*Response, error) {
+	return o.FetchFrom(ctx, u, u)
+}
+
+// FetchFrom implements [SourcedFetcher]: it serves the entry cached under
+// u, else one cached under source by an older cache that keyed entries by
+// the URL asked.
+func (o offline) FetchFrom(_ context.Context, u, source string) (*Response, error) {
 	if o.c != nil {
-		r, err := o.c.get(u, false)
-		if err == nil {
-			return r, nil
-		}
-		if !errors.Is(err, errMiss) {
-			return nil, err
+		for _, key := range []string{u, source} {
+			r, err := o.c.get(key, false)
+			if err == nil {
+				return r, nil
+			}
+			if !errors.Is(err, errMiss) {
+				return nil, err
+			}
 		}
 	}
 	return nil, fmt.Errorf("collateral: %s: %w (hint: pass --collateral DIR or drop --offline)", u, ErrOffline)

@@ -2,6 +2,7 @@ package platform
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -60,7 +61,11 @@ func (v *Verifiers) Verify(ctx context.Context, in Input) (*cloudra.Result, erro
 	for _, a := range in.Bundle.Collateral {
 		c, err := collateral.Classify(a.Data, "bundle:"+a.Name)
 		if err != nil {
-			continue // unusable items are ignored, as in a --collateral folder
+			// An item the bundle declares as collateral that cannot be
+			// used is reported (a warning in the result), not ignored.
+			col.AddUnreadable(cloudra.UnreadableItem{Source: "bundle:" + a.Name,
+				Reason: strings.TrimPrefix(err.Error(), "collateral: bundle:"+a.Name+": ")})
+			continue
 		}
 		col.Merge(c)
 	}
@@ -77,7 +82,7 @@ func (v *Verifiers) Verify(ctx context.Context, in Input) (*cloudra.Result, erro
 	}
 	results, err := p.verify(ctx, in)
 	if err != nil {
-		return nil, err
+		return nil, withUnreadable(err, col)
 	}
 	switch len(results) {
 	case 0:
@@ -88,13 +93,36 @@ func (v *Verifiers) Verify(ctx context.Context, in Input) (*cloudra.Result, erro
 		sort.Strings(kinds)
 		return nil, fmt.Errorf("nothing this cloudra can verify in the evidence (artifacts: %s)", strings.Join(kinds, ", "))
 	case 1:
-		return results[0], nil
+		return addCollateralWarnings(results[0], col), nil
 	}
 	top := &cloudra.Result{Platform: in.Bundle.Platform, Cloud: in.Bundle.Cloud, Parts: results}
 	if top.Platform == "" {
 		top.Platform = results[0].Platform
 	}
-	return top.Finish(), nil
+	return addCollateralWarnings(top.Finish(), col), nil
+}
+
+// addCollateralWarnings gives the result one warning per collateral item
+// that could not be read (a corrupt certificate in a folder, an unusable
+// bundle item): without it, a corrupt VCEK would look like no VCEK at all.
+func addCollateralWarnings(res *cloudra.Result, col *cloudra.Collateral) *cloudra.Result {
+	for _, u := range col.Unreadable {
+		res.Warn("collateral: %s could not be read: %s", u.Source, u.Reason)
+	}
+	return res
+}
+
+// withUnreadable names the unreadable collateral in a missing-collateral
+// error (the verifiers return it unwrapped): one of them may be the item
+// asked for. The verifier's error is copied, not modified.
+func withUnreadable(err error, col *cloudra.Collateral) error {
+	var miss *cloudra.MissingCollateralError
+	if len(col.Unreadable) == 0 || !errors.As(err, &miss) || error(miss) != err {
+		return err
+	}
+	m := *miss
+	m.Unreadable = append(append([]cloudra.UnreadableItem(nil), miss.Unreadable...), col.Unreadable...)
+	return &m
 }
 
 // SetReportData sets the expected REPORT_DATA of every platform section that

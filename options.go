@@ -34,6 +34,27 @@ type Collateral struct {
 	// Sources maps a SHA-256 hex of the raw bytes to where the item came from
 	// (a file path, a URL, "bundle"), for explanations.
 	Sources map[string]string
+	// Unreadable lists items that are recognisably collateral (a PEM
+	// CERTIFICATE or X509 CRL block, a DER certificate or CRL, PCS JSON)
+	// but failed to parse: a corrupt VCEK is reported, not silently
+	// ignored. Verification results carry one warning per item.
+	Unreadable []UnreadableItem
+}
+
+// UnreadableItem is one collateral item that could not be read.
+type UnreadableItem struct {
+	Source string // a file path, "bundle:<name>", a URL
+	Reason string
+}
+
+// AddUnreadable records an unreadable item unless it is already recorded.
+func (c *Collateral) AddUnreadable(it UnreadableItem) {
+	for _, x := range c.Unreadable {
+		if x == it {
+			return
+		}
+	}
+	c.Unreadable = append(c.Unreadable, it)
 }
 
 // Document is a raw collateral document with its detected kind.
@@ -78,6 +99,9 @@ func (c *Collateral) Merge(o *Collateral) {
 		c.AddCRL(x)
 	}
 	c.Documents = append(c.Documents, o.Documents...)
+	for _, x := range o.Unreadable {
+		c.AddUnreadable(x)
+	}
 	for k, v := range o.Sources {
 		if c.Sources == nil {
 			c.Sources = map[string]string{}
@@ -97,6 +121,9 @@ type CollateralRef struct {
 // exits 2 (could not decide).
 type MissingCollateralError struct {
 	Items []CollateralRef
+	// Unreadable are the collateral items at hand that could not be read;
+	// one of them may be the missing item (a corrupt VCEK file).
+	Unreadable []UnreadableItem
 }
 
 func (e *MissingCollateralError) Error() string {
@@ -104,5 +131,13 @@ func (e *MissingCollateralError) Error() string {
 	for _, it := range e.Items {
 		names = append(names, it.What)
 	}
-	return fmt.Sprintf("missing collateral: %s (hint: pass --collateral DIR, or drop --offline so cloudra can fetch it)", strings.Join(names, "; "))
+	msg := "missing collateral: " + strings.Join(names, "; ")
+	if len(e.Unreadable) > 0 {
+		var bad []string
+		for _, u := range e.Unreadable {
+			bad = append(bad, u.Source+": "+u.Reason)
+		}
+		msg += fmt.Sprintf("; %d unreadable collateral item(s) found, which may be it: %s", len(bad), strings.Join(bad, "; "))
+	}
+	return msg + " (hint: pass --collateral DIR, or drop --offline so cloudra can fetch it)"
 }

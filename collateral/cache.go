@@ -37,7 +37,15 @@ type CacheOptions struct {
 // Cache is a content-addressed collateral cache in a directory:
 //
 //	DIR/blobs/<sha256 of body>           the bodies, named by their hash
-//	DIR/index/<sha256 of URL>.json       URL → blob hash, fetched-at, headers
+//	DIR/index/<sha256 of key>.json       key → blob hash, source, fetched-at, headers
+//
+// The key is what the item is: the canonical URL that names it (the AMD
+// KDS or Intel PCS URL a platform builds from the evidence: product, chip
+// ID and TCB; FMSPC; CA type), not the URL it was fetched from. An item
+// fetched through a mirror or PCCS ([SourcedFetcher]) is found again by a
+// later run that does not name the mirror. (Entries written before the key
+// was canonical, under a mirror's URL, are found only when that mirror URL
+// is asked for again, by [Offline]; otherwise they are ignored.)
 //
 // Every file is written to a temporary name and renamed into place, so
 // processes sharing DIR see either the old or the new entry, never a torn
@@ -72,7 +80,8 @@ func NewCache(dir string, opts CacheOptions) (*Cache, error) {
 // a VCEK is named by chip and TCB and valid for 7 years (30 days here);
 // the AMD ARK/ASK chains change with product generations (7 days);
 // CRLs, TCB Info and QE Identity are reissued at least monthly and carry
-// their own nextUpdate (DefaultTTL; the verifier judges freshness).
+// their own nextUpdate (DefaultTTL). Whatever the TTL, the cache never
+// serves an item past its own nextUpdate as fresh (see [Cache.Get]).
 func SuggestedTTL(raw string) time.Duration {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -96,8 +105,12 @@ func SuggestedTTL(raw string) time.Duration {
 }
 
 type indexEntry struct {
-	URL       string      `json:"url"`
-	Blob      string      `json:"blob"`
+	// URL is the key: the canonical URL of the item.
+	URL  string `json:"url"`
+	Blob string `json:"blob"`
+	// Source is where the body was fetched from when that was not URL
+	// (a mirror, a PCCS), for explanations.
+	Source    string      `json:"source,omitempty"`
 	FetchedAt time.Time   `json:"fetched_at"`
 	Header    http.Header `json:"header,omitempty"`
 }
@@ -128,7 +141,9 @@ func (c *Cache) ttl(u string) time.Duration {
 var errMiss = errors.New("cache miss")
 
 // Get returns the cached response for u. With fresh set, an entry older
-// than its TTL is a miss. A corrupted entry is removed and is a miss.
+// than its TTL is a miss, and so is a CRL (RFC 5280 §5.1.2.5), TCB Info or
+// QE Identity whose own nextUpdate has passed: a reissued list must be
+// fetched then, however long the TTL. A corrupted entry is removed and is a miss.
 // A miss returns an error wrapping fs.ErrNotExist.
 func (c *Cache) Get(u string, fresh bool) (*Response, error) {
 	r, err := c.get(u, fresh)
@@ -166,11 +181,21 @@ func (c *Cache) get(u string, fresh bool) (*Response, error) {
 		}
 		return nil, errMiss
 	}
-	return &Response{URL: u, Body: body, Header: keptHeaders(e.Header), FetchedAt: e.FetchedAt}, nil
+	if next := nextUpdate(body); fresh && !next.IsZero() && !c.o.Now().Before(next) {
+		return nil, errMiss
+	}
+	src := u
+	if e.Source != "" {
+		src = e.Source
+	}
+	return &Response{URL: src, Body: body, Header: keptHeaders(e.Header), FetchedAt: e.FetchedAt}, nil
 }
 
-// Put stores r (its body by hash, then the index entry).
-func (c *Cache) Put(r *Response) error {
+// Put stores r under its own URL (its body by hash, then the index entry).
+func (c *Cache) Put(r *Response) error { return c.put(r.URL, r) }
+
+// put stores r under key; r.URL, when different, is kept as its source.
+func (c *Cache) put(key string, r *Response) error {
 	if int64(len(r.Body)) > c.o.MaxBody {
 		return fmt.Errorf("collateral: cache: %s: %d bytes exceeds %d: %w", r.URL, len(r.Body), c.o.MaxBody, ErrTooLarge)
 	}
@@ -181,14 +206,58 @@ func (c *Cache) Put(r *Response) error {
 			return fmt.Errorf("collateral: cache: %w (hint: check the cache directory is writable)", err)
 		}
 	}
-	ib, err := json.Marshal(indexEntry{URL: r.URL, Blob: sum, FetchedAt: r.FetchedAt, Header: keptHeaders(r.Header)})
+	e := indexEntry{URL: key, Blob: sum, FetchedAt: r.FetchedAt, Header: keptHeaders(r.Header)}
+	if r.URL != key {
+		e.Source = r.URL
+	}
+	ib, err := json.Marshal(e)
 	if err != nil {
 		return fmt.Errorf("collateral: cache: %w", err)
 	}
-	if err := writeAtomic(c.indexPath(r.URL), ib); err != nil {
+	if err := writeAtomic(c.indexPath(key), ib); err != nil {
 		return fmt.Errorf("collateral: cache: %w (hint: check the cache directory is writable)", err)
 	}
 	return nil
+}
+
+// nextUpdate is the earliest nextUpdate of the CRLs or PCS documents in a
+// body, or zero when it has none (certificates, JWKS, unknown bytes).
+func nextUpdate(body []byte) time.Time {
+	col, err := classify(body, "cache")
+	if err != nil {
+		return time.Time{}
+	}
+	var next time.Time
+	earliest := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	for _, crl := range col.CRLs {
+		earliest(crl.NextUpdate)
+	}
+	for _, d := range col.Documents {
+		// PCS TCB Info and QE Identity: {"tcbInfo"|"enclaveIdentity":
+		// {"nextUpdate": RFC 3339, …}, "signature": …}.
+		var v struct {
+			TCBInfo *struct {
+				NextUpdate time.Time `json:"nextUpdate"`
+			} `json:"tcbInfo"`
+			EnclaveIdentity *struct {
+				NextUpdate time.Time `json:"nextUpdate"`
+			} `json:"enclaveIdentity"`
+		}
+		if json.Unmarshal(d.Raw, &v) != nil {
+			continue
+		}
+		if v.TCBInfo != nil {
+			earliest(v.TCBInfo.NextUpdate)
+		}
+		if v.EnclaveIdentity != nil {
+			earliest(v.EnclaveIdentity.NextUpdate)
+		}
+	}
+	return next
 }
 
 func isHexSum(s string) bool {
@@ -265,6 +334,12 @@ type cached struct {
 }
 
 func (k *cached) Fetch(ctx context.Context, u string) (*Response, error) {
+	return k.FetchFrom(ctx, u, u)
+}
+
+// FetchFrom implements [SourcedFetcher]: the cache and the coalescing are
+// keyed on u, the request goes to source.
+func (k *cached) FetchFrom(ctx context.Context, u, source string) (*Response, error) {
 	if k.c != nil {
 		r, err := k.c.get(u, true)
 		if err == nil {
@@ -279,12 +354,12 @@ func (k *cached) Fetch(ctx context.Context, u string) (*Response, error) {
 	}
 	detached := context.WithoutCancel(ctx)
 	ch := k.g.DoChan(u, func() (any, error) {
-		r, err := k.f.Fetch(detached, u)
+		r, err := k.f.Fetch(detached, source)
 		if err != nil {
 			return nil, err
 		}
 		if k.c != nil {
-			if err := k.c.Put(r); err != nil {
+			if err := k.c.put(u, r); err != nil {
 				return nil, err
 			}
 		}
@@ -317,14 +392,23 @@ func Offline(c *Cache) Fetcher { return offline{c} }
 
 type offline struct{ c *Cache }
 
-func (o offline) Fetch(_ context.Context, u string) (*Response, error) {
+func (o offline) Fetch(ctx context.Context, u string) (*Response, error) {
+	return o.FetchFrom(ctx, u, u)
+}
+
+// FetchFrom implements [SourcedFetcher]: it serves the entry cached under
+// u, else one cached under source by an older cache that keyed entries by
+// the URL asked.
+func (o offline) FetchFrom(_ context.Context, u, source string) (*Response, error) {
 	if o.c != nil {
-		r, err := o.c.get(u, false)
-		if err == nil {
-			return r, nil
-		}
-		if !errors.Is(err, errMiss) {
-			return nil, err
+		for _, key := range []string{u, source} {
+			r, err := o.c.get(key, false)
+			if err == nil {
+				return r, nil
+			}
+			if !errors.Is(err, errMiss) {
+				return nil, err
+			}
 		}
 	}
 	return nil, fmt.Errorf("collateral: %s: %w (hint: pass --collateral DIR or drop --offline)", u, ErrOffline)

@@ -2,9 +2,15 @@ package collateral
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -294,5 +300,64 @@ func TestCacheFutureEntryAndCap(t *testing.T) {
 	}
 	if r, err := c.Get(u, false); err != nil || string(r.Body) != "tcb" {
 		t.Errorf("stale read: %v", err)
+	}
+}
+
+// testCRL mints a CRL valid from thisUpdate to nextUpdate under a fresh key.
+func testCRL(t *testing.T, thisUpdate, nextUpdate time.Time) []byte {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "ARK-Test"},
+		NotBefore: thisUpdate.Add(-time.Hour), NotAfter: nextUpdate.Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crl, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(1), ThisUpdate: thisUpdate, NextUpdate: nextUpdate}, ca, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return crl
+}
+
+// TestCacheCRLFreshUntilNextUpdate: a cached CRL is fresh for its TTL but
+// never past its own nextUpdate; offline still serves it (the verifier
+// judges its dates).
+func TestCacheCRLFreshUntilNextUpdate(t *testing.T) {
+	clk := newFakeClock()
+	crl := testCRL(t, clk.Now().Add(-time.Hour), clk.Now().Add(2*time.Hour))
+	var hits atomic.Int32
+	ts := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Write(crl)
+	}))
+	c := newCacheT(t, clk, CacheOptions{TTL: 30 * 24 * time.Hour})
+	f := Cached(NewHTTP(HTTPOptions{Now: clk.Now, Sleep: clk.Sleep}), c)
+	u := ts.URL + "/vcek/v1/Milan/crl"
+	for range 2 {
+		if _, err := f.Fetch(context.Background(), u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if hits.Load() != 1 {
+		t.Fatalf("%d upstream hits before nextUpdate, want 1", hits.Load())
+	}
+	clk.Advance(2 * time.Hour)
+	if _, err := c.Get(u, true); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("CRL past its nextUpdate served as fresh: %v", err)
+	}
+	if _, err := Offline(c).Fetch(context.Background(), u); err != nil {
+		t.Fatalf("offline: %v", err)
+	}
+	if _, err := f.Fetch(context.Background(), u); err != nil || hits.Load() != 2 {
+		t.Fatalf("after nextUpdate: %v, %d hits, want a refetch", err, hits.Load())
 	}
 }

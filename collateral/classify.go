@@ -28,6 +28,16 @@ const (
 // [Classify] knows.
 var ErrUnrecognized = errors.New("not recognised as collateral")
 
+// ErrMalformed is wrapped when bytes are recognisably collateral but do not
+// parse: a PEM CERTIFICATE or X509 CRL block (complete or cut short) whose
+// contents fail, DER that starts as a signed X.509 structure does (a
+// SEQUENCE with a long-form length around an inner SEQUENCE, RFC 5280 §4.1
+// and §5.1) but is neither a certificate nor a CRL, or JSON with a PCS
+// "tcbInfo" or "enclaveIdentity" member that is not a PCS document. A
+// corrupt VCEK in a folder is such an item; callers report it rather than
+// ignore it like a README.
+var ErrMalformed = errors.New("malformed collateral")
+
 // Classify sorts one blob by its content: PEM with any number of
 // CERTIFICATE and X509 CRL blocks (text between blocks is ignored), a DER
 // certificate or CRL (no trailing bytes) as binary or as hex text, or a
@@ -162,12 +172,32 @@ func classifyDER(der []byte, source string) (*cloudra.Collateral, error) {
 	}
 	if crl, err := x509.ParseRevocationList(der); err == nil {
 		if len(crl.Raw) != len(der) {
-			return nil, fmt.Errorf("collateral: %s: trailing bytes after DER CRL", source)
+			return nil, fmt.Errorf("collateral: %s: trailing bytes after DER CRL: %w", source, ErrMalformed)
 		}
 		addCRL(col, crl, source)
 		return col, nil
 	}
+	if looksSignedDER(der) {
+		return nil, fmt.Errorf("collateral: %s: DER that is neither a valid certificate nor a valid CRL: %w", source, ErrMalformed)
+	}
 	return nil, fmt.Errorf("collateral: %s: starts like DER but is neither a certificate nor a CRL: %w", source, ErrUnrecognized)
+}
+
+// looksSignedDER reports whether der starts as a certificate or CRL of
+// more than 255 bytes does: SEQUENCE (0x30) with a two- or three-byte
+// length (0x82, 0x83), its first element a SEQUENCE (the TBSCertificate or
+// TBSCertList). Keys (first element an INTEGER) and other DER do not.
+func looksSignedDER(der []byte) bool {
+	if len(der) < 8 || der[0] != 0x30 {
+		return false
+	}
+	switch der[1] {
+	case 0x82:
+		return der[4] == 0x30
+	case 0x83:
+		return der[5] == 0x30
+	}
+	return false
 }
 
 func addCert(col *cloudra.Collateral, cert *x509.Certificate, source string) {
@@ -195,16 +225,16 @@ func classifyPEM(data []byte, source string) (*cloudra.Collateral, error) {
 		case "CERTIFICATE":
 			cert, err := x509.ParseCertificate(b.Bytes)
 			if err != nil {
-				return nil, fmt.Errorf("collateral: %s: PEM block %d: %w", source, n, err)
+				return nil, fmt.Errorf("collateral: %s: PEM block %d: %w: %w", source, n, ErrMalformed, err)
 			}
 			addCert(col, cert, source)
 		case "X509 CRL":
 			crl, err := x509.ParseRevocationList(b.Bytes)
 			if err != nil {
-				return nil, fmt.Errorf("collateral: %s: PEM block %d: %w", source, n, err)
+				return nil, fmt.Errorf("collateral: %s: PEM block %d: %w: %w", source, n, ErrMalformed, err)
 			}
 			if len(crl.Raw) != len(b.Bytes) {
-				return nil, fmt.Errorf("collateral: %s: PEM block %d: trailing bytes after CRL", source, n)
+				return nil, fmt.Errorf("collateral: %s: PEM block %d: trailing bytes after CRL: %w", source, n, ErrMalformed)
 			}
 			addCRL(col, crl, source)
 		default:
@@ -212,9 +242,34 @@ func classifyPEM(data []byte, source string) (*cloudra.Collateral, error) {
 		}
 	}
 	if n == 0 {
+		if hasPEMStart(data, "CERTIFICATE") || hasPEMStart(data, "X509 CRL") {
+			return nil, fmt.Errorf("collateral: %s: certificate or CRL PEM block cut short or with bad base64: %w", source, ErrMalformed)
+		}
 		return nil, fmt.Errorf("collateral: %s: no complete PEM block: %w", source, ErrUnrecognized)
 	}
 	return col, nil
+}
+
+// hasPEMStart reports whether a "-----BEGIN <typ>-----" line starts a line
+// of data (RFC 7468 §2): PEM quoted inside other text (a log, a debug dump
+// with escaped newlines) is not a cut-short PEM file.
+func hasPEMStart(data []byte, typ string) bool {
+	marker := []byte("-----BEGIN " + typ + "-----")
+	for off := 0; off < len(data); {
+		i := bytes.Index(data[off:], marker)
+		if i < 0 {
+			return false
+		}
+		at := off + i
+		end := at + len(marker)
+		lineStart := at == 0 || data[at-1] == '\n'
+		lineEnd := end == len(data) || data[end] == '\n' || data[end] == '\r'
+		if lineStart && lineEnd {
+			return true
+		}
+		off = end
+	}
+	return false
 }
 
 // classifyJSON recognises a document by its top-level members only; its
@@ -222,6 +277,9 @@ func classifyPEM(data []byte, source string) (*cloudra.Collateral, error) {
 func classifyJSON(data []byte, source string) (*cloudra.Collateral, error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(data, &top); err != nil {
+		if bytes.Contains(data, []byte(`"tcbInfo"`)) || bytes.Contains(data, []byte(`"enclaveIdentity"`)) {
+			return nil, fmt.Errorf("collateral: %s: malformed PCS JSON: %v: %w", source, err, ErrMalformed)
+		}
 		return nil, fmt.Errorf("collateral: %s: malformed JSON: %v: %w", source, err, ErrUnrecognized)
 	}
 	isObj := func(k string) bool { v := bytes.TrimSpace(top[k]); return len(v) > 0 && v[0] == '{' }
@@ -235,6 +293,8 @@ func classifyJSON(data []byte, source string) (*cloudra.Collateral, error) {
 		kind = KindQEIdentity
 	case isArr("keys"):
 		kind = KindJWKS
+	case top["tcbInfo"] != nil || top["enclaveIdentity"] != nil:
+		return nil, fmt.Errorf("collateral: %s: JSON with a tcbInfo or enclaveIdentity member that is not a signed PCS document: %w", source, ErrMalformed)
 	default:
 		return nil, fmt.Errorf("collateral: %s: JSON is not PCS TCB Info, QE Identity or JWKS: %w", source, ErrUnrecognized)
 	}

@@ -443,3 +443,64 @@ func TestClassifyHexDER(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadDirReportsUnreadable: files that are recognisably collateral but
+// do not parse (a corrupt DER or PEM VCEK, a truncated PCS document) are in
+// the collateral's Unreadable with their reason; files that are plainly
+// not collateral are only skipped.
+func TestLoadDirReportsUnreadable(t *testing.T) {
+	v := vectortest.Dir(t)
+	vcek, err := os.ReadFile(filepath.Join(v, "snp/virtee-sev-milan-v2-vcek/vcek.der"))
+	must(t, err)
+	tcb, err := os.ReadFile(filepath.Join(v, "tdx/dcapqvl-v4-uptodate/collateral/tcb_info.json"))
+	must(t, err)
+	corrupt := bytes.Clone(vcek)
+	corrupt[8] = 0x05 // the TBS version tag: no longer parses
+	if _, err := x509.ParseCertificate(corrupt); err == nil {
+		t.Fatal("corruption still parses")
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	must(t, err)
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	must(t, err)
+	d := t.TempDir()
+	files := map[string][]byte{
+		"vcek.der":       corrupt,
+		"vcek-short.der": vcek[:len(vcek)-100],
+		"vcek.pem":       pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: corrupt}),
+		"cut.pem":        pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: vcek})[:200],
+		"tcb_info.json":  tcb[:len(tcb)/2],
+		"README.md":      []byte("# collateral for the demo\n"),
+		"notes.txt":      []byte("fetched 2025-01-01\n"),
+		"token.json":     []byte(`{"alg":"RS256"}`),
+		"key.der":        keyDER,
+		"dump.snap":      []byte(`pem: "-----BEGIN CERTIFICATE-----\nMIIB"` + "\n"), // PEM quoted in a debug dump
+	}
+	for name, b := range files {
+		must(t, os.WriteFile(filepath.Join(d, name), b, 0o644))
+	}
+	col, skipped, err := LoadDir(d)
+	must(t, err)
+	if len(skipped) != len(files) {
+		t.Errorf("%d skipped, want %d", len(skipped), len(files))
+	}
+	got := map[string]string{}
+	for _, u := range col.Unreadable {
+		got[filepath.Base(u.Source)] = u.Reason
+	}
+	for _, name := range []string{"vcek.der", "vcek-short.der", "vcek.pem", "cut.pem", "tcb_info.json"} {
+		if got[name] == "" {
+			t.Errorf("%s not reported unreadable (unreadable: %q)", name, got)
+		}
+	}
+	if len(got) != 5 {
+		t.Errorf("unreadable %q, want the 5 corrupt items only", got)
+	}
+	// Merge keeps them, once.
+	all := &cloudra.Collateral{}
+	all.Merge(col)
+	all.Merge(col)
+	if len(all.Unreadable) != 5 {
+		t.Errorf("merged %d unreadable items", len(all.Unreadable))
+	}
+}

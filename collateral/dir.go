@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -34,7 +35,10 @@ var issuerChainSuffixes = []string{"_issuer_chain.pem", ".issuer-chain.pem", "-i
 // (one level: dir/*, dir/*/*; deeper folders are reported as skipped).
 // Every regular file up to MaxFileSize is classified by content with
 // [Classify]; files that are not collateral are returned in Skipped with the
-// reason, never silently dropped. Symbolic links to files are followed.
+// reason, never silently dropped. Files that are recognisably collateral but
+// do not parse ([ErrMalformed]: a corrupt VCEK) are in Skipped too, and in
+// the result's Unreadable, so that verification warns about them.
+// Symbolic links to files are followed.
 // The error is only for an unreadable dir or more than MaxDirFiles entries.
 func LoadDir(dir string) (*cloudra.Collateral, []Skipped, error) {
 	var files []string
@@ -84,7 +88,11 @@ func LoadDir(dir string) (*cloudra.Collateral, []Skipped, error) {
 		}
 		col, err := Classify(data, p)
 		if err != nil {
-			skipped = append(skipped, Skipped{p, strings.TrimPrefix(err.Error(), "collateral: "+p+": ")})
+			reason := strings.TrimPrefix(err.Error(), "collateral: "+p+": ")
+			skipped = append(skipped, Skipped{p, reason})
+			if errors.Is(err, ErrMalformed) {
+				out.AddUnreadable(cloudra.UnreadableItem{Source: p, Reason: reason})
+			}
 			continue
 		}
 		raw[p] = data

@@ -36,6 +36,29 @@ type Fetcher interface {
 	Fetch(ctx context.Context, url string) (*Response, error)
 }
 
+// SourcedFetcher is a [Fetcher] that can get an item named by its canonical
+// URL from another source serving the same paths (a PCCS, a mirror, a
+// cloud's cache) while keeping what it caches under the canonical URL, so
+// that where an item came from does not change what it is.
+// [Cached] and [Offline] are SourcedFetchers.
+type SourcedFetcher interface {
+	Fetcher
+	// FetchFrom returns the item named url, asking source for it.
+	FetchFrom(ctx context.Context, url, source string) (*Response, error)
+}
+
+// FetchFrom gets the item named url from source: through f's FetchFrom
+// when f is a [SourcedFetcher], else by fetching source.
+func FetchFrom(ctx context.Context, f Fetcher, url, source string) (*Response, error) {
+	if source == "" || source == url {
+		return f.Fetch(ctx, url)
+	}
+	if sf, ok := f.(SourcedFetcher); ok {
+		return sf.FetchFrom(ctx, url, source)
+	}
+	return f.Fetch(ctx, source)
+}
+
 // Response is one fetched collateral item.
 type Response struct {
 	URL  string

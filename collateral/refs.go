@@ -12,8 +12,9 @@ import (
 // errors of the others. Items may be alternatives (a v2 SEV-SNP report's
 // VCEK under each product line), so one failure is not fatal by itself; the
 // caller decides what none arriving means. rewrite, when not nil, maps each
-// URL to the source actually asked (a PCCS, a mirror); progress, when not
-// nil, is told of each fetch.
+// URL to the source actually asked (a PCCS, a mirror); the item keeps its
+// canonical URL as its name (see [FetchFrom]), so a cache finds it again
+// whatever the source. progress, when not nil, is told of each fetch.
 func FetchRefs(ctx context.Context, f Fetcher, refs []cloudra.CollateralRef, rewrite func(string) string, progress func(string)) (*cloudra.Collateral, int, []error) {
 	out := &cloudra.Collateral{}
 	var got int
@@ -26,7 +27,7 @@ func FetchRefs(ctx context.Context, f Fetcher, refs []cloudra.CollateralRef, rew
 		if rewrite != nil {
 			u = rewrite(u)
 		}
-		resp, err := f.Fetch(ctx, u)
+		resp, err := FetchFrom(ctx, f, it.URL, u)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", it.What, err))
 			continue

@@ -51,3 +51,33 @@ func TestFetchRefs(t *testing.T) {
 		t.Fatalf("errs %v", errs)
 	}
 }
+
+// TestFetchRefsCachesUnderCanonicalURL: an item fetched through a mirror is
+// cached under the canonical URL its ref names, so an offline run that
+// does not know the mirror finds it; the mirror is kept as its source.
+func TestFetchRefsCachesUnderCanonicalURL(t *testing.T) {
+	up := &counting{}
+	ts := start(t, up)
+	clk := newFakeClock()
+	c := newCacheT(t, clk, CacheOptions{})
+	canon := "https://kdsintf.amd.com/vcek/v1/Milan/cert_chain"
+	mirror := func(u string) string { return ts.URL + "/mirror/vcek/v1/Milan/cert_chain" }
+	refs := []cloudra.CollateralRef{{What: "chain", URL: canon}}
+	// counting's bodies are not collateral: only the cache matters here.
+	_, _, _ = FetchRefs(context.Background(), Cached(NewHTTP(HTTPOptions{Now: clk.Now, Sleep: clk.Sleep}), c), refs, mirror, nil)
+	if up.hits.Load() != 1 {
+		t.Fatalf("%d upstream hits, want 1", up.hits.Load())
+	}
+	r, err := Offline(c).Fetch(context.Background(), canon)
+	if err != nil {
+		t.Fatalf("offline by canonical URL: %v", err)
+	}
+	if r.URL != mirror(canon) || string(r.Body) != "body of /mirror/vcek/v1/Milan/cert_chain" {
+		t.Errorf("cached %q from %s", r.Body, r.URL)
+	}
+	// Online again through another mirror: served from the cache.
+	other := func(string) string { return ts.URL + "/other" }
+	if _, err := FetchFrom(context.Background(), Cached(NewHTTP(HTTPOptions{Now: clk.Now, Sleep: clk.Sleep}), c), canon, other(canon)); err != nil || up.hits.Load() != 1 {
+		t.Fatalf("second source: %v, %d hits", err, up.hits.Load())
+	}
+}

@@ -105,7 +105,11 @@ func (v *Verifiers) Verify(ctx context.Context, in Input) (*cloudra.Result, erro
 	for _, a := range append(append([]cloudra.Artifact(nil), in.Bundle.Collateral...), extra...) {
 		c, err := collateral.Classify(a.Data, "bundle:"+a.Name)
 		if err != nil {
-			continue // unusable items are ignored, as in a --collateral folder
+			// An item the bundle declares as collateral that cannot be
+			// used is reported (a warning in the result), not ignored.
+			col.AddUnreadable(cloudra.UnreadableItem{Source: "bundle:" + a.Name,
+				Reason: strings.TrimPrefix(err.Error(), "collateral: bundle:"+a.Name+": ")})
+			continue
 		}
 		col.Merge(c)
 	}
@@ -121,7 +125,7 @@ func (v *Verifiers) Verify(ctx context.Context, in Input) (*cloudra.Result, erro
 	}
 	results, err := p.verify(ctx, in, groups)
 	if err != nil {
-		return nil, err
+		return nil, withUnreadable(err, col)
 	}
 	var res *cloudra.Result
 	if len(results) == 1 {
@@ -134,7 +138,7 @@ func (v *Verifiers) Verify(ctx context.Context, in Input) (*cloudra.Result, erro
 	if in.Bundle.Platform != "" || in.Bundle.Cloud != "" {
 		res.Claimed = &cloudra.Claimed{Platform: in.Bundle.Platform, Cloud: in.Bundle.Cloud}
 	}
-	return res, nil
+	return addCollateralWarnings(res, col), nil
 }
 
 // combinedIdentity names a combined result by its verified parts: their
@@ -166,6 +170,29 @@ func combinedIdentity(top *cloudra.Result, parts []*cloudra.Result) (string, str
 		cloud = ""
 	}
 	return strings.Join(names, "+"), cloud
+}
+
+// addCollateralWarnings gives the result one warning per collateral item
+// that could not be read (a corrupt certificate in a folder, an unusable
+// bundle item): without it, a corrupt VCEK would look like no VCEK at all.
+func addCollateralWarnings(res *cloudra.Result, col *cloudra.Collateral) *cloudra.Result {
+	for _, u := range col.Unreadable {
+		res.Warn("collateral: %s could not be read: %s", u.Source, u.Reason)
+	}
+	return res
+}
+
+// withUnreadable names the unreadable collateral in a missing-collateral
+// error (the verifiers return it unwrapped): one of them may be the item
+// asked for. The verifier's error is copied, not modified.
+func withUnreadable(err error, col *cloudra.Collateral) error {
+	var miss *cloudra.MissingCollateralError
+	if len(col.Unreadable) == 0 || !errors.As(err, &miss) || error(miss) != err {
+		return err
+	}
+	m := *miss
+	m.Unreadable = append(append([]cloudra.UnreadableItem(nil), miss.Unreadable...), col.Unreadable...)
+	return &m
 }
 
 // SetReportData sets the expected REPORT_DATA of every platform section that

@@ -14,10 +14,16 @@ import (
 	"github.com/cloudra/cloudra/internal/vectortest"
 )
 
-// fakeKDS serves one VCEK at its KDS path, on loopback, and counts requests.
+// fakeKDS serves one VCEK at its KDS path, on loopback, and counts requests
+// other than for the CRL (which it does not have, and which every online
+// verification asks for: a 404 is not cached).
 func fakeKDS(t *testing.T, vcekPath string, vcek []byte) (*httptest.Server, *atomic.Int32) {
 	var n atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/crl") {
+			http.NotFound(w, r)
+			return
+		}
 		n.Add(1)
 		if r.URL.Path == vcekPath {
 			w.Header().Set("Content-Type", "application/pkix-cert")
@@ -60,6 +66,9 @@ func TestFetchThroughCache(t *testing.T) {
 	}
 	if !strings.Contains(errOut, "cloudra: fetching VCEK") {
 		t.Fatalf("no progress on stderr: %q", errOut)
+	}
+	if !strings.Contains(errOut, "cloudra: fetching AMD Genoa CRL") {
+		t.Fatalf("online verification did not ask for the CRL: %q", errOut)
 	}
 	code, _, errOut = runCLI(t, "verify", at, "--cache-dir", cache, "--kds-url", srv.URL, report)
 	if code != 0 || hits.Load() != 1 {
@@ -143,4 +152,49 @@ func TestFetchDCAP(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("offline with the fetched folder: exit %d\n%s\n%s", code, out, errOut)
 	}
+}
+
+// TestCacheKeyedByIdentityNotMirror: collateral fetched through a mirror
+// (--kds-url) or a PCCS (--pcs-url) is cached as what it is, so a later
+// offline verification that does not name the mirror finds it.
+func TestCacheKeyedByIdentityNotMirror(t *testing.T) {
+	vec := vectortest.Dir(t)
+	t.Run("kds-vcek", func(t *testing.T) {
+		report := filepath.Join(vec, "snp/oak-genoa-oc/report.bin")
+		vcek, err := os.ReadFile(filepath.Join(vec, "snp/oak-genoa-oc/vcek.der"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, out, _ := runCLI(t, "inspect", "--format", "json", report)
+		i := strings.Index(out, `"CHIP_ID": "`)
+		if code != 0 || i < 0 {
+			t.Fatalf("inspect: %d\n%s", code, out)
+		}
+		chip := out[i+len(`"CHIP_ID": "`) : i+len(`"CHIP_ID": "`)+128]
+		srv, hits := fakeKDS(t, "/vcek/v1/Genoa/"+chip, vcek)
+		cache := t.TempDir()
+		at := "--at=2025-08-08T17:21:41Z"
+		code, out, errOut := runCLI(t, "verify", at, "--cache-dir", cache, "--kds-url", srv.URL, report)
+		if code != 0 || hits.Load() != 1 {
+			t.Fatalf("through the mirror: exit %d after %d requests\n%s\n%s", code, hits.Load(), out, errOut)
+		}
+		code, out, errOut = runCLI(t, "verify", at, "--offline", "--cache-dir", cache, report)
+		if code != 0 {
+			t.Fatalf("offline without the mirror flag: exit %d\n%s\n%s", code, out, errOut)
+		}
+	})
+	t.Run("pcs-tcb-info", func(t *testing.T) {
+		quote := filepath.Join(vec, "tdx/dcapqvl-v4-uptodate/quote.bin")
+		srv, hits := fakePCCS(t, filepath.Join(vec, "tdx/dcapqvl-v4-uptodate/collateral"))
+		cache := t.TempDir()
+		at := "--at=2025-07-01T00:00:00Z"
+		code, out, errOut := runCLI(t, "verify", at, "--cache-dir", cache, "--pcs-url", srv.URL, quote)
+		if code != 0 || hits.Load() != 4 {
+			t.Fatalf("through the PCCS: exit %d after %d requests\n%s\n%s", code, hits.Load(), out, errOut)
+		}
+		code, out, errOut = runCLI(t, "verify", at, "--offline", "--cache-dir", cache, quote)
+		if code != 0 {
+			t.Fatalf("offline without the PCCS flag: exit %d\n%s\n%s", code, out, errOut)
+		}
+	})
 }

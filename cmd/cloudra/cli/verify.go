@@ -177,10 +177,21 @@ func freshnessHints(res *cloudra.Result, haveNonce, haveReportData bool) []strin
 // and the network is allowed, fetches it (through the cache) and tries again.
 func verifyFetching(ctx context.Context, env *Env, vs *platform.Verifiers, in platform.Input, f *verifyFlags) (*cloudra.Result, error) {
 	var fetcher collateral.Fetcher
+	var warnings []string
+	if !f.offline {
+		// Revocation lists are optional to the verifiers (fail-open), so
+		// they never name them as missing: fetch them up front.
+		fetcher = newFetcher(env, f.cacheDir, f.verbose)
+		var err error
+		if warnings, err = fetchRevocation(ctx, env, fetcher, in, f); err != nil {
+			return nil, err
+		}
+	}
 	for round := 0; ; round++ {
 		res, err := vs.Verify(ctx, in)
 		var miss *cloudra.MissingCollateralError
 		if err == nil {
+			addWarnings(res, warnings)
 			return res, nil
 		}
 		if !errors.As(err, &miss) {
@@ -220,6 +231,9 @@ func verifyFetching(ctx context.Context, env *Env, vs *platform.Verifiers, in pl
 	}
 }
 
+// newFetcher fetches over HTTP through the disk cache in cacheDir. Cache
+// lifetimes follow collateral.SuggestedTTL, and the cache never serves a CRL
+// or PCS document past its own nextUpdate.
 func newFetcher(env *Env, cacheDir string, verbose bool) collateral.Fetcher {
 	opts := collateral.HTTPOptions{Version: Version}
 	opts.Progress = func(ev string) { fmt.Fprintf(env.Stderr, "cloudra: %s\n", ev) }

@@ -1,0 +1,62 @@
+package platform_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/vectortest"
+	"github.com/cloudra/cloudra/platform"
+)
+
+// TestUnreadableBundleCollateralIsAWarning: a bundle's collateral item that
+// cannot be read is a warning in the result naming it, and is named in the
+// missing-collateral error when nothing else can stand in for it.
+func TestUnreadableBundleCollateralIsAWarning(t *testing.T) {
+	dir := vectortest.Dir(t)
+	report, err := os.ReadFile(filepath.Join(dir, "snp/oak-milan-oc-release/report.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vcek, err := os.ReadFile(filepath.Join(dir, "snp/oak-milan-oc-release/vcek.der"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	corrupt := bytes.Clone(vcek)
+	corrupt[8] = 0x05 // the TBS version tag
+	at, _ := time.Parse(time.RFC3339, "2025-01-16T21:21:54Z")
+	vs, err := platform.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	verify := func(items ...cloudra.Artifact) (*cloudra.Result, error) {
+		return vs.Verify(context.Background(), platform.Input{
+			Bundle: &cloudra.Bundle{Schema: cloudra.EvidenceSchema,
+				Artifacts:  []cloudra.Artifact{{Kind: cloudra.KindSNPReport, Data: report}},
+				Collateral: items},
+			Collateral: &cloudra.Collateral{}, Options: cloudra.Options{Time: at}})
+	}
+	bad := cloudra.Artifact{Name: "bad-vcek.der", Data: corrupt}
+	res, err := verify(bad, cloudra.Artifact{Name: "vcek.der", Data: vcek})
+	if err != nil || res.Verdict != cloudra.Pass {
+		t.Fatalf("with a good VCEK beside: %v", err)
+	}
+	found := false
+	for _, w := range res.Warnings {
+		found = found || strings.Contains(w, "bundle:bad-vcek.der")
+	}
+	if !found {
+		t.Errorf("no warning naming the unreadable item: %q", res.Warnings)
+	}
+	_, err = verify(bad)
+	var miss *cloudra.MissingCollateralError
+	if !errors.As(err, &miss) || len(miss.Unreadable) != 1 || !strings.Contains(err.Error(), "bundle:bad-vcek.der") {
+		t.Fatalf("missing VCEK error does not name the unreadable candidate: %v", err)
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"math/big"
 	"time"
+
+	"github.com/cloudra/cloudra/internal/certprofile"
 )
 
 // Sentinel errors of signature and chain verification, for classification.
@@ -153,14 +155,33 @@ func VerifyPCKChain(certs []*x509.Certificate, roots []*x509.Certificate, t time
 	default:
 		return nil, fmt.Errorf("dcap: %w: intermediate %q is neither %q nor %q", ErrChain, inter.Subject.CommonName, PlatformCACN, ProcessorCACN)
 	}
+	// The Root CA issues the PCK CA, which issues only PCK certificates:
+	// the root's path length constraint must allow one CA below it (Intel
+	// sets pathlen:1), and the PCK CA must be CA:TRUE with keyCertSign and
+	// pathlen:0 (Intel "SGX PCK Certificate and Certificate Revocation List
+	// Profile Specification", Root CA and PCK Platform/Processor CA
+	// profiles). CheckSignatureFrom accepts a parent without key usage.
+	if err := certprofile.IssuingCA(root, 1); err != nil {
+		return nil, fmt.Errorf("dcap: %w: root %q cannot issue the PCK CA: %v", ErrChain, root.Subject.CommonName, err)
+	}
+	if err := certprofile.IssuingCA(inter, 0); err != nil {
+		return nil, fmt.Errorf("dcap: %w: %q is not an issuing CA: %v", ErrChain, inter.Subject.CommonName, err)
+	}
+	if inter.MaxPathLen > 0 {
+		return nil, fmt.Errorf("dcap: %w: %q has path length constraint %d, Intel's PCK CAs have 0", ErrChain, inter.Subject.CommonName, inter.MaxPathLen)
+	}
 	if !bytes.Equal(leaf.RawIssuer, inter.RawSubject) {
 		return nil, fmt.Errorf("dcap: %w: PCK certificate not issued by the intermediate", ErrChain)
 	}
 	if err := leaf.CheckSignatureFrom(inter); err != nil {
 		return nil, fmt.Errorf("dcap: %w: PCK certificate: %w", ErrChain, err)
 	}
-	if leaf.IsCA {
-		return nil, fmt.Errorf("dcap: %w: PCK certificate is a CA", ErrChain)
+	// The PCK certificate signs QE reports and nothing else: an end
+	// entity, CA:FALSE with key usage digitalSignature and nonRepudiation
+	// (same specification, PCK certificate profile). Intel sets key usage
+	// on every PCK certificate, so one without it is not Intel's.
+	if err := certprofile.EndEntity(leaf, true); err != nil {
+		return nil, fmt.Errorf("dcap: %w: PCK certificate is not an end-entity signing certificate: %v", ErrChain, err)
 	}
 	k, ok := leaf.PublicKey.(*ecdsa.PublicKey)
 	if !ok || k.Curve != elliptic.P256() {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cloudra/cloudra/internal/certprofile"
 	"github.com/cloudra/cloudra/platform/sevsnp/roots"
 )
 
@@ -104,14 +105,25 @@ func newLeafEntry(c *x509.Certificate, h [32]byte) *leafEntry {
 }
 
 // leafProblem returns why a leaf cannot sign reports, or "".
+//
+// A VCEK or VLEK signs attestation reports and nothing else: it is an end
+// entity, never a CA, and never asserts keyCertSign or cRLSign. AMD's KDS
+// issues VCEKs and VLEKs with no basic constraints and no key usage
+// extension at all (AMD "Versioned Chip Endorsement Key (VCEK) Certificate
+// and KDS Interface Specification" #57230, VCEK certificate fields; every
+// real VCEK and VLEK observed carries only AMD's 1.3.6.1.4.1.3704.1
+// extensions), so an absent key usage is accepted; one that is present must
+// assert digitalSignature.
 func (e *leafEntry) leafProblem() string {
-	switch {
-	case e.extErr != nil:
+	if e.extErr != nil {
 		return e.extErr.Error()
+	}
+	if err := certprofile.EndEntity(e.cert, false); err != nil {
+		return "leaf is not an end-entity signing certificate: " + err.Error()
+	}
+	switch {
 	case e.pub == nil:
 		return "public key is not ECDSA P-384"
-	case e.cert.IsCA:
-		return "leaf is a CA certificate"
 	case !e.vlek && len(e.ext.HWID) == 0:
 		return "VCEK without hwID extension"
 	case !e.vlek && e.ext.CSPID != "":
@@ -193,6 +205,13 @@ func verifyChain(leaf *leafEntry, product string, anchors []anchor, cands []*x50
 				continue
 			}
 			depth = 2
+			// The ARK issues the ASK/ASVK, a CA: it must be a CA with
+			// keyCertSign whose path length constraint, if any, allows one
+			// CA below it (AMD's ARKs: CA:TRUE, no pathlen).
+			if err := certprofile.IssuingCA(a.ark, 1); err != nil {
+				note(chainErr("chain.ark-pinned", false, "%s cannot issue %s: %v", a.ark.Subject.CommonName, in.Subject.CommonName, err))
+				continue
+			}
 			if in.SignatureAlgorithm != x509.SHA384WithRSAPSS {
 				note(chainErr("chain.ask", false, "%s signed with %v, want RSASSA-PSS SHA-384", in.Subject.CommonName, in.SignatureAlgorithm))
 				continue

@@ -460,6 +460,14 @@ func checkHWIDBinding(res *cloudra.Result, r *Report, hwid []byte, product strin
 // little-endian integers (ABI spec, "ECDSA P-384 with SHA-384" signature
 // format); they are converted to one DER ECDSA-Sig-Value and checked once.
 // There is no fallback to any other byte order or hash (pitfalls A6).
+//
+// Range: r and s must lie in [1, n-1] (FIPS 186-5 §6.4.2); zero is refused
+// here, values ≥ n by crypto/ecdsa, and bytes 48–71 were checked zero by
+// ParseReport. Any s in range is accepted, high or low: the ABI states no
+// low-S rule and the firmware does not normalise s. Malleability yields a
+// second signature over the same signed bytes only, and nothing in cloudra
+// takes the signature bytes as an identity (docs/pitfalls-snp.md, "ECDSA
+// high-S").
 func verifyReportSig(pub *ecdsa.PublicKey, digest []byte, r, s *[sigComponentLen]byte) bool {
 	var buf [2 + 2*(2+1+p384Len)]byte
 	der := buf[:2]

@@ -90,6 +90,14 @@ func name(cn string) pkix.Name {
 	return pkix.Name{CommonName: cn, Organization: []string{"Intel Corporation (forged for tests)"}}
 }
 
+// Issue mints a certificate from tmpl for key's public key, signed by
+// parent (nil: self-signed) with parentKey; the serial is random. Tests use
+// it to replace one of the kit's certificates by a variant (another role,
+// key usage or validity) under the same key.
+func (k *Kit) Issue(tmpl, parent *x509.Certificate, parentKey, key *ecdsa.PrivateKey) *x509.Certificate {
+	return k.cert(tmpl, parent, parentKey, key)
+}
+
 func (k *Kit) cert(tmpl, parent *x509.Certificate, parentKey, key *ecdsa.PrivateKey) *x509.Certificate {
 	tmpl.SerialNumber = must(rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120)))
 	if parent == nil {

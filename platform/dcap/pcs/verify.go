@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/certprofile"
 )
 
 // TCBSigningCN is the subject common name of the certificate that signs TCB
@@ -166,6 +167,9 @@ func findSigner(col *cloudra.Collateral, root *x509.Certificate, at time.Time) (
 	if root == nil {
 		return nil, fmt.Errorf("no trusted root given: %w", ErrChain)
 	}
+	if err := certprofile.IssuingCA(root, 0); err != nil {
+		return nil, fmt.Errorf("root %q cannot issue the %q certificate: %v: %w", root.Subject.CommonName, TCBSigningCN, err, ErrChain)
+	}
 	var (
 		found, expired, notYet int
 		chainErr               error
@@ -176,7 +180,18 @@ func findSigner(col *cloudra.Collateral, root *x509.Certificate, at time.Time) (
 		}
 		found++
 		if err := c.CheckSignatureFrom(root); err != nil {
-			chainErr = err
+			chainErr = fmt.Errorf("%q certificate not signed by the pinned Intel root (%v)", TCBSigningCN, err)
+			continue
+		}
+		// The TCB Signing certificate signs collateral and nothing else:
+		// it is an end entity, CA:FALSE with key usage digitalSignature
+		// and nonRepudiation (Intel "SGX PCK Certificate and Certificate
+		// Revocation List Profile Specification", TCB Signing certificate
+		// profile). A CA:TRUE certificate under Intel's name could issue
+		// certificates that look like Intel's; one without key usage is
+		// not Intel's.
+		if err := certprofile.EndEntity(c, true); err != nil {
+			chainErr = fmt.Errorf("%q certificate serial %x is not an end-entity signing certificate: %v", TCBSigningCN, c.SerialNumber, err)
 			continue
 		}
 		switch {
@@ -197,7 +212,7 @@ func findSigner(col *cloudra.Collateral, root *x509.Certificate, at time.Time) (
 	case notYet > 0:
 		return nil, fmt.Errorf("every %q certificate that chains to the root is not yet valid at %s: %w", TCBSigningCN, at.Format(time.RFC3339), ErrNotYetValid)
 	default:
-		return nil, fmt.Errorf("%q certificate not signed by the pinned Intel root (%v): %w", TCBSigningCN, chainErr, ErrChain)
+		return nil, fmt.Errorf("%w: %w", chainErr, ErrChain)
 	}
 }
 

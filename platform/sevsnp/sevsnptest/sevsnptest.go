@@ -147,6 +147,11 @@ type LeafOptions struct {
 	OmitHWID        bool
 	ExtraExtensions []pkix.Extension
 	Serial          int64
+	// CA adds critical basic constraints CA:TRUE (AMD's leaves carry no
+	// basic constraints); KeyUsage, when non-zero, adds a key usage
+	// extension (AMD's leaves carry none).
+	CA       bool
+	KeyUsage x509.KeyUsage
 }
 
 func derInt(v int) []byte {
@@ -211,6 +216,7 @@ func (a *AMD) Leaf(o LeafOptions) (*x509.Certificate, *ecdsa.PrivateKey, error) 
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(o.Serial), Subject: name(cn), NotBefore: o.NotBefore, NotAfter: o.NotAfter,
 		SignatureAlgorithm: x509.SHA384WithRSAPSS, ExtraExtensions: ext,
+		BasicConstraintsValid: o.CA, IsCA: o.CA, KeyUsage: o.KeyUsage,
 	}
 	c, err := create(tmpl, issuer, &o.Key.PublicKey, ikey)
 	return c, o.Key, err

@@ -20,6 +20,7 @@ import (
 	_ "crypto/sha512"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Hash algorithm identifiers (TPM_ALG_ID) as they appear in logs.
@@ -126,6 +127,46 @@ func (e *Event) Digest(alg uint16) []byte {
 // only then is Data what was measured.
 func (e *Event) DataVerified(alg uint16) bool {
 	return e.digestOf(alg, e.Data)
+}
+
+// DataProven compares H(data) with every digest of the event whose
+// algorithm can be computed (SHA-1, SHA-256, SHA-384, SHA-512). all is true
+// when there is at least one such digest and every one matches; some when at
+// least one matches. A record carries one digest per active bank for the
+// same measurement (PFP §10.2.2), so for an event whose digest is defined
+// over its data (PFP §10.4.1) all and some differ only in a log that
+// contradicts itself: one bank proves the data, another says something else
+// was measured.
+func (e *Event) DataProven(data []byte) (all, some bool) {
+	all = true
+	n := 0
+	for _, d := range e.Digests {
+		h, ok := HashFor(d.Alg)
+		if !ok {
+			continue
+		}
+		n++
+		hh := h.New()
+		hh.Write(data)
+		if bytes.Equal(hh.Sum(nil), d.Value) {
+			some = true
+		} else {
+			all = false
+		}
+	}
+	return all && n > 0, some
+}
+
+// mismatchedBanks names the computable banks of e whose digest is not
+// H(data), for problem reports.
+func (e *Event) mismatchedBanks(data []byte) string {
+	var bad []string
+	for _, d := range e.Digests {
+		if _, ok := HashFor(d.Alg); ok && !e.digestOf(d.Alg, data) {
+			bad = append(bad, AlgName(d.Alg))
+		}
+	}
+	return strings.Join(bad, ",")
 }
 
 func (e *Event) digestOf(alg uint16, data []byte) bool {

@@ -257,7 +257,9 @@ func allSame(b []byte, v byte) bool {
 	return true
 }
 
-func parse(b []byte, padded bool) (*Log, error) {
+// parse reads a log; ccel selects the CC event log rules (the unused rest
+// of the area ends the log; the Spec ID event may carry any MR index).
+func parse(b []byte, ccel bool) (*Log, error) {
 	if len(b) > MaxLogSize {
 		return nil, &ParseError{Err: fmt.Errorf("%d bytes exceeds %d", len(b), MaxLogSize)}
 	}
@@ -271,7 +273,14 @@ func parse(b []byte, padded bool) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
-	if first.Type == EvNoAction && first.Index == 0 && bytes.HasPrefix(first.Data, []byte(specIDSignature)) &&
+	// The Spec ID event (PFP §10.4.5.1) is the first record, EV_NO_ACTION,
+	// with a zero SHA-1 digest. PFP puts it in PCR 0. In a CC event log its
+	// index is a CC MR index (UEFI 2.10 §38.4: 0 = MRTD, 1–4 = RTMR0–3) and
+	// firmware that maps PCR 0 to MR index 1 (RTMR0) writes 1 there, as
+	// GCP's TDX firmware does; an EV_NO_ACTION event is never extended
+	// (PFP §10.4.1), so the index means nothing for replay and any index is
+	// accepted there. The header must still be first and well-formed.
+	if first.Type == EvNoAction && (first.Index == 0 || ccel) && bytes.HasPrefix(first.Data, []byte(specIDSignature)) &&
 		allSame(first.Digests[0].Value, 0) {
 		sid, err := parseSpecID(first.Data)
 		if err != nil {
@@ -283,7 +292,7 @@ func parse(b []byte, padded bool) (*Log, error) {
 		l.Events = append(l.Events, *first)
 	}
 	for seq := len(l.Events) + 1; c.Len() > 0; seq++ {
-		if padded && (allSame(c.Rest(), 0xFF) || allSame(c.Rest(), 0)) {
+		if ccel && (allSame(c.Rest(), 0xFF) || allSame(c.Rest(), 0)) {
 			break
 		}
 		var e *Event

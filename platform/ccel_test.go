@@ -111,3 +111,58 @@ func TestTDXCCELReplay(t *testing.T) {
 		t.Fatalf("log that does not explain RTMR1 accepted: %+v", res.Checks)
 	}
 }
+
+// TestTDXCCELSpecIDEventAtMRIndex1: a CC event log whose Spec ID event
+// carries MR index 1 (GCP's TDX firmware: PCR 0 mapped to RTMR0) is parsed
+// and replayed through the TD quote path like one with index 0; nothing
+// fails eventlog.parse.
+func TestTDXCCELSpecIDEventAtMRIndex1(t *testing.T) {
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	td, err := tdxsim.New([]byte(platform.DemoSeed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := td.CollateralFiles(now, sgxsim.CollateralOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var col []cloudra.Artifact
+	for _, f := range files {
+		col = append(col, cloudra.Artifact{Kind: f.Kind, Name: f.Name, Data: f.Data})
+	}
+	log, rtmr := ccelLog([]struct {
+		mr   uint32
+		data string
+	}{{1, "tdvf: acpi tables"}, {2, "shim, grub, kernel"}, {3, "cmdline: ro quiet"}, {4, "app"}})
+	quote, err := td.Quote([64]byte{}, tdxsim.QuoteOptions{RTMR: &rtmr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := platform.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, idx := range []uint32{0, 1, 4} {
+		l := append([]byte(nil), log...)
+		binary.LittleEndian.PutUint32(l[0:4], idx) // the Spec ID event's MR index
+		b := &cloudra.Bundle{Schema: cloudra.EvidenceSchema, Collateral: col, Artifacts: []cloudra.Artifact{
+			{Kind: cloudra.KindTDXQuote, Data: quote}, {Kind: cloudra.KindCCELLog, Data: l}}}
+		res, err := vs.Verify(context.Background(), platform.Input{Bundle: b, Options: cloudra.Options{Time: now, AllowTestRoots: true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Verdict != cloudra.Pass {
+			t.Fatalf("Spec ID at MR index %d: %+v", idx, res.Checks)
+		}
+		parsed, replays := false, 0
+		for _, c := range res.Checks {
+			parsed = parsed || (c.Name == "eventlog.parse" && c.Outcome == cloudra.OutcomePass)
+			if c.Name == "eventlog.replay" && c.Outcome == cloudra.OutcomePass {
+				replays++
+			}
+		}
+		if !parsed || replays != 4 {
+			t.Errorf("Spec ID at MR index %d: parsed %v, %d RTMR replays: %+v", idx, parsed, replays, res.Checks)
+		}
+	}
+}

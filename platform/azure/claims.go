@@ -11,6 +11,7 @@ import (
 	"io"
 	"math/big"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -72,7 +73,9 @@ type VMConfiguration struct {
 // valid UTF-8 and one JSON object with no duplicate member names at any
 // level (Go's encoding/json would keep the last duplicate, so a verifier
 // and another reader could disagree on "keys" or "user-data"; pitfalls E2)
-// and nothing after it. Unknown members are ignored. user-data must be hex
+// and nothing after it. Names that differ only in case or Unicode simple
+// folding are duplicates, and a known member must be spelt exactly
+// (checkJSON). Unknown members are ignored. user-data must be hex
 // (either case). Parsing trusts nothing: the caller checks the binding.
 func ParseRuntimeClaims(b []byte) (*RuntimeClaims, error) {
 	if !utf8.Valid(b) {
@@ -190,6 +193,22 @@ func (k *JWK) RSAPublicKey() (*rsa.PublicKey, error) {
 
 // checkJSON validates that b is exactly one JSON object, with no duplicate
 // member names at any level and at most maxJSONDepth levels of nesting.
+//
+// encoding/json matches a member name to a struct field case-insensitively,
+// with Unicode simple folding (U+017F matches 's', U+212A matches 'k'), and
+// keeps the last member that matches. So "secure-boot" and "Secure-Boot", or
+// "keys" and "KEYS", are duplicates to the decoder even though they are
+// distinct names (RFC 8259 §4 compares names exactly); the decoder would take
+// the later one while a case-sensitive reader takes the spec'd one. Members
+// are therefore compared by their fold key (the one encoding/json computes),
+// at every level, and two that share one are rejected.
+//
+// In the objects the decoder maps to a struct (claimsSchema), a member whose
+// name folds to a known member's but is not spelt exactly as the paravisor
+// writes it (formats.md §13: "secure-boot", never "Secure-Boot") is rejected
+// too, even alone: the decoder would read it as the known member while a
+// case-sensitive reader (and Fields, which keeps names as written) would see
+// an unknown member, so two readers would still disagree on its value.
 func checkJSON(b []byte) error {
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
@@ -200,7 +219,7 @@ func checkJSON(b []byte) error {
 	if t != json.Delim('{') {
 		return errors.New("not a JSON object")
 	}
-	if err := checkObject(d, 1, ""); err != nil {
+	if err := checkObject(d, 1, "", claimsSchema); err != nil {
 		return err
 	}
 	if _, err := d.Token(); err != io.EOF {
@@ -209,43 +228,123 @@ func checkJSON(b []byte) error {
 	return nil
 }
 
-// checkObject reads an object's members after its '{'.
-func checkObject(d *json.Decoder, depth int, path string) error {
+// schema names the members of an object that the decoder maps to a struct
+// (names: fold key → exact json tag name) and the schema of the value of
+// each such member that is itself an object or an array of objects (child,
+// by exact name). A nil schema is an object no struct reads.
+type schema struct {
+	names map[string]string
+	child map[string]*schema
+}
+
+func newSchema(child map[string]*schema, names ...string) *schema {
+	s := &schema{names: make(map[string]string, len(names)), child: child}
+	for _, n := range names {
+		s.names[foldKey(n)] = n
+	}
+	return s
+}
+
+// claimsSchema mirrors the structs ParseRuntimeClaims decodes into (the
+// anonymous document struct, VMConfiguration, JWK); TestClaimsSchemaMatchesStructs
+// keeps them in step.
+var claimsSchema = newSchema(map[string]*schema{
+	"keys":             newSchema(nil, "kid", "kty", "key_ops", "n", "e"),
+	"vm-configuration": newSchema(nil, vmConfigurationNames...),
+}, "keys", "vm-configuration", "user-data")
+
+var vmConfigurationNames = []string{
+	"current-time", "root-cert-thumbprint", "console-enabled", "interactive-console-enabled",
+	"secure-boot", "tpm-enabled", "tpm-persisted", "filtered-vpci-devices-allowed", "vmUniqueId",
+}
+
+// foldKey returns the key under which encoding/json matches a member name to
+// a field: ASCII letters upper-cased, every other rune replaced by the
+// smallest rune of its Unicode simple-fold orbit (encoding/json fold.go,
+// foldName; equal keys ⇔ bytes.EqualFold). Linear in the name's length.
+func foldKey(name string) string {
+	var b strings.Builder
+	b.Grow(len(name))
+	for _, r := range name {
+		if r < utf8.RuneSelf {
+			if 'a' <= r && r <= 'z' {
+				r -= 'a' - 'A'
+			}
+			b.WriteByte(byte(r))
+			continue
+		}
+		b.WriteRune(foldRune(r))
+	}
+	return b.String()
+}
+
+// foldRune returns the smallest rune of r's simple-fold orbit. Orbits have
+// at most four runes, so the loop is bounded.
+func foldRune(r rune) rune {
+	for {
+		r2 := unicode.SimpleFold(r)
+		if r2 <= r {
+			return r2
+		}
+		r = r2
+	}
+}
+
+// checkObject reads an object's members after its '{'. s is the object's
+// schema (nil: no struct reads it).
+func checkObject(d *json.Decoder, depth int, path string, s *schema) error {
 	if depth > maxJSONDepth {
 		return fmt.Errorf("nesting deeper than %d", maxJSONDepth)
 	}
-	seen := map[string]bool{}
+	seen := map[string]string{} // fold key → name as written
+	// A misspelt known member is reported once the whole object is read, so
+	// that a duplicate (the more telling reason) is named first.
+	var misspelt error
 	for {
 		t, err := d.Token()
 		if err != nil {
 			return err
 		}
 		if t == json.Delim('}') {
-			return nil
+			return misspelt
 		}
 		k, ok := t.(string)
 		if !ok {
 			return fmt.Errorf("unexpected token %v", t)
 		}
-		if seen[k] {
-			return fmt.Errorf("duplicate member %q in %s", k, orRoot(path))
+		fk := foldKey(k)
+		if prev, dup := seen[fk]; dup {
+			if prev == k {
+				return fmt.Errorf("duplicate member %q in %s", k, orRoot(path))
+			}
+			return fmt.Errorf("duplicate member %q and %q in %s (the same member to a case-insensitive decoder)", prev, k, orRoot(path))
 		}
-		seen[k] = true
-		if err := checkValue(d, depth, path+"/"+k); err != nil {
+		seen[fk] = k
+		var child *schema
+		if s != nil {
+			if want, known := s.names[fk]; known {
+				if want != k && misspelt == nil {
+					misspelt = fmt.Errorf("member %q in %s is not spelt %q", k, orRoot(path), want)
+				}
+				child = s.child[k]
+			}
+		}
+		if err := checkValue(d, depth, path+"/"+k, child); err != nil {
 			return err
 		}
 	}
 }
 
-// checkValue reads one value.
-func checkValue(d *json.Decoder, depth int, path string) error {
+// checkValue reads one value; s is the schema of an object value, or of
+// each object element of an array value.
+func checkValue(d *json.Decoder, depth int, path string, s *schema) error {
 	t, err := d.Token()
 	if err != nil {
 		return err
 	}
 	switch t {
 	case json.Delim('{'):
-		return checkObject(d, depth+1, path)
+		return checkObject(d, depth+1, path, s)
 	case json.Delim('['):
 		if depth+1 > maxJSONDepth {
 			return fmt.Errorf("nesting deeper than %d", maxJSONDepth)
@@ -255,7 +354,7 @@ func checkValue(d *json.Decoder, depth int, path string) error {
 				_, err := d.Token() // ']'
 				return err
 			}
-			if err := checkValue(d, depth+1, fmt.Sprintf("%s/%d", path, i)); err != nil {
+			if err := checkValue(d, depth+1, fmt.Sprintf("%s/%d", path, i), s); err != nil {
 				return err
 			}
 		}

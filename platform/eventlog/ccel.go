@@ -59,7 +59,10 @@ const NumRTMRs = 4
 // ReplayRTMRs replays a CC event log into TDX RTMR0–3 with SHA-384: CC MR
 // index 0 is MRTD (measured by the TDX module, not replayable), indices 1–4
 // are RTMR0–3 (UEFI 2.10 §38.4.1 "EFI_CC_MEASUREMENT_PROTOCOL",
-// TDX: MrIndex = RtmrIndex + 1). Every RTMR starts at zero.
+// TDX: MrIndex = RtmrIndex + 1). Every RTMR starts at zero. EV_NO_ACTION
+// events are not extended whatever their index; an extended event at MR
+// index 0 is skipped (MRTDEvents lists them), and one beyond 4 names no
+// register and is an error.
 func ReplayRTMRs(l *Log) ([NumRTMRs][]byte, error) {
 	var out [NumRTMRs][]byte
 	if !l.HasAlg(AlgSHA384) {
@@ -89,6 +92,19 @@ func ReplayRTMRs(l *Log) ([NumRTMRs][]byte, error) {
 	return out, nil
 }
 
+// MRTDEvents returns the extended events (not EV_NO_ACTION) at CC MR index
+// 0: MRTD is built by the TDX module when the TD is created, not extended
+// by the log, so these events cannot be checked against any register.
+func MRTDEvents(l *Log) []int {
+	var seqs []int
+	for i := range l.Events {
+		if e := &l.Events[i]; e.Type != EvNoAction && e.Index == 0 {
+			seqs = append(seqs, e.Seq)
+		}
+	}
+	return seqs
+}
+
 // CompareRTMRs returns the indices of RTMRs whose replayed value differs
 // from the quoted one.
 func CompareRTMRs(replayed, quoted [NumRTMRs][]byte) []int {
@@ -116,6 +132,9 @@ func CheckRTMRs(r *cloudra.Result, area []byte, rtmrs [NumRTMRs][]byte) *Log {
 	if err != nil {
 		r.Failf("eventlog.replay", cloudra.ClassParse, "%v", err)
 		return nil
+	}
+	if seqs := MRTDEvents(l); len(seqs) > 0 {
+		r.Add("eventlog.replay", cloudra.OutcomeWarn, "", fmt.Sprintf("events %v have CC MR index 0 (MRTD): not replayed, not verified by any RTMR", seqs))
 	}
 	for i := range got {
 		if bytes.Equal(got[i], rtmrs[i]) {

@@ -174,8 +174,9 @@ type SecureBoot struct {
 }
 
 // State is what a replayed log says about the boot, taken only from events
-// whose data is proven by their digest in the chosen bank, in PCRs whose
-// replay matched the quote.
+// whose data is proven by their digests (in the chosen bank and every other
+// bank the log carries and cloudra can compute), in PCRs whose replay
+// matched the quote.
 type State struct {
 	Bank uint16 `json:"-"`
 	// SecureBoot is nil when PCR7 was not verified or has no SecureBoot
@@ -196,8 +197,10 @@ type State struct {
 	// SCRTMVersion is the EV_S_CRTM_VERSION string of PCR0, when verified.
 	SCRTMVersion string `json:"scrtm_version,omitempty"`
 	// Problems lists events that break the rules (retyped, unverified
-	// separators, unexpected types in PCR4/PCR7, error separators). A
-	// verifier must treat a non-empty list as a failure (pitfalls D5).
+	// separators, unexpected types in PCR4/PCR7, error separators, and —
+	// starting with ProblemDataDigest — events whose data a claim would come
+	// from but whose digests do not all prove it). A verifier must treat a
+	// non-empty list as a failure (pitfalls D5).
 	Problems []string `json:"problems,omitempty"`
 	// Notes lists oddities that do not affect the claims.
 	Notes []string `json:"notes,omitempty"`
@@ -205,6 +208,19 @@ type State struct {
 
 func (s *State) problem(format string, args ...any) {
 	s.Problems = append(s.Problems, fmt.Sprintf(format, args...))
+}
+
+// ProblemDataDigest starts every problem of an event whose data a claim
+// would be derived from but which its digests do not prove: the data must
+// hash to every digest of the event (each computable bank) for the types
+// whose digest the PFP defines over the event data (§10.4.1; §10.4.6 for
+// EV_EFI_VARIABLE_DRIVER_CONFIG and EV_EFI_VARIABLE_AUTHORITY, whose digest
+// is over the whole UEFI_VARIABLE_DATA). The claim is then not made, and
+// the problem says why, so that a claim list is never silently shorter.
+const ProblemDataDigest = "eventlog.data-digest"
+
+func (s *State) dataProblem(format string, args ...any) {
+	s.problem("%s: %s", ProblemDataDigest, fmt.Sprintf(format, args...))
 }
 
 var (
@@ -251,6 +267,15 @@ func Analyze(l *Log, bank uint16, verified map[int]bool) (*State, error) {
 			continue
 		}
 		d := e.Digest(bank)
+		// proven: the data is what was measured, in every computable bank
+		// of the log, not only the chosen one. A log whose banks disagree
+		// about the same event's data contradicts itself (PFP §10.2.2: one
+		// measurement, a digest per bank) and is reported whatever the
+		// event's type or PCR.
+		proven, some := e.DataProven(e.Data)
+		if some && !proven {
+			st.dataProblem("%v event %d in PCR %d: its data matches some of its digests but not its %s digest", e.Type, e.Seq, e.Index, e.mismatchedBanks(e.Data))
+		}
 		// Separators: any event carrying a separator digest must be typed
 		// as one, and every separator must carry 0 or the error value.
 		looksSep := bytes.Equal(d, sepDigests[0]) || bytes.Equal(d, sepDigests[1])
@@ -268,8 +293,8 @@ func Analyze(l *Log, bank uint16, verified map[int]bool) (*State, error) {
 				// nothing is derived from it; record it only.
 				st.Notes = append(st.Notes, fmt.Sprintf("event %d in PCR %d (%v) has separator data", e.Seq, e.Index, e.Type))
 				continue
-			case !e.DataVerified(bank):
-				st.problem("separator event %d in PCR %d: digest does not match its data", e.Seq, e.Index)
+			case !proven:
+				st.dataProblem("separator event %d in PCR %d: digest does not match its data", e.Seq, e.Index)
 			case bytes.Equal(e.Data, sepErr):
 				st.problem("PCR %d separator signals a firmware error (0xFFFFFFFF)", e.Index)
 			case !bytes.Equal(e.Data, sepZero):
@@ -291,7 +316,7 @@ func Analyze(l *Log, bank uint16, verified map[int]bool) (*State, error) {
 			}
 		}
 		if e.Type == EvEFIAction {
-			if e.DataVerified(bank) {
+			if proven {
 				st.EFIActions = append(st.EFIActions, string(e.Data))
 			} else {
 				st.Notes = append(st.Notes, fmt.Sprintf("EV_EFI_ACTION event %d in PCR %d does not match its data", e.Seq, e.Index))
@@ -300,7 +325,7 @@ func Analyze(l *Log, bank uint16, verified map[int]bool) (*State, error) {
 		switch e.Index {
 		case 0:
 			if e.Type == EvSCRTMVersion && verified[0] {
-				if e.DataVerified(bank) {
+				if proven {
 					st.SCRTMVersion = scrtmVersion(e.Data)
 				} else {
 					st.Notes = append(st.Notes, "EV_S_CRTM_VERSION digest does not match its data")
@@ -319,8 +344,8 @@ func Analyze(l *Log, bank uint16, verified map[int]bool) (*State, error) {
 			// rules (pitfalls D5).
 			switch e.Type {
 			case EvEFIAction, EvCompactHash, EvEventTag:
-				if !e.DataVerified(bank) && !(e.Type == EvEventTag && taggedDataVerified(e.Data, d, hashOf)) {
-					st.problem("%v event %d in PCR4: digest does not match its data", e.Type, e.Seq)
+				if !proven && !(e.Type == EvEventTag && taggedDataProven(e)) {
+					st.dataProblem("%v event %d in PCR4: digest does not match its data", e.Type, e.Seq)
 					continue
 				}
 			}
@@ -329,12 +354,12 @@ func Analyze(l *Log, bank uint16, verified map[int]bool) (*State, error) {
 			// until ExitBootServices. Drivers and IPL code measured as
 			// images count as well.
 			image := e.Type == EvEFIBootServicesApp ||
-				((e.Type == EvEFIBootServicesDriver || e.Type == EvIPL) && !e.DataVerified(bank))
+				((e.Type == EvEFIBootServicesDriver || e.Type == EvIPL) && !proven)
 			if image && verified[4] && !ebsSeen {
 				st.EFIApps = append(st.EFIApps, hex.EncodeToString(d))
 			}
 		case 5:
-			if e.Type == EvEFIAction && bytes.Equal(d, ebsDigest) && e.DataVerified(bank) {
+			if e.Type == EvEFIAction && bytes.Equal(d, ebsDigest) && proven {
 				ebsSeen = true
 			}
 		case 7:
@@ -342,8 +367,8 @@ func Analyze(l *Log, bank uint16, verified map[int]bool) (*State, error) {
 				st.problem("unexpected %v event %d in PCR7", e.Type, e.Seq)
 				continue
 			}
-			if e.Type == EvEFIAction && !e.DataVerified(bank) {
-				st.problem("EV_EFI_ACTION event %d in PCR7: digest does not match its data", e.Seq)
+			if e.Type == EvEFIAction && !proven {
+				st.dataProblem("EV_EFI_ACTION event %d in PCR7: digest does not match its data", e.Seq)
 				continue
 			}
 			if !verified[7] {
@@ -355,8 +380,8 @@ func Analyze(l *Log, bank uint16, verified map[int]bool) (*State, error) {
 					st.problem("Secure Boot configuration event %d after the PCR7 separator", e.Seq)
 					continue
 				}
-				if !e.DataVerified(bank) {
-					st.problem("Secure Boot variable event %d: digest does not match its data", e.Seq)
+				if !proven {
+					st.dataProblem("Secure Boot variable event %d: digest does not match its data", e.Seq)
 					continue
 				}
 				v, err := ParseVariable(e.Data)
@@ -383,16 +408,28 @@ func Analyze(l *Log, bank uint16, verified map[int]bool) (*State, error) {
 				if sb == nil {
 					sb = &SecureBoot{}
 				}
-				if v, err := ParseVariable(e.Data); err == nil && e.DataVerified(bank) {
+				switch {
+				case proven:
+					v, err := ParseVariable(e.Data)
+					if err != nil {
+						st.problem("EV_EFI_VARIABLE_AUTHORITY event %d: %v", e.Seq, err)
+						continue
+					}
 					sum := sha256.Sum256(v.Data)
 					sb.Authorities = append(sb.Authorities, hex.EncodeToString(sum[:]))
+				case shimAuthorityQuirk(e):
+					st.Notes = append(st.Notes, fmt.Sprintf("EV_EFI_VARIABLE_AUTHORITY event %d: malformed by shim "+
+						"(one byte after UEFI_VARIABLE_DATA, outside the digest; signature data without its owner GUID): "+
+						"digest proven over the data without that byte, authority not listed", e.Seq))
+				default:
+					st.dataProblem("EV_EFI_VARIABLE_AUTHORITY event %d: digest does not match its data, authority not listed", e.Seq)
 				}
 			}
 		case 8, 12:
 			if e.Type != EvIPL || !verified[int(e.Index)] {
 				continue
 			}
-			st.addBootLoaderEvent(e, bank, hashOf)
+			st.addBootLoaderEvent(e, proven)
 		}
 	}
 	if sb != nil && sbSeen {
@@ -403,10 +440,11 @@ func Analyze(l *Log, bank uint16, verified map[int]bool) (*State, error) {
 	return st, nil
 }
 
-// taggedDataVerified reports whether d is the digest of the
-// taggedEventData of a TCG_PCClientTaggedEvent (taggedEventID u32,
-// taggedEventDataSize u32, data; PFP §10.4.1, EV_EVENT_TAG).
-func taggedDataVerified(data, d []byte, hashOf func([]byte) []byte) bool {
+// taggedDataProven reports whether the digests of e are those of the
+// taggedEventData of its TCG_PCClientTaggedEvent (taggedEventID u32,
+// taggedEventDataSize u32, data; PFP §10.4.1, EV_EVENT_TAG), in every bank.
+func taggedDataProven(e *Event) bool {
+	data := e.Data
 	if len(data) < 8 {
 		return false
 	}
@@ -414,7 +452,26 @@ func taggedDataVerified(data, d []byte, hashOf func([]byte) []byte) bool {
 	if uint64(n) != uint64(len(data)-8) {
 		return false
 	}
-	return bytes.Equal(hashOf(data[8:]), d)
+	all, _ := e.DataProven(data[8:])
+	return all
+}
+
+// shimAuthorityQuirk recognises the EV_EFI_VARIABLE_AUTHORITY events of shim
+// versions without rhboot/shim commit 8a27a4809a6a: the event data is one byte longer than what was hashed,
+// and its UEFI_VARIABLE_DATA holds the bare certificate where an
+// EFI_SIGNATURE_DATA (owner GUID, certificate) belongs, with lengths that do
+// not add up. go-attestation verifies such events over the data without its
+// last byte (its issue 157). Nothing is derived from them: the data does not
+// parse as the PFP §10.4.6 structure.
+func shimAuthorityQuirk(e *Event) bool {
+	if len(e.Data) == 0 {
+		return false
+	}
+	if _, err := ParseVariable(e.Data); err == nil {
+		return false
+	}
+	all, _ := e.DataProven(e.Data[:len(e.Data)-1])
+	return all
 }
 
 func (sb *SecureBoot) addVariable(v *Variable) error {
@@ -450,15 +507,26 @@ func (sb *SecureBoot) addVariable(v *Variable) error {
 // (https://www.gnu.org/software/grub/manual/grub/grub.html#Measured-Boot).
 var grubPrefixes = []string{"grub_cmd: ", "kernel_cmdline: ", "module_cmdline: ", "grub_kernel_cmdline ", "grub_cmd "}
 
-func (st *State) addBootLoaderEvent(e *Event, bank uint16, hashOf func([]byte) []byte) {
-	d := e.Digest(bank)
+// addBootLoaderEvent reads a PCR8/PCR12 EV_IPL event. proven says its data
+// hashes to every digest. A GRUB string counts only when the text after its
+// prefix (with or without the NUL, but the same in every bank) hashes to
+// every digest: that text is what GRUB measured. Otherwise the event is a
+// data-digest problem, never a command line or command left out in silence.
+func (st *State) addBootLoaderEvent(e *Event, proven bool) {
 	for _, p := range grubPrefixes {
 		if !bytes.HasPrefix(e.Data, []byte(p)) {
 			continue
 		}
 		text := e.Data[len(p):]
-		if !bytes.Equal(hashOf(text), d) && !bytes.Equal(hashOf(bytes.TrimSuffix(text, []byte{0})), d) {
-			st.problem("GRUB event %d in PCR %d: digest does not match its text", e.Seq, e.Index)
+		measured := false
+		for _, m := range [][]byte{text, bytes.TrimSuffix(text, []byte{0})} {
+			if all, _ := e.DataProven(m); all {
+				measured = true
+				break
+			}
+		}
+		if !measured {
+			st.dataProblem("GRUB event %d in PCR %d: digest does not match its text (%s)", e.Seq, e.Index, e.mismatchedBanks(text))
 			return
 		}
 		s := strings.TrimSuffix(string(text), "\x00")
@@ -474,8 +542,11 @@ func (st *State) addBootLoaderEvent(e *Event, bank uint16, hashOf func([]byte) [
 		return
 	}
 	// systemd-stub measures the kernel command line (LoadOptions) as UTF-16LE
-	// into PCR12 (earlier PCR8), digest over the UTF-16 bytes.
-	if len(e.Data)%2 == 0 && bytes.Equal(hashOf(e.Data), d) {
+	// into PCR12 (earlier PCR8), digest over the UTF-16 bytes. Its other
+	// PCR12 EV_IPL events (credentials, add-ons) are digests of files with a
+	// description as data, so an event whose data is not proven is not a
+	// command line, and nothing is derived from it.
+	if len(e.Data)%2 == 0 && proven {
 		s := decodeUTF16(e.Data)
 		if st.KernelCmdline == "" && e.Index == 12 {
 			st.KernelCmdline = s

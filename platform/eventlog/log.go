@@ -20,6 +20,7 @@ import (
 	_ "crypto/sha512"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Hash algorithm identifiers (TPM_ALG_ID) as they appear in logs.
@@ -128,6 +129,46 @@ func (e *Event) DataVerified(alg uint16) bool {
 	return e.digestOf(alg, e.Data)
 }
 
+// DataProven compares H(data) with every digest of the event whose
+// algorithm can be computed (SHA-1, SHA-256, SHA-384, SHA-512). all is true
+// when there is at least one such digest and every one matches; some when at
+// least one matches. A record carries one digest per active bank for the
+// same measurement (PFP §10.2.2), so for an event whose digest is defined
+// over its data (PFP §10.4.1) all and some differ only in a log that
+// contradicts itself: one bank proves the data, another says something else
+// was measured.
+func (e *Event) DataProven(data []byte) (all, some bool) {
+	all = true
+	n := 0
+	for _, d := range e.Digests {
+		h, ok := HashFor(d.Alg)
+		if !ok {
+			continue
+		}
+		n++
+		hh := h.New()
+		hh.Write(data)
+		if bytes.Equal(hh.Sum(nil), d.Value) {
+			some = true
+		} else {
+			all = false
+		}
+	}
+	return all && n > 0, some
+}
+
+// mismatchedBanks names the computable banks of e whose digest is not
+// H(data), for problem reports.
+func (e *Event) mismatchedBanks(data []byte) string {
+	var bad []string
+	for _, d := range e.Digests {
+		if _, ok := HashFor(d.Alg); ok && !e.digestOf(d.Alg, data) {
+			bad = append(bad, AlgName(d.Alg))
+		}
+	}
+	return strings.Join(bad, ",")
+}
+
 func (e *Event) digestOf(alg uint16, data []byte) bool {
 	h, ok := HashFor(alg)
 	d := e.Digest(alg)
@@ -216,7 +257,9 @@ func allSame(b []byte, v byte) bool {
 	return true
 }
 
-func parse(b []byte, padded bool) (*Log, error) {
+// parse reads a log; ccel selects the CC event log rules (the unused rest
+// of the area ends the log; the Spec ID event may carry any MR index).
+func parse(b []byte, ccel bool) (*Log, error) {
 	if len(b) > MaxLogSize {
 		return nil, &ParseError{Err: fmt.Errorf("%d bytes exceeds %d", len(b), MaxLogSize)}
 	}
@@ -230,7 +273,14 @@ func parse(b []byte, padded bool) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
-	if first.Type == EvNoAction && first.Index == 0 && bytes.HasPrefix(first.Data, []byte(specIDSignature)) &&
+	// The Spec ID event (PFP §10.4.5.1) is the first record, EV_NO_ACTION,
+	// with a zero SHA-1 digest. PFP puts it in PCR 0. In a CC event log its
+	// index is a CC MR index (UEFI 2.10 §38.4: 0 = MRTD, 1–4 = RTMR0–3) and
+	// firmware that maps PCR 0 to MR index 1 (RTMR0) writes 1 there, as
+	// GCP's TDX firmware does; an EV_NO_ACTION event is never extended
+	// (PFP §10.4.1), so the index means nothing for replay and any index is
+	// accepted there. The header must still be first and well-formed.
+	if first.Type == EvNoAction && (first.Index == 0 || ccel) && bytes.HasPrefix(first.Data, []byte(specIDSignature)) &&
 		allSame(first.Digests[0].Value, 0) {
 		sid, err := parseSpecID(first.Data)
 		if err != nil {
@@ -242,7 +292,7 @@ func parse(b []byte, padded bool) (*Log, error) {
 		l.Events = append(l.Events, *first)
 	}
 	for seq := len(l.Events) + 1; c.Len() > 0; seq++ {
-		if padded && (allSame(c.Rest(), 0xFF) || allSame(c.Rest(), 0)) {
+		if ccel && (allSame(c.Rest(), 0xFF) || allSame(c.Rest(), 0)) {
 			break
 		}
 		var e *Event

@@ -262,35 +262,45 @@ func readFileLimited(path string, max int64) ([]byte, error) {
 func loadEvidence(paths []string) (*cloudra.Bundle, error) {
 	out := &cloudra.Bundle{Schema: cloudra.EvidenceSchema}
 	for _, p := range paths {
-		data, err := readFileLimited(p, cloudra.MaxArtifactSize)
+		b, _, err := loadFile(p)
 		if err != nil {
-			return nil, undecided(err, "")
+			return nil, err
 		}
-		b, err := cloudra.ParseBundle(data)
-		switch {
-		case err == nil:
-			if out.Platform == "" {
-				out.Platform = b.Platform
-			}
-			if out.Cloud == "" {
-				out.Cloud = b.Cloud
-			}
-			if len(out.Nonce) == 0 {
-				out.Nonce = b.Nonce
-			}
-			out.Artifacts = append(out.Artifacts, b.Artifacts...)
-			out.Collateral = append(out.Collateral, b.Collateral...)
-			continue
-		case !errors.Is(err, cloudra.ErrNotBundle) || strings.Contains(err.Error(), "unsupported schema"):
-			return nil, undecided(fmt.Errorf("%s: %w", p, err), "")
+		if out.Platform == "" {
+			out.Platform = b.Platform
 		}
-		kind, bin, err := platform.Detect(data)
-		if err != nil {
-			return nil, undecided(fmt.Errorf("%s: %w", p, err), "")
+		if out.Cloud == "" {
+			out.Cloud = b.Cloud
 		}
-		out.Artifacts = append(out.Artifacts, cloudra.Artifact{Kind: kind, Name: filepath.Base(p), Data: bin})
+		if len(out.Nonce) == 0 {
+			out.Nonce = b.Nonce
+		}
+		out.Artifacts = append(out.Artifacts, b.Artifacts...)
+		out.Collateral = append(out.Collateral, b.Collateral...)
 	}
 	return out, nil
+}
+
+// loadFile reads one EVIDENCE argument: an evidence bundle (isBundle), or a
+// raw artifact recognised by its content, as a one-artifact bundle.
+func loadFile(p string) (b *cloudra.Bundle, isBundle bool, err error) {
+	data, err := readFileLimited(p, cloudra.MaxArtifactSize)
+	if err != nil {
+		return nil, false, undecided(err, "")
+	}
+	b, err = cloudra.ParseBundle(data)
+	switch {
+	case err == nil:
+		return b, true, nil
+	case !errors.Is(err, cloudra.ErrNotBundle) || strings.Contains(err.Error(), "unsupported schema"):
+		return nil, false, undecided(fmt.Errorf("%s: %w", p, err), "")
+	}
+	kind, bin, err := platform.Detect(data)
+	if err != nil {
+		return nil, false, undecided(fmt.Errorf("%s: %w", p, err), "")
+	}
+	return &cloudra.Bundle{Schema: cloudra.EvidenceSchema,
+		Artifacts: []cloudra.Artifact{{Kind: kind, Name: filepath.Base(p), Data: bin}}}, false, nil
 }
 
 // loadCollateral loads the --collateral folders (bundle collateral is

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -27,6 +28,8 @@ const (
 // Env is what every verb gets: output streams and injectable hooks, so that
 // tests run the real command tree in-process.
 type Env struct {
+	// Stdin is what an EVIDENCE argument "-" reads; nil reads as empty.
+	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
 	// Now is the clock used when --at is not given.
@@ -53,7 +56,7 @@ func undecided(err error, hint string) error {
 
 // Run executes the command line and returns the process exit code.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	env := &Env{Stdout: stdout, Stderr: stderr, Now: time.Now}
+	env := &Env{Stdin: os.Stdin, Stdout: stdout, Stderr: stderr, Now: time.Now}
 	return RunEnv(ctx, env, args)
 }
 

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -34,7 +33,7 @@ measurements are never reversed).`,
 			var docs []doc
 			var undecodable []error
 			for _, p := range args {
-				b, isBundle, err := loadFile(p)
+				b, isBundle, err := loadFile(env, p)
 				if err != nil {
 					return err
 				}
@@ -54,7 +53,7 @@ measurements are never reversed).`,
 						if err != nil {
 							return undecided(err, "")
 						}
-						docs = append(docs, doc{File: filepath.Base(p), Kind: a.Kind, Fields: raw})
+						docs = append(docs, doc{File: artifactName(p), Kind: a.Kind, Fields: raw})
 						continue
 					}
 					fmt.Fprintf(env.Stdout, "%s: %s\n", p, a.Kind)

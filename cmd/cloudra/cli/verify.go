@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -60,8 +61,8 @@ Exit codes: 0 pass, 1 rejected, 2 could not decide.`,
 	fl.BoolVar(&f.offline, "offline", false, "never use the network; missing collateral means exit 2")
 	fl.StringVar(&f.at, "at", "", "verification time (RFC 3339); default: now")
 	fl.StringVar(&f.policyFile, "policy", "", "policy file (YAML or JSON); default: the built-in default policy")
-	fl.StringVar(&f.reportData, "report-data", "", "expected REPORT_DATA (hex, up to 64 bytes, zero-padded)")
-	fl.StringVar(&f.nonce, "nonce", "", "expected nonce (hex) for TPM quotes and bundles")
+	fl.StringVar(&f.reportData, "report-data", "", "expected REPORT_DATA (hex, or @FILE; up to 64 bytes, zero-padded)")
+	fl.StringVar(&f.nonce, "nonce", "", "expected nonce (hex, or @FILE) for TPM quotes and bundles")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "list ignored collateral files and fetches")
 	fl.BoolVar(&f.allowTestRoots, "allow-test-roots", false, "also trust cloudra's simulator roots (never in production)")
 	fl.StringVar(&f.cacheDir, "cache-dir", defaultCacheDir(), "collateral cache folder")
@@ -100,18 +101,18 @@ func runVerify(ctx context.Context, env *Env, f *verifyFlags, args []string) err
 		return err
 	}
 	if f.reportData != "" {
-		rd, err := parseHexFlag("--report-data", f.reportData, 64)
+		rd, err := bytesFlag("--report-data", f.reportData, 64)
 		if err != nil {
 			return err
 		}
 		platform.SetReportData(pol, rd)
 	}
-	bundle, err := loadEvidence(args)
+	bundle, err := loadEvidence(env, args)
 	if err != nil {
 		return err
 	}
 	if f.nonce != "" {
-		n, err := parseHexFlag("--nonce", f.nonce, 1024)
+		n, err := nonceFlag(f.nonce)
 		if err != nil {
 			return err
 		}
@@ -230,14 +231,69 @@ func loadPolicy(path string) (*policy.Policy, error) {
 	return p, nil
 }
 
+// nonceFlag reads --nonce: the expected nonce, hex or @FILE.
+func nonceFlag(s string) ([]byte, error) { return bytesFlag("--nonce", s, 1024) }
+
+// bytesFlag reads a byte-string flag: hex digits, or @FILE for a file's
+// content. The file holds the bytes themselves, or hex text: when its
+// content, less surrounding white space, is an even number of hex digits
+// it is read as hex (so a raw value whose every byte is an ASCII hex digit
+// must be given in hex), otherwise as the raw bytes.
+func bytesFlag(name, s string, max int) ([]byte, error) {
+	path, ok := strings.CutPrefix(s, "@")
+	if !ok {
+		return parseHexFlag(name, s, max)
+	}
+	// Hex text is twice the size, plus room for white space and a newline.
+	b, err := readFileLimited(path, int64(4*max+64))
+	if err != nil {
+		return nil, undecided(fmt.Errorf("%s: %w", name, err), "")
+	}
+	if t := bytes.TrimSpace(b); len(t) > 0 && len(t)%2 == 0 && isHexDigits(t) {
+		b, _ = hex.DecodeString(string(t))
+	}
+	if len(b) > max {
+		return nil, undecided(fmt.Errorf("%s %s is %d bytes, at most %d", name, s, len(b), max), "")
+	}
+	return b, nil
+}
+
+func isHexDigits(b []byte) bool {
+	for _, c := range b {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
 func parseHexFlag(name, s string, max int) ([]byte, error) {
 	s = strings.TrimPrefix(strings.TrimSpace(s), "0x")
 	b, err := hex.DecodeString(s)
 	if err != nil {
-		return nil, undecided(fmt.Errorf("%s is not hex: %w", name, err), "give an even number of hex digits, e.g. "+name+" 00ff…")
+		return nil, undecided(fmt.Errorf("%s is not hex: %w", name, err), "give an even number of hex digits, e.g. "+name+" 00ff…, or "+name+" @FILE")
 	}
 	if len(b) > max {
 		return nil, undecided(fmt.Errorf("%s is %d bytes, at most %d", name, len(b), max), "")
+	}
+	return b, nil
+}
+
+// readEvidence reads an EVIDENCE argument, "-" being standard input, with
+// the artifact size bound either way.
+func readEvidence(env *Env, p string) ([]byte, error) {
+	if p != "-" {
+		return readFileLimited(p, cloudra.MaxArtifactSize)
+	}
+	if env.Stdin == nil {
+		return nil, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(env.Stdin, cloudra.MaxArtifactSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("standard input: %w", err)
+	}
+	if len(b) > cloudra.MaxArtifactSize {
+		return nil, fmt.Errorf("standard input: larger than %d bytes", cloudra.MaxArtifactSize)
 	}
 	return b, nil
 }
@@ -259,10 +315,16 @@ func readFileLimited(path string, max int64) ([]byte, error) {
 }
 
 // loadEvidence reads bundles and raw artifacts into one bundle.
-func loadEvidence(paths []string) (*cloudra.Bundle, error) {
+func loadEvidence(env *Env, paths []string) (*cloudra.Bundle, error) {
 	out := &cloudra.Bundle{Schema: cloudra.EvidenceSchema}
+	stdin := 0
 	for _, p := range paths {
-		b, _, err := loadFile(p)
+		if p == "-" {
+			if stdin++; stdin > 1 {
+				return nil, undecided(errors.New("standard input (-) given more than once"), "")
+			}
+		}
+		b, _, err := loadFile(env, p)
 		if err != nil {
 			return nil, err
 		}
@@ -281,10 +343,11 @@ func loadEvidence(paths []string) (*cloudra.Bundle, error) {
 	return out, nil
 }
 
-// loadFile reads one EVIDENCE argument: an evidence bundle (isBundle), or a
-// raw artifact recognised by its content, as a one-artifact bundle.
-func loadFile(p string) (b *cloudra.Bundle, isBundle bool, err error) {
-	data, err := readFileLimited(p, cloudra.MaxArtifactSize)
+// loadFile reads one EVIDENCE argument ("-" is standard input): an
+// evidence bundle (isBundle), or a raw artifact recognised by its content,
+// as a one-artifact bundle.
+func loadFile(env *Env, p string) (b *cloudra.Bundle, isBundle bool, err error) {
+	data, err := readEvidence(env, p)
 	if err != nil {
 		return nil, false, undecided(err, "")
 	}
@@ -300,7 +363,15 @@ func loadFile(p string) (b *cloudra.Bundle, isBundle bool, err error) {
 		return nil, false, undecided(fmt.Errorf("%s: %w", p, err), "")
 	}
 	return &cloudra.Bundle{Schema: cloudra.EvidenceSchema,
-		Artifacts: []cloudra.Artifact{{Kind: kind, Name: filepath.Base(p), Data: bin}}}, false, nil
+		Artifacts: []cloudra.Artifact{{Kind: kind, Name: artifactName(p), Data: bin}}}, false, nil
+}
+
+// artifactName names an artifact after its file; "-" is "stdin".
+func artifactName(p string) string {
+	if p == "-" {
+		return "stdin"
+	}
+	return filepath.Base(p)
 }
 
 // loadCollateral loads the --collateral folders (bundle collateral is

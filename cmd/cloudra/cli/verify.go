@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -108,6 +109,12 @@ func runVerify(ctx context.Context, env *Env, f *verifyFlags, args []string) err
 		platform.SetReportData(pol, rd)
 	}
 	bundle, err := loadEvidence(env, args)
+	if bad := (*malformedBundleError)(nil); errors.As(err, &bad) {
+		if err := printResult(env.Stdout, f.format, rejectedEvidence(bad)); err != nil {
+			return undecided(err, "")
+		}
+		return errRejected
+	}
 	if err != nil {
 		return err
 	}
@@ -351,12 +358,21 @@ func loadFile(env *Env, p string) (b *cloudra.Bundle, isBundle bool, err error) 
 	if err != nil {
 		return nil, false, undecided(err, "")
 	}
-	b, err = cloudra.ParseBundle(data)
-	switch {
-	case err == nil:
-		return b, true, nil
-	case !errors.Is(err, cloudra.ErrNotBundle) || strings.Contains(err.Error(), "unsupported schema"):
-		return nil, false, undecided(fmt.Errorf("%s: %w", p, err), "")
+	if looksLikeBundle(data) {
+		b, err := parseBundleFile(data)
+		var bad *malformedBundleError
+		switch {
+		case err == nil:
+			return b, true, nil
+		case errors.As(err, &bad):
+			bad.file = p
+			if p == "-" {
+				bad.file = "stdin"
+			}
+			return nil, true, &ExitError{Code: ExitRejected, Err: bad}
+		default:
+			return nil, true, undecided(fmt.Errorf("%s: %w", p, err), "")
+		}
 	}
 	kind, bin, err := platform.Detect(data)
 	if err != nil {
@@ -364,6 +380,68 @@ func loadFile(env *Env, p string) (b *cloudra.Bundle, isBundle bool, err error) 
 	}
 	return &cloudra.Bundle{Schema: cloudra.EvidenceSchema,
 		Artifacts: []cloudra.Artifact{{Kind: kind, Name: artifactName(p), Data: bin}}}, false, nil
+}
+
+// utf8BOM is the UTF-8 encoding of U+FEFF.
+var utf8BOM = []byte{0xef, 0xbb, 0xbf}
+
+// looksLikeBundle reports whether data is recognisably meant as an evidence
+// bundle: after white space (and a byte-order mark) a JSON object that
+// names a schema or cloudra's evidence schema. Such a file that does not
+// parse is a malformed bundle (rejected evidence, exit 1), never an
+// unrecognised artifact (exit 2).
+func looksLikeBundle(data []byte) bool {
+	t := bytes.TrimSpace(data)
+	t = bytes.TrimSpace(bytes.TrimPrefix(t, utf8BOM))
+	return len(t) > 0 && t[0] == '{' &&
+		(bytes.Contains(t, []byte(`"schema"`)) || bytes.Contains(t, []byte("cloudra.evidence")))
+}
+
+// malformedBundleError is a file that is recognisably an evidence bundle but
+// does not parse: verify reports it as a failed evidence.parse check.
+type malformedBundleError struct {
+	file string
+	err  error
+}
+
+func (e *malformedBundleError) Error() string { return fmt.Sprintf("%s: %v", e.file, e.err) }
+func (e *malformedBundleError) Unwrap() error { return e.err }
+
+// parseBundleFile parses a file that looks like a bundle. A schema this
+// cloudra does not read is returned as is (could not decide); anything
+// else that fails is a *malformedBundleError.
+func parseBundleFile(data []byte) (*cloudra.Bundle, error) {
+	t := bytes.TrimLeft(data, " \t\r\n")
+	if bytes.HasPrefix(t, utf8BOM) {
+		// RFC 8259 §8.1: implementations MUST NOT add a byte-order mark
+		// to networked JSON; a bundle is such a text, and cloudra never
+		// writes one, so a BOM means the file was altered on the way.
+		return nil, &malformedBundleError{err: errors.New("UTF-8 byte-order mark before the JSON (RFC 8259 §8.1: implementations MUST NOT add a BOM)")}
+	}
+	b, err := cloudra.ParseBundle(data)
+	switch {
+	case err == nil:
+		return b, nil
+	case strings.Contains(err.Error(), "unsupported schema"):
+		return nil, err
+	case errors.Is(err, cloudra.ErrNotBundle):
+		// The schema probe failed: say why the JSON does not decode.
+		var probe struct {
+			Schema any `json:"schema"`
+		}
+		if jerr := json.Unmarshal(bytes.TrimSpace(data), &probe); jerr != nil {
+			return nil, &malformedBundleError{err: fmt.Errorf("evidence: malformed bundle: %w", jerr)}
+		}
+		return nil, &malformedBundleError{err: fmt.Errorf("evidence: malformed bundle: \"schema\" is %v, want %q", probe.Schema, cloudra.EvidenceSchema)}
+	}
+	return nil, &malformedBundleError{err: err}
+}
+
+// rejectedEvidence is the result of evidence that could not be parsed.
+func rejectedEvidence(bad *malformedBundleError) *cloudra.Result {
+	r := &cloudra.Result{}
+	r.Failf("evidence.parse", cloudra.ClassParse, "%s: %v", bad.file, bad.err)
+	return r.Finish()
 }
 
 // artifactName names an artifact after its file; "-" is "stdin".

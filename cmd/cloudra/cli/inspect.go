@@ -32,11 +32,19 @@ measurements are never reversed).`,
 			}
 			var docs []doc
 			var undecodable []error
-			for _, p := range args {
-				b, isBundle, err := loadFile(env, p)
+			paths, err := expandFolders(args)
+			if err != nil {
+				return err
+			}
+			for _, p := range paths {
+				ef, err := loadFile(env, p)
 				if err != nil {
 					return err
 				}
+				if ef.left != nil {
+					return undecided(fmt.Errorf("%s: %w", p, ef.left.err), "")
+				}
+				b, isBundle := ef.bundle, ef.isBundle
 				decoded, skipped := 0, []string(nil)
 				for _, a := range b.Artifacts {
 					fields, err := platform.Inspect(a.Kind, a.Data)

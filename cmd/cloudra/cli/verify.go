@@ -49,7 +49,10 @@ chains to pinned vendor roots, collateral, freshness, then the policy.
 
 EVIDENCE is an evidence bundle (cloudra collect) or a raw artifact recognised by its
 content (binary, hex or base64 text): an SEV-SNP report, a DCAP quote, an Azure HCL
-report, a TPM quote. Several files are verified together.
+report, a TPM quote, and the files beside them as tpm2-tools and snpguest write them
+(tpm2_quote -m/-s/-o, the AK public key, vcek/ask/ark certificates or their folder).
+Several files are verified together; "-" is standard input. Files are recognised by
+content, never by name; certificates join the collateral, never the roots.
 
 Exit codes: 0 pass, 1 rejected, 2 could not decide.`,
 		Args: cobra.MinimumNArgs(1),
@@ -321,9 +324,18 @@ func readFileLimited(path string, max int64) ([]byte, error) {
 	return b, nil
 }
 
-// loadEvidence reads bundles and raw artifacts into one bundle.
-func loadEvidence(env *Env, paths []string) (*cloudra.Bundle, error) {
+// loadEvidence reads bundles and raw artifacts into one bundle. A folder
+// stands for the files in it (snpguest's certificate folder, tpm2-tools'
+// output folder); raw files are recognised by content (see "Recognising
+// raw files" in recognise.go).
+func loadEvidence(env *Env, args []string) (*cloudra.Bundle, error) {
+	paths, err := expandFolders(args)
+	if err != nil {
+		return nil, err
+	}
 	out := &cloudra.Bundle{Schema: cloudra.EvidenceSchema}
+	var left []unrecognised
+	var weak []int
 	stdin := 0
 	for _, p := range paths {
 		if p == "-" {
@@ -331,10 +343,15 @@ func loadEvidence(env *Env, paths []string) (*cloudra.Bundle, error) {
 				return nil, undecided(errors.New("standard input (-) given more than once"), "")
 			}
 		}
-		b, _, err := loadFile(env, p)
+		ef, err := loadFile(env, p)
 		if err != nil {
 			return nil, err
 		}
+		if ef.left != nil {
+			left = append(left, *ef.left)
+			continue
+		}
+		b := ef.bundle
 		if out.Platform == "" {
 			out.Platform = b.Platform
 		}
@@ -344,42 +361,85 @@ func loadEvidence(env *Env, paths []string) (*cloudra.Bundle, error) {
 		if len(out.Nonce) == 0 {
 			out.Nonce = b.Nonce
 		}
+		if ef.weak {
+			weak = append(weak, len(out.Artifacts))
+		}
 		out.Artifacts = append(out.Artifacts, b.Artifacts...)
 		out.Collateral = append(out.Collateral, b.Collateral...)
+	}
+	if left = resolvePlainSignature(out, left, weak); len(left) > 0 {
+		return nil, undecided(fmt.Errorf("%s: %w", left[0].path, left[0].err), "")
 	}
 	return out, nil
 }
 
+// expandFolders replaces each folder argument by the regular files in it
+// (not recursively, in name order).
+func expandFolders(args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		fi, err := os.Stat(a)
+		if a == "-" || err != nil || !fi.IsDir() {
+			out = append(out, a) // errors are reported when the file is read
+			continue
+		}
+		ents, err := os.ReadDir(a)
+		if err != nil {
+			return nil, undecided(err, "")
+		}
+		n := 0
+		for _, e := range ents {
+			if e.Type().IsRegular() {
+				out = append(out, filepath.Join(a, e.Name()))
+				n++
+			}
+		}
+		if n == 0 {
+			return nil, undecided(fmt.Errorf("%s: no files in the folder", a), "")
+		}
+	}
+	return out, nil
+}
+
+// evidenceFile is one EVIDENCE file, read and sorted by content.
+type evidenceFile struct {
+	// bundle holds a bundle's content, or a raw file's artifacts.
+	bundle   *cloudra.Bundle
+	isBundle bool
+	// weak: a raw file taken for a Nitro document by its first byte only.
+	weak bool
+	// left is a raw file that matched nothing: maybe a raw signature.
+	left *unrecognised
+}
+
 // loadFile reads one EVIDENCE argument ("-" is standard input): an
-// evidence bundle (isBundle), or a raw artifact recognised by its content,
-// as a one-artifact bundle.
-func loadFile(env *Env, p string) (b *cloudra.Bundle, isBundle bool, err error) {
+// evidence bundle, or a raw file recognised by its content.
+func loadFile(env *Env, p string) (evidenceFile, error) {
 	data, err := readEvidence(env, p)
 	if err != nil {
-		return nil, false, undecided(err, "")
+		return evidenceFile{}, undecided(err, "")
 	}
 	if looksLikeBundle(data) {
 		b, err := parseBundleFile(data)
 		var bad *malformedBundleError
 		switch {
 		case err == nil:
-			return b, true, nil
+			return evidenceFile{bundle: b, isBundle: true}, nil
 		case errors.As(err, &bad):
 			bad.file = p
 			if p == "-" {
 				bad.file = "stdin"
 			}
-			return nil, true, &ExitError{Code: ExitRejected, Err: bad}
+			return evidenceFile{}, &ExitError{Code: ExitRejected, Err: bad}
 		default:
-			return nil, true, undecided(fmt.Errorf("%s: %w", p, err), "")
+			return evidenceFile{}, undecided(fmt.Errorf("%s: %w", p, err), "")
 		}
 	}
-	kind, bin, err := platform.Detect(data)
+	rec, err := recogniseRaw(artifactName(p), data)
 	if err != nil {
-		return nil, false, undecided(fmt.Errorf("%s: %w", p, err), "")
+		return evidenceFile{left: &unrecognised{path: p, data: data, err: err}}, nil
 	}
-	return &cloudra.Bundle{Schema: cloudra.EvidenceSchema,
-		Artifacts: []cloudra.Artifact{{Kind: kind, Name: artifactName(p), Data: bin}}}, false, nil
+	return evidenceFile{bundle: &cloudra.Bundle{Schema: cloudra.EvidenceSchema, Artifacts: rec.evidence, Collateral: rec.collateral}, weak: rec.weak}, nil
 }
 
 // utf8BOM is the UTF-8 encoding of U+FEFF.

@@ -46,6 +46,11 @@ measurements are never reversed).`,
 				}
 				b, isBundle := ef.bundle, ef.isBundle
 				decoded, skipped := 0, []string(nil)
+				for _, a := range b.Collateral {
+					if !isBundle {
+						skipped = append(skipped, string(a.Kind)) // a certificate or CRL file
+					}
+				}
 				for _, a := range b.Artifacts {
 					fields, err := platform.Inspect(a.Kind, a.Data)
 					if err != nil {

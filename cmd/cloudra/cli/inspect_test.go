@@ -21,6 +21,7 @@ func TestInspectUndecodableExits2(t *testing.T) {
 	cases := map[string]string{
 		"nitro": filepath.Join(vec, "nitro/evervault-2022-10-12-debug/attestation_doc.cbor"),
 		"jwt":   jwt,
+		"vcek":  filepath.Join(vec, "snp/virtee-sev-milan-v2-vcek/vcek.der"),
 	}
 	for name, file := range cases {
 		for _, format := range []string{"text", "json"} {

@@ -18,8 +18,29 @@
 // that is not an evidence bundle; 413 for a body over MaxBody; 422 when no
 // decision is possible from what the server has (collateral missing and no
 // fetcher, nothing verifiable); 503 when fetching missing collateral failed
-// or too many challenges are outstanding. Errors are JSON: {"error": "…"},
-// plus "missing" (what and where) for missing collateral.
+// or too many challenges are outstanding. An unknown path is 404 and a
+// known path with another method 405 (with Allow).
+//
+// # Errors
+//
+// Every error answer, 404 and 405 included, is an RFC 9457 problem details
+// object, Content-Type application/problem+json, with the members type,
+// title, status and detail (§3.1), plus the extension member "missing"
+// (what and where) for missing collateral (§3.2). The type URIs are tag
+// URIs (RFC 4151), which RFC 9457 §3.1.1 allows for types that need not
+// be dereferenced; they are stable, and clients branch on them, not on
+// title or detail:
+//
+//	tag:cloudra,2026:problem/not-found              404 no such endpoint
+//	tag:cloudra,2026:problem/method-not-allowed     405 see the Allow header
+//	tag:cloudra,2026:problem/unreadable-body        400 the body could not be read
+//	tag:cloudra,2026:problem/malformed-evidence     400 the body is not a cloudra.evidence/v1 bundle
+//	tag:cloudra,2026:problem/body-too-large         413 the body is over MaxBody
+//	tag:cloudra,2026:problem/undecidable            422 nothing verifiable, or the evidence cannot be decided
+//	tag:cloudra,2026:problem/missing-collateral     422 collateral missing and no fetcher (see "missing")
+//	tag:cloudra,2026:problem/collateral-unavailable 503 fetching the missing collateral failed (see "missing")
+//	tag:cloudra,2026:problem/too-many-challenges    503 too many outstanding nonces (see Retry-After)
+//	tag:cloudra,2026:problem/internal               500 the server failed (random source, encoding)
 //
 // The policy is fixed when the server starts: no endpoint changes it, so
 // there is no administrative surface to protect (pitfalls H3).
@@ -129,7 +150,49 @@ func (s *Server) Handler() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
 	})
-	return mux
+	return problemMux{mux}
+}
+
+// problemMux answers what the ServeMux itself would answer with a plain
+// text 404 or 405 as problem details instead, keeping the Allow header the
+// mux computes for a 405 (RFC 9110 §15.5.6 requires it).
+type problemMux struct{ mux *http.ServeMux }
+
+func (p problemMux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// A matched pattern (redirects to a cleaned path included) is served as
+	// the mux serves it; an empty one is its 404 or 405.
+	h, pattern := p.mux.Handler(r)
+	if pattern != "" {
+		p.mux.ServeHTTP(w, r)
+		return
+	}
+	rec := &statusRecorder{header: http.Header{}}
+	h.ServeHTTP(rec, r)
+	if rec.status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", rec.header.Get("Allow"))
+		writeProblem(w, http.StatusMethodNotAllowed, probMethod,
+			fmt.Sprintf("%s is not served on %s (allowed: %s)", r.Method, r.URL.Path, rec.header.Get("Allow")), nil)
+		return
+	}
+	writeProblem(w, http.StatusNotFound, probNotFound, fmt.Sprintf("no endpoint %s (see POST /v1/nonce, POST /v1/verify, GET /healthz)", r.URL.Path), nil)
+}
+
+// statusRecorder keeps the status and headers the mux's own 404/405
+// handler writes, and drops its plain-text body.
+type statusRecorder struct {
+	header http.Header
+	status int
+}
+
+func (r *statusRecorder) Header() http.Header { return r.header }
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+}
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.WriteHeader(http.StatusOK)
+	return len(b), nil
 }
 
 // NonceResponse is the body of POST /v1/nonce.
@@ -138,10 +201,40 @@ type NonceResponse struct {
 	Expires time.Time `json:"expires"`
 }
 
-// ErrorResponse is the body of every non-2xx answer.
-type ErrorResponse struct {
-	Error   string        `json:"error"`
+// Problem is the body of every error answer: an RFC 9457 problem details
+// object (application/problem+json). Type is one of the stable tag URIs
+// listed in the package documentation.
+type Problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail,omitempty"`
+	// Missing is an extension member (RFC 9457 §3.2): the collateral the
+	// server lacked, for missing-collateral and collateral-unavailable.
 	Missing []MissingItem `json:"missing,omitempty"`
+}
+
+// ProblemTypePrefix starts every Problem.Type.
+const ProblemTypePrefix = "tag:cloudra,2026:problem/"
+
+// problemKind is one kind of error answer: its type URI suffix and title.
+type problemKind struct{ slug, title string }
+
+var (
+	probNotFound      = problemKind{"not-found", "No such endpoint"}
+	probMethod        = problemKind{"method-not-allowed", "Method not allowed"}
+	probUnreadable    = problemKind{"unreadable-body", "Request body could not be read"}
+	probMalformed     = problemKind{"malformed-evidence", "Body is not an evidence bundle"}
+	probTooLarge      = problemKind{"body-too-large", "Request body too large"}
+	probUndecidable   = problemKind{"undecidable", "Cannot decide"}
+	probMissing       = problemKind{"missing-collateral", "Collateral missing"}
+	probUnavailable   = problemKind{"collateral-unavailable", "Collateral could not be fetched"}
+	probTooManyNonces = problemKind{"too-many-challenges", "Too many outstanding challenges"}
+	probInternal      = problemKind{"internal", "Internal server error"}
+)
+
+func newProblem(status int, k problemKind, detail string, missing []MissingItem) *Problem {
+	return &Problem{Type: ProblemTypePrefix + k.slug, Title: k.title, Status: status, Detail: detail, Missing: missing}
 }
 
 // MissingItem names one item of collateral the server lacked.
@@ -205,8 +298,10 @@ func (s *Server) handleNonce(w http.ResponseWriter, _ *http.Request) {
 	if err != nil {
 		if errors.Is(err, errTooManyNonces) {
 			w.Header().Set("Retry-After", "5")
+			writeProblem(w, http.StatusServiceUnavailable, probTooManyNonces, err.Error(), nil)
+			return
 		}
-		writeError(w, http.StatusServiceUnavailable, err, nil)
+		writeProblem(w, http.StatusInternalServerError, probInternal, err.Error(), nil)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -218,15 +313,15 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Errorf("server: body larger than %d bytes", s.cfg.MaxBody), nil)
+			writeProblem(w, http.StatusRequestEntityTooLarge, probTooLarge, fmt.Sprintf("server: body larger than %d bytes", s.cfg.MaxBody), nil)
 			return
 		}
-		writeError(w, http.StatusBadRequest, fmt.Errorf("server: reading body: %w", err), nil)
+		writeProblem(w, http.StatusBadRequest, probUnreadable, fmt.Sprintf("server: reading body: %v", err), nil)
 		return
 	}
 	bundle, err := cloudra.ParseBundle(body)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, fmt.Errorf("server: %w (hint: send a %s bundle)", err, cloudra.EvidenceSchema), nil)
+		writeProblem(w, http.StatusBadRequest, probMalformed, fmt.Sprintf("server: %v (hint: send a %s bundle)", err, cloudra.EvidenceSchema), nil)
 		return
 	}
 	if ok, why := s.consume(bundle.Nonce); !ok {
@@ -245,9 +340,9 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 	col.Merge(s.cfg.Collateral)
 	in := platform.Input{Bundle: bundle, Collateral: col, Policy: s.cfg.Policy, Challenge: bundle.Nonce,
 		Options: cloudra.Options{Time: s.cfg.Now().UTC(), AllowTestRoots: s.cfg.AllowTestRoots}}
-	res, status, eresp := s.verifyFetching(r.Context(), in)
-	if eresp != nil {
-		writeJSON(w, status, eresp)
+	res, prob := s.verifyFetching(r.Context(), in)
+	if prob != nil {
+		writeJSONAs(w, prob.Status, "application/problem+json", prob)
 		return
 	}
 	writeResult(w, res)
@@ -256,33 +351,33 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 // verifyFetching verifies and, while the verifiers name missing collateral
 // and a fetcher is configured, fetches it and verifies again (as `cloudra
 // verify` does). in.Collateral must be the request's own set.
-func (s *Server) verifyFetching(ctx context.Context, in platform.Input) (*cloudra.Result, int, *ErrorResponse) {
+func (s *Server) verifyFetching(ctx context.Context, in platform.Input) (*cloudra.Result, *Problem) {
 	for round := 0; ; round++ {
 		res, err := s.cfg.Verifiers.Verify(ctx, in)
 		if err == nil {
-			return res, http.StatusOK, nil
+			return res, nil
 		}
 		var miss *cloudra.MissingCollateralError
 		if !errors.As(err, &miss) {
-			return nil, http.StatusUnprocessableEntity, &ErrorResponse{Error: "server: cannot decide: " + err.Error()}
+			return nil, newProblem(http.StatusUnprocessableEntity, probUndecidable, "server: cannot decide: "+err.Error(), nil)
 		}
 		missing := make([]MissingItem, 0, len(miss.Items))
 		for _, it := range miss.Items {
 			missing = append(missing, MissingItem{What: it.What, URL: it.URL})
 		}
 		if s.cfg.Fetcher == nil || round >= maxFetchRounds {
-			return nil, http.StatusUnprocessableEntity, &ErrorResponse{Error: "server: cannot decide: " + err.Error(), Missing: missing}
+			return nil, newProblem(http.StatusUnprocessableEntity, probMissing, "server: cannot decide: "+err.Error(), missing)
 		}
 		// Items may be alternatives (a v2 report's VCEK under each product
 		// line): go on when at least one arrived.
 		c, got, errs := collateral.FetchRefs(ctx, s.cfg.Fetcher, miss.Items, nil, nil)
 		in.Collateral.Merge(c)
 		if got == 0 {
-			status := http.StatusServiceUnavailable
+			detail := fmt.Sprintf("server: fetching collateral: %v", errors.Join(errs...))
 			if errors.Is(errors.Join(errs...), collateral.ErrOffline) {
-				status = http.StatusUnprocessableEntity
+				return nil, newProblem(http.StatusUnprocessableEntity, probMissing, detail, missing)
 			}
-			return nil, status, &ErrorResponse{Error: fmt.Sprintf("server: fetching collateral: %v", errors.Join(errs...)), Missing: missing}
+			return nil, newProblem(http.StatusServiceUnavailable, probUnavailable, detail, missing)
 		}
 	}
 }
@@ -291,17 +386,21 @@ func writeResult(w http.ResponseWriter, res *cloudra.Result) {
 	writeJSON(w, http.StatusOK, cloudra.Report{Result: res})
 }
 
-func writeError(w http.ResponseWriter, status int, err error, missing []MissingItem) {
-	writeJSON(w, status, &ErrorResponse{Error: err.Error(), Missing: missing})
+func writeProblem(w http.ResponseWriter, status int, k problemKind, detail string, missing []MissingItem) {
+	writeJSONAs(w, status, "application/problem+json", newProblem(status, k, detail, missing))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	writeJSONAs(w, status, "application/json", v)
+}
+
+func writeJSONAs(w http.ResponseWriter, status int, contentType string, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		status = http.StatusInternalServerError
-		b, _ = json.Marshal(&ErrorResponse{Error: "server: encoding response: " + err.Error()})
+		status, contentType = http.StatusInternalServerError, "application/problem+json"
+		b, _ = json.Marshal(newProblem(status, probInternal, "server: encoding response: "+err.Error(), nil))
 	}
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	w.Write(append(b, '\n'))

@@ -324,8 +324,8 @@ func TestMalformed(t *testing.T) {
 			t.Errorf("%q: %d %s", body, code, out)
 			continue
 		}
-		var e server.ErrorResponse
-		if err := json.Unmarshal(out, &e); err != nil || e.Error == "" {
+		var e server.Problem
+		if err := json.Unmarshal(out, &e); err != nil || e.Detail == "" {
 			t.Errorf("%q: error body %s", body, out)
 		}
 	}
@@ -356,8 +356,8 @@ func TestOfflineNeverDials(t *testing.T) {
 	if code != http.StatusUnprocessableEntity {
 		t.Fatalf("%d %s", code, out)
 	}
-	var e server.ErrorResponse
-	if err := json.Unmarshal(out, &e); err != nil || len(e.Missing) == 0 || !strings.Contains(e.Error, "missing collateral") {
+	var e server.Problem
+	if err := json.Unmarshal(out, &e); err != nil || len(e.Missing) == 0 || !strings.Contains(e.Detail, "missing collateral") {
 		t.Fatalf("error body %s", out)
 	}
 	if n := dialed.Load(); n != 0 {

@@ -65,8 +65,8 @@ func TestBadInput(t *testing.T) {
 		{"reserved byte set", write("reserved.bin", reserved), nil, 1, "fail/parse"},
 		{"unsigned MBZ tail", write("tail.bin", unsignedTail), nil, 1, "fail/parse"},
 		{"wrong product hint", write("ok.bin", report), []string{"--product", "Genoa"}, 1, "fail"},
-		{"garbage bundle", write("bad.json", []byte(`{"schema":"cloudra.evidence/v1","artifacts":[{"kind":"sev-snp/report","data":"!!"}]}`)), nil, 2, "malformed bundle"},
-		{"bundle with trailing data", write("trail.json", []byte(`{"schema":"cloudra.evidence/v1","artifacts":[]} {}`)), nil, 2, "trailing"},
+		{"garbage bundle", write("bad.json", []byte(`{"schema":"cloudra.evidence/v1","artifacts":[{"kind":"sev-snp/report","data":"!!"}]}`)), nil, 1, "malformed bundle"},
+		{"bundle with trailing data", write("trail.json", []byte(`{"schema":"cloudra.evidence/v1","artifacts":[]} {}`)), nil, 1, "trailing"},
 		{"empty bundle", write("empty.json", []byte(`{"schema":"cloudra.evidence/v1","artifacts":[]}`)), nil, 2, "nothing this cloudra can verify"},
 	}
 	for _, c := range cases {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -27,6 +28,8 @@ const (
 // Env is what every verb gets: output streams and injectable hooks, so that
 // tests run the real command tree in-process.
 type Env struct {
+	// Stdin is what an EVIDENCE argument "-" reads; nil reads as empty.
+	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
 	// Now is the clock used when --at is not given.
@@ -53,7 +56,7 @@ func undecided(err error, hint string) error {
 
 // Run executes the command line and returns the process exit code.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	env := &Env{Stdout: stdout, Stderr: stderr, Now: time.Now}
+	env := &Env{Stdin: os.Stdin, Stdout: stdout, Stderr: stderr, Now: time.Now}
 	return RunEnv(ctx, env, args)
 }
 
@@ -113,7 +116,38 @@ Exit codes: 0 pass, 1 rejected, 2 could not decide.`,
 		newTPMCmd(env),
 		newServeCmd(env),
 	)
+	// Cobra adds help and completion at Execute; add them now so that
+	// requireSubcommands covers them too.
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	requireSubcommands(root)
 	return root
+}
+
+// requireSubcommands makes every parent command (one that only groups
+// subcommands) reject an unknown subcommand as a usage error (exit 2).
+// Cobra's default for a parent without a Run is to print its help and
+// succeed, so "cloudra tpm bogus" would exit 0 as if it had done something;
+// only the root gets an "unknown command" error by default. Without
+// arguments a parent still prints its help.
+func requireSubcommands(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		requireSubcommands(sub)
+	}
+	if !c.HasSubCommands() || c.Runnable() {
+		return
+	}
+	c.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return nil
+		}
+		hint := "run '" + cmd.CommandPath() + " --help' for its subcommands"
+		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+			hint = "did you mean '" + cmd.CommandPath() + " " + s[0] + "'?"
+		}
+		return &ExitError{Code: ExitUndecided, Err: fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath()), Hint: hint}
+	}
+	c.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
 }
 
 // formatFlag validates --format.

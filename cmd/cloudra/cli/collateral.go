@@ -48,7 +48,7 @@ PCK CRLs, TCB Info and QE Identity from Intel PCS) and write it to DIR, a folder
 			if err != nil {
 				return err
 			}
-			bundle, err := loadEvidence(args)
+			bundle, err := loadEvidence(env, args)
 			if err != nil {
 				return err
 			}

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -31,37 +31,65 @@ measurements are never reversed).`,
 				Fields json.RawMessage `json:"fields"`
 			}
 			var docs []doc
-			for _, p := range args {
-				b, err := loadEvidence([]string{p})
+			var undecodable []error
+			paths, err := expandFolders(args)
+			if err != nil {
+				return err
+			}
+			for _, p := range paths {
+				ef, err := loadFile(env, p)
 				if err != nil {
 					return err
+				}
+				if ef.left != nil {
+					return undecided(fmt.Errorf("%s: %w", p, ef.left.err), "")
+				}
+				b, isBundle := ef.bundle, ef.isBundle
+				decoded, skipped := 0, []string(nil)
+				for _, a := range b.Collateral {
+					if !isBundle {
+						skipped = append(skipped, string(a.Kind)) // a certificate or CRL file
+					}
 				}
 				for _, a := range b.Artifacts {
 					fields, err := platform.Inspect(a.Kind, a.Data)
 					if err != nil {
 						if errors.Is(err, platform.ErrUnknownArtifact) {
+							skipped = append(skipped, string(a.Kind))
 							continue
 						}
 						return &ExitError{Code: ExitRejected, Err: fmt.Errorf("%s: %w", p, err)}
 					}
+					decoded++
 					if format == "json" {
 						raw, err := claimsJSON(fields)
 						if err != nil {
 							return undecided(err, "")
 						}
-						docs = append(docs, doc{File: filepath.Base(p), Kind: a.Kind, Fields: raw})
+						docs = append(docs, doc{File: artifactName(p), Kind: a.Kind, Fields: raw})
 						continue
 					}
 					fmt.Fprintf(env.Stdout, "%s: %s\n", p, a.Kind)
 					printClaims(env.Stdout, fields, "  ")
 				}
+				// A raw artifact recognised but not decodable (a Nitro
+				// document, an MAA token), or a bundle of which nothing
+				// decodes, is said so: printing nothing with exit 0 would
+				// read as "no fields". A bundle's companions (a TPM
+				// signature, an AK key) are skipped when something decodes.
+				if (!isBundle || decoded == 0) && len(skipped) > 0 {
+					undecodable = append(undecodable, fmt.Errorf("%s: cloudra cannot decode %s artifacts", p, strings.Join(skipped, ", ")))
+				}
 			}
-			if format == "json" {
+			if format == "json" && (len(docs) > 0 || len(undecodable) == 0) {
 				out, err := json.MarshalIndent(map[string]any{"schema": "cloudra.inspect/v1", "artifacts": docs}, "", "  ")
 				if err != nil {
 					return undecided(err, "")
 				}
 				fmt.Fprintf(env.Stdout, "%s\n", out)
+			}
+			if len(undecodable) > 0 {
+				return undecided(errors.Join(undecodable...), "inspect decodes SEV-SNP reports, DCAP quotes, TPM quotes, Azure HCL reports and event logs")
 			}
 			return nil
 		},

@@ -27,7 +27,7 @@ func newTPMCheckQuoteCmd(env *Env) *cobra.Command {
 		Short: "Verify a quote from tpm2-tools files (tpm2_checkquote's flags)",
 		Long: `Verify a TPM quote given as files, with tpm2_checkquote's flags:
   -u the AK public key: PEM, DER, TPM2B_PUBLIC or TPMT_PUBLIC (tpm2_readpublic -o / -f pem)
-  -m the TPMS_ATTEST (tpm2_quote -m)      -s the TPMT_SIGNATURE (tpm2_quote -s; --plain for -f plain)
+  -m the TPMS_ATTEST (tpm2_quote -m)      -s the TPMT_SIGNATURE (tpm2_quote -s), or a raw one (-f plain)
   -f the PCR values (tpm2_quote -o, or JSON {"sha256": {"0": "hex"}})
   -q the nonce (hex, or a file holding it)  -g the hash the signature must use (default: any the policy allows)
   -e an event log to replay against the quoted PCRs
@@ -51,7 +51,7 @@ Exit codes: 0 the quote verifies, 1 rejected, 2 could not decide.`,
 	fl.StringVarP(&f.hash, "hash-algorithm", "g", "", "hash algorithm the signature must use (sha256, …)")
 	fl.StringVarP(&f.eventlog, "eventlog", "e", "", "TCG event log to replay against the quoted PCRs")
 	fl.StringVar(&f.policy, "policy", "", "policy file whose tpm section applies")
-	fl.BoolVar(&f.plain, "plain", false, "the signature is raw (tpm2_quote -f plain), not TPMT_SIGNATURE")
+	fl.BoolVar(&f.plain, "plain", false, "the signature is raw (tpm2_quote -f plain), not TPMT_SIGNATURE (a signature that does not parse as one is taken as raw anyway)")
 	addFormatFlag(c, &f.format)
 	return c
 }
@@ -73,22 +73,25 @@ func runCheckQuote(ctx context.Context, env *Env, f *checkQuoteFlags) error {
 	}
 	pub, err := tpm.ParsePublic(akb)
 	if err != nil {
-		return undecided(fmt.Errorf("%s: %w", f.ak, err), "")
+		return undecided(fmt.Errorf("%s: %w", f.ak, err), looksLike(akb))
 	}
-	q := tpm.Quote{PlainSignature: f.plain}
+	q := tpm.Quote{}
 	if q.Attest, err = read(f.msg); err != nil {
 		return err
 	}
 	if q.Signature, err = read(f.sig); err != nil {
 		return err
 	}
+	// A signature that is not a TPMT_SIGNATURE is raw, as `cloudra verify`
+	// decides it (see "Recognising raw files"); --plain says so outright.
+	q.PlainSignature = f.plain || !isTPMTSignature(q.Signature)
 	if f.pcrs != "" {
 		b, err := read(f.pcrs)
 		if err != nil {
 			return err
 		}
 		if q.PCRs, err = tpm.ParsePCRValues(b); err != nil {
-			return undecided(fmt.Errorf("%s: %w", f.pcrs, err), "")
+			return undecided(fmt.Errorf("%s: %w", f.pcrs, err), looksLike(b))
 		}
 	}
 	if f.eventlog != "" {
@@ -138,6 +141,16 @@ func runCheckQuote(ctx context.Context, env *Env, f *checkQuoteFlags) error {
 		return errRejected
 	}
 	return nil
+}
+
+// looksLike is a hint naming what a file given for the wrong flag is.
+func looksLike(b []byte) string {
+	if rec, err := recogniseRaw("", b); err == nil {
+		if all := append(rec.evidence, rec.collateral...); len(all) > 0 {
+			return "the file looks like " + string(all[0].Kind)
+		}
+	}
+	return ""
 }
 
 // checkSigHash records quote.hash-alg: tpm2_checkquote -g names the hash

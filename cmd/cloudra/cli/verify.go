@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -47,7 +49,10 @@ chains to pinned vendor roots, collateral, freshness, then the policy.
 
 EVIDENCE is an evidence bundle (cloudra collect) or a raw artifact recognised by its
 content (binary, hex or base64 text): an SEV-SNP report, a DCAP quote, an Azure HCL
-report, a TPM quote. Several files are verified together.
+report, a TPM quote, and the files beside them as tpm2-tools and snpguest write them
+(tpm2_quote -m/-s/-o, the AK public key, vcek/ask/ark certificates or their folder).
+Several files are verified together; "-" is standard input. Files are recognised by
+content, never by name; certificates join the collateral, never the roots.
 
 Exit codes: 0 pass, 1 rejected, 2 could not decide.`,
 		Args: cobra.MinimumNArgs(1),
@@ -60,8 +65,8 @@ Exit codes: 0 pass, 1 rejected, 2 could not decide.`,
 	fl.BoolVar(&f.offline, "offline", false, "never use the network; missing collateral means exit 2")
 	fl.StringVar(&f.at, "at", "", "verification time (RFC 3339); default: now")
 	fl.StringVar(&f.policyFile, "policy", "", "policy file (YAML or JSON); default: the built-in default policy")
-	fl.StringVar(&f.reportData, "report-data", "", "expected REPORT_DATA (hex, up to 64 bytes, zero-padded)")
-	fl.StringVar(&f.nonce, "nonce", "", "expected nonce (hex) for TPM quotes and bundles")
+	fl.StringVar(&f.reportData, "report-data", "", "expected REPORT_DATA (hex, or @FILE; up to 64 bytes, zero-padded)")
+	fl.StringVar(&f.nonce, "nonce", "", "expected nonce (hex, or @FILE) for TPM quotes and bundles")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "list ignored collateral files and fetches")
 	fl.BoolVar(&f.allowTestRoots, "allow-test-roots", false, "also trust cloudra's simulator roots (never in production)")
 	fl.StringVar(&f.cacheDir, "cache-dir", defaultCacheDir(), "collateral cache folder")
@@ -100,13 +105,19 @@ func runVerify(ctx context.Context, env *Env, f *verifyFlags, args []string) err
 		return err
 	}
 	if f.reportData != "" {
-		rd, err := parseHexFlag("--report-data", f.reportData, 64)
+		rd, err := bytesFlag("--report-data", f.reportData, 64)
 		if err != nil {
 			return err
 		}
 		platform.SetReportData(pol, rd)
 	}
-	bundle, err := loadEvidence(args)
+	bundle, err := loadEvidence(env, args)
+	if bad := (*malformedBundleError)(nil); errors.As(err, &bad) {
+		if err := printResult(env.Stdout, f.format, rejectedEvidence(bad)); err != nil {
+			return undecided(err, "")
+		}
+		return errRejected
+	}
 	if err != nil {
 		return err
 	}
@@ -114,7 +125,7 @@ func runVerify(ctx context.Context, env *Env, f *verifyFlags, args []string) err
 	// bundle's own "nonce" field is never an expected value.
 	var nonce []byte
 	if f.nonce != "" {
-		if nonce, err = parseHexFlag("--nonce", f.nonce, 1024); err != nil {
+		if nonce, err = nonceFlag(f.nonce); err != nil {
 			return err
 		}
 	}
@@ -263,14 +274,69 @@ func loadPolicy(path string) (*policy.Policy, error) {
 	return p, nil
 }
 
+// nonceFlag reads --nonce: the expected nonce, hex or @FILE.
+func nonceFlag(s string) ([]byte, error) { return bytesFlag("--nonce", s, 1024) }
+
+// bytesFlag reads a byte-string flag: hex digits, or @FILE for a file's
+// content. The file holds the bytes themselves, or hex text: when its
+// content, less surrounding white space, is an even number of hex digits
+// it is read as hex (so a raw value whose every byte is an ASCII hex digit
+// must be given in hex), otherwise as the raw bytes.
+func bytesFlag(name, s string, max int) ([]byte, error) {
+	path, ok := strings.CutPrefix(s, "@")
+	if !ok {
+		return parseHexFlag(name, s, max)
+	}
+	// Hex text is twice the size, plus room for white space and a newline.
+	b, err := readFileLimited(path, int64(4*max+64))
+	if err != nil {
+		return nil, undecided(fmt.Errorf("%s: %w", name, err), "")
+	}
+	if t := bytes.TrimSpace(b); len(t) > 0 && len(t)%2 == 0 && isHexDigits(t) {
+		b, _ = hex.DecodeString(string(t))
+	}
+	if len(b) > max {
+		return nil, undecided(fmt.Errorf("%s %s is %d bytes, at most %d", name, s, len(b), max), "")
+	}
+	return b, nil
+}
+
+func isHexDigits(b []byte) bool {
+	for _, c := range b {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
 func parseHexFlag(name, s string, max int) ([]byte, error) {
 	s = strings.TrimPrefix(strings.TrimSpace(s), "0x")
 	b, err := hex.DecodeString(s)
 	if err != nil {
-		return nil, undecided(fmt.Errorf("%s is not hex: %w", name, err), "give an even number of hex digits, e.g. "+name+" 00ff…")
+		return nil, undecided(fmt.Errorf("%s is not hex: %w", name, err), "give an even number of hex digits, e.g. "+name+" 00ff…, or "+name+" @FILE")
 	}
 	if len(b) > max {
 		return nil, undecided(fmt.Errorf("%s is %d bytes, at most %d", name, len(b), max), "")
+	}
+	return b, nil
+}
+
+// readEvidence reads an EVIDENCE argument, "-" being standard input, with
+// the artifact size bound either way.
+func readEvidence(env *Env, p string) ([]byte, error) {
+	if p != "-" {
+		return readFileLimited(p, cloudra.MaxArtifactSize)
+	}
+	if env.Stdin == nil {
+		return nil, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(env.Stdin, cloudra.MaxArtifactSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("standard input: %w", err)
+	}
+	if len(b) > cloudra.MaxArtifactSize {
+		return nil, fmt.Errorf("standard input: larger than %d bytes", cloudra.MaxArtifactSize)
 	}
 	return b, nil
 }
@@ -291,39 +357,192 @@ func readFileLimited(path string, max int64) ([]byte, error) {
 	return b, nil
 }
 
-// loadEvidence reads bundles and raw artifacts into one bundle.
-func loadEvidence(paths []string) (*cloudra.Bundle, error) {
+// loadEvidence reads bundles and raw artifacts into one bundle. A folder
+// stands for the files in it (snpguest's certificate folder, tpm2-tools'
+// output folder); raw files are recognised by content (see "Recognising
+// raw files" in recognise.go).
+func loadEvidence(env *Env, args []string) (*cloudra.Bundle, error) {
+	paths, err := expandFolders(args)
+	if err != nil {
+		return nil, err
+	}
 	out := &cloudra.Bundle{Schema: cloudra.EvidenceSchema}
+	var left []unrecognised
+	var weak []int
+	stdin := 0
 	for _, p := range paths {
-		data, err := readFileLimited(p, cloudra.MaxArtifactSize)
+		if p == "-" {
+			if stdin++; stdin > 1 {
+				return nil, undecided(errors.New("standard input (-) given more than once"), "")
+			}
+		}
+		ef, err := loadFile(env, p)
+		if err != nil {
+			return nil, err
+		}
+		if ef.left != nil {
+			left = append(left, *ef.left)
+			continue
+		}
+		b := ef.bundle
+		if out.Platform == "" {
+			out.Platform = b.Platform
+		}
+		if out.Cloud == "" {
+			out.Cloud = b.Cloud
+		}
+		if len(out.Nonce) == 0 {
+			out.Nonce = b.Nonce
+		}
+		if ef.weak {
+			weak = append(weak, len(out.Artifacts))
+		}
+		out.Artifacts = append(out.Artifacts, b.Artifacts...)
+		out.Collateral = append(out.Collateral, b.Collateral...)
+	}
+	if left = resolvePlainSignature(out, left, weak); len(left) > 0 {
+		return nil, undecided(fmt.Errorf("%s: %w", left[0].path, left[0].err), "")
+	}
+	return out, nil
+}
+
+// expandFolders replaces each folder argument by the regular files in it
+// (not recursively, in name order).
+func expandFolders(args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		fi, err := os.Stat(a)
+		if a == "-" || err != nil || !fi.IsDir() {
+			out = append(out, a) // errors are reported when the file is read
+			continue
+		}
+		ents, err := os.ReadDir(a)
 		if err != nil {
 			return nil, undecided(err, "")
 		}
-		b, err := cloudra.ParseBundle(data)
-		switch {
-		case err == nil:
-			if out.Platform == "" {
-				out.Platform = b.Platform
+		n := 0
+		for _, e := range ents {
+			if e.Type().IsRegular() {
+				out = append(out, filepath.Join(a, e.Name()))
+				n++
 			}
-			if out.Cloud == "" {
-				out.Cloud = b.Cloud
-			}
-			if len(out.Nonce) == 0 {
-				out.Nonce = b.Nonce
-			}
-			out.Artifacts = append(out.Artifacts, b.Artifacts...)
-			out.Collateral = append(out.Collateral, b.Collateral...)
-			continue
-		case !errors.Is(err, cloudra.ErrNotBundle) || strings.Contains(err.Error(), "unsupported schema"):
-			return nil, undecided(fmt.Errorf("%s: %w", p, err), "")
 		}
-		kind, bin, err := platform.Detect(data)
-		if err != nil {
-			return nil, undecided(fmt.Errorf("%s: %w", p, err), "")
+		if n == 0 {
+			return nil, undecided(fmt.Errorf("%s: no files in the folder", a), "")
 		}
-		out.Artifacts = append(out.Artifacts, cloudra.Artifact{Kind: kind, Name: filepath.Base(p), Data: bin})
 	}
 	return out, nil
+}
+
+// evidenceFile is one EVIDENCE file, read and sorted by content.
+type evidenceFile struct {
+	// bundle holds a bundle's content, or a raw file's artifacts.
+	bundle   *cloudra.Bundle
+	isBundle bool
+	// weak: a raw file taken for a Nitro document by its first byte only.
+	weak bool
+	// left is a raw file that matched nothing: maybe a raw signature.
+	left *unrecognised
+}
+
+// loadFile reads one EVIDENCE argument ("-" is standard input): an
+// evidence bundle, or a raw file recognised by its content.
+func loadFile(env *Env, p string) (evidenceFile, error) {
+	data, err := readEvidence(env, p)
+	if err != nil {
+		return evidenceFile{}, undecided(err, "")
+	}
+	if looksLikeBundle(data) {
+		b, err := parseBundleFile(data)
+		var bad *malformedBundleError
+		switch {
+		case err == nil:
+			return evidenceFile{bundle: b, isBundle: true}, nil
+		case errors.As(err, &bad):
+			bad.file = p
+			if p == "-" {
+				bad.file = "stdin"
+			}
+			return evidenceFile{}, &ExitError{Code: ExitRejected, Err: bad}
+		default:
+			return evidenceFile{}, undecided(fmt.Errorf("%s: %w", p, err), "")
+		}
+	}
+	rec, err := recogniseRaw(artifactName(p), data)
+	if err != nil {
+		return evidenceFile{left: &unrecognised{path: p, data: data, err: err}}, nil
+	}
+	return evidenceFile{bundle: &cloudra.Bundle{Schema: cloudra.EvidenceSchema, Artifacts: rec.evidence, Collateral: rec.collateral}, weak: rec.weak}, nil
+}
+
+// utf8BOM is the UTF-8 encoding of U+FEFF.
+var utf8BOM = []byte{0xef, 0xbb, 0xbf}
+
+// looksLikeBundle reports whether data is recognisably meant as an evidence
+// bundle: after white space (and a byte-order mark) a JSON object that
+// names a schema or cloudra's evidence schema. Such a file that does not
+// parse is a malformed bundle (rejected evidence, exit 1), never an
+// unrecognised artifact (exit 2).
+func looksLikeBundle(data []byte) bool {
+	t := bytes.TrimSpace(data)
+	t = bytes.TrimSpace(bytes.TrimPrefix(t, utf8BOM))
+	return len(t) > 0 && t[0] == '{' &&
+		(bytes.Contains(t, []byte(`"schema"`)) || bytes.Contains(t, []byte("cloudra.evidence")))
+}
+
+// malformedBundleError is a file that is recognisably an evidence bundle but
+// does not parse: verify reports it as a failed evidence.parse check.
+type malformedBundleError struct {
+	file string
+	err  error
+}
+
+func (e *malformedBundleError) Error() string { return fmt.Sprintf("%s: %v", e.file, e.err) }
+func (e *malformedBundleError) Unwrap() error { return e.err }
+
+// parseBundleFile parses a file that looks like a bundle. A schema this
+// cloudra does not read is returned as is (could not decide); anything
+// else that fails is a *malformedBundleError.
+func parseBundleFile(data []byte) (*cloudra.Bundle, error) {
+	t := bytes.TrimLeft(data, " \t\r\n")
+	if bytes.HasPrefix(t, utf8BOM) {
+		// RFC 8259 §8.1: implementations MUST NOT add a byte-order mark
+		// to networked JSON; a bundle is such a text, and cloudra never
+		// writes one, so a BOM means the file was altered on the way.
+		return nil, &malformedBundleError{err: errors.New("UTF-8 byte-order mark before the JSON (RFC 8259 §8.1: implementations MUST NOT add a BOM)")}
+	}
+	b, err := cloudra.ParseBundle(data)
+	switch {
+	case err == nil:
+		return b, nil
+	case strings.Contains(err.Error(), "unsupported schema"):
+		return nil, err
+	case errors.Is(err, cloudra.ErrNotBundle):
+		// The schema probe failed: say why the JSON does not decode.
+		var probe struct {
+			Schema any `json:"schema"`
+		}
+		if jerr := json.Unmarshal(bytes.TrimSpace(data), &probe); jerr != nil {
+			return nil, &malformedBundleError{err: fmt.Errorf("evidence: malformed bundle: %w", jerr)}
+		}
+		return nil, &malformedBundleError{err: fmt.Errorf("evidence: malformed bundle: \"schema\" is %v, want %q", probe.Schema, cloudra.EvidenceSchema)}
+	}
+	return nil, &malformedBundleError{err: err}
+}
+
+// rejectedEvidence is the result of evidence that could not be parsed.
+func rejectedEvidence(bad *malformedBundleError) *cloudra.Result {
+	r := &cloudra.Result{}
+	r.Failf("evidence.parse", cloudra.ClassParse, "%s: %v", bad.file, bad.err)
+	return r.Finish()
+}
+
+// artifactName names an artifact after its file; "-" is "stdin".
+func artifactName(p string) string {
+	if p == "-" {
+		return "stdin"
+	}
+	return filepath.Base(p)
 }
 
 // loadCollateral loads the --collateral folders (bundle collateral is

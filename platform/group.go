@@ -22,6 +22,16 @@ var ErrAmbiguousEvidence = errors.New("evidence: ambiguous bundle")
 // verdict on the rest would be read as a verdict on the whole.
 var ErrUnsupportedArtifact = errors.New("evidence: artifact this cloudra cannot verify")
 
+// ErrTooManyArtifacts is returned (wrapped) for a bundle with more primary
+// artifacts than MaxPrimaryArtifacts.
+var ErrTooManyArtifacts = errors.New("evidence: too many primary artifacts")
+
+// MaxPrimaryArtifacts bounds the primary artifacts of one bundle. Real
+// evidence carries one to three (an Azure CVM's HCL report; an SNP report
+// and a TPM quote); each costs a full verification, so a bundle of
+// thousands of reports must not buy thousands of them.
+const MaxPrimaryArtifacts = 8
+
 // primaryKinds are the artifacts that are verified in their own right, each
 // giving one result.
 var primaryKinds = map[cloudra.Kind]bool{
@@ -148,6 +158,10 @@ func groupArtifacts(b *cloudra.Bundle) ([]*group, []cloudra.Artifact, error) {
 		default:
 			unsupported = append(unsupported, "unknown kind "+string(a.Kind))
 		}
+	}
+	if n := len(count[cloudra.KindSNPReport]) + len(count[cloudra.KindTDXQuote]) + len(count[cloudra.KindSGXQuote]) +
+		len(count[cloudra.KindTPMAttest]) + len(count[cloudra.KindAzureHCL]); n > MaxPrimaryArtifacts {
+		return nil, nil, fmt.Errorf("%w: %d, at most %d", ErrTooManyArtifacts, n, MaxPrimaryArtifacts)
 	}
 	if len(unsupported) > 0 {
 		sort.Strings(unsupported)

@@ -190,10 +190,15 @@ func verifyChain(leaf *leafEntry, product string, anchors []anchor, cands []*x50
 	found := false
 	for _, a := range anchors {
 		all := append(append([]*x509.Certificate(nil), a.inter...), cands...)
+		tries := 0
 		for _, in := range all {
 			if in == nil || !bytes.Equal(in.RawSubject, leaf.cert.RawIssuer) {
 				continue
 			}
+			if tries == maxIntermediateTries {
+				break // the failures noted so far explain the verdict
+			}
+			tries++
 			found = true
 			depth = 1
 			if in.Subject.CommonName != wantCN {

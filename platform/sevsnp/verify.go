@@ -7,6 +7,7 @@ import (
 	"crypto/sha512"
 	"crypto/x509"
 	"errors"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -31,6 +32,16 @@ type Evidence struct {
 // maxCache bounds each cache of a Verifier. When full, a cache is emptied
 // rather than growing: entries are cheap to rebuild.
 const maxCache = 512
+
+// maxLeafSignatureTries bounds the report-signature checks one verification
+// makes over candidate VCEK/VLEK certificates (ordered by hwID and TCB
+// match): a real extended report or collateral set offers one or two, and a
+// bundle of junk certificates must not buy unbounded P-384 work.
+const maxLeafSignatureTries = 4
+
+// maxIntermediateTries bounds the ASK/ASVK signature checks per pinned ARK
+// over candidate intermediates (the compiled-in one is tried first).
+const maxIntermediateTries = 4
 
 // Verifier verifies SEV-SNP evidence. It is safe for concurrent use. It
 // caches parsed VCEK/VLEK certificates and verified chains keyed by the
@@ -166,10 +177,27 @@ func (v *Verifier) Verify(ctx context.Context, ev Evidence, col *cloudra.Collate
 	cands := candBuf[:0]
 	var inters []*x509.Certificate
 	wrongKind := 0
+	// Candidates are deduplicated by pointer (leaf entries are cached by
+	// certificate hash); past a few, through a set, so that a folder or
+	// bundle of thousands of certificates costs linear time.
+	var seen map[*leafEntry]bool
 	addLeaf := func(e *leafEntry) {
-		for _, c := range cands {
-			if c == e {
+		if seen == nil && len(cands) >= 8 {
+			seen = make(map[*leafEntry]bool, 2*len(cands))
+			for _, c := range cands {
+				seen[c] = true
+			}
+		}
+		if seen != nil {
+			if seen[e] {
 				return
+			}
+			seen[e] = true
+		} else {
+			for _, c := range cands {
+				if c == e {
+					return
+				}
 			}
 		}
 		if e.vlek != vlek {
@@ -239,22 +267,32 @@ func (v *Verifier) Verify(ctx context.Context, ev Evidence, col *cloudra.Collate
 	reported := r.ReportedTCB.Parts(product)
 	orderCandidates(cands, r, product, reported)
 	var signer *leafEntry
-	var problems int
+	var problems, tried int
 	for _, c := range cands {
 		if c.leafProblem() != "" {
 			problems++
 			continue
 		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if tried == maxLeafSignatureTries {
+			break
+		}
+		tried++
 		if verifyReportSig(c.pub, digest[:], &r.R, &r.S) {
 			signer = c
 			break
 		}
 	}
+	if untried := len(cands) - problems - tried; untried > 0 && signer == nil {
+		res.Warn("%d further candidate %s certificate(s) not tried: at most %d signature checks per report, best hwID/TCB match first", untried, kindName(vlek), maxLeafSignatureTries)
+	}
 	if signer == nil {
 		if problems == len(cands) {
 			res.Failf(checkLeaf, cloudra.ClassChain, "no usable %s: %s", kindName(vlek), cands[0].leafProblem())
 		} else {
-			res.Failf(checkSignature, cloudra.ClassSig, "ECDSA P-384 signature over report[0:0x2A0] does not verify under any of %d candidate %s certificate(s)", len(cands), kindName(vlek))
+			res.Failf(checkSignature, cloudra.ClassSig, "ECDSA P-384 signature over report[0:0x2A0] does not verify under any of %d candidate %s certificate(s) tried", tried, kindName(vlek))
 		}
 		return res.Finish(), nil
 	}
@@ -419,11 +457,10 @@ func orderCandidates(c []*leafEntry, r *Report, product string, reported TCBPart
 		}
 		return s
 	}
-	for i := 1; i < len(c); i++ {
-		for j := i; j > 0 && score(c[j]) > score(c[j-1]); j-- {
-			c[j], c[j-1] = c[j-1], c[j]
-		}
+	if len(c) < 2 {
+		return
 	}
+	sort.SliceStable(c, func(i, j int) bool { return score(c[i]) > score(c[j]) })
 }
 
 func hwidMatches(hwid []byte, chip *[64]byte) bool {

@@ -51,9 +51,10 @@ func ccelLog(events []struct {
 	return log, rtmr
 }
 
-// TestTDXCCELReplay: a TD quote that carries its CC event log has every RTMR
-// replayed and compared; a log that does not explain the RTMRs fails.
-func TestTDXCCELReplay(t *testing.T) {
+// simTD is the demo's simulated TDX platform with its collateral as bundle
+// artifacts.
+func simTD(t *testing.T) (time.Time, *tdxsim.Platform, []cloudra.Artifact) {
+	t.Helper()
 	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	td, err := tdxsim.New([]byte(platform.DemoSeed))
 	if err != nil {
@@ -67,6 +68,13 @@ func TestTDXCCELReplay(t *testing.T) {
 	for _, f := range files {
 		col = append(col, cloudra.Artifact{Kind: f.Kind, Name: f.Name, Data: f.Data})
 	}
+	return now, td, col
+}
+
+// TestTDXCCELReplay: a TD quote that carries its CC event log has every RTMR
+// replayed and compared; a log that does not explain the RTMRs fails.
+func TestTDXCCELReplay(t *testing.T) {
+	now, td, col := simTD(t)
 	log, rtmr := ccelLog([]struct {
 		mr   uint32
 		data string
@@ -117,19 +125,7 @@ func TestTDXCCELReplay(t *testing.T) {
 // and replayed through the TD quote path like one with index 0; nothing
 // fails eventlog.parse.
 func TestTDXCCELSpecIDEventAtMRIndex1(t *testing.T) {
-	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
-	td, err := tdxsim.New([]byte(platform.DemoSeed))
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := td.CollateralFiles(now, sgxsim.CollateralOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var col []cloudra.Artifact
-	for _, f := range files {
-		col = append(col, cloudra.Artifact{Kind: f.Kind, Name: f.Name, Data: f.Data})
-	}
+	now, td, col := simTD(t)
 	log, rtmr := ccelLog([]struct {
 		mr   uint32
 		data string

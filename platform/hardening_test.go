@@ -54,6 +54,25 @@ func gceCollateral(t *testing.T) *cloudra.Collateral {
 	return col
 }
 
+// azure2023 is the trustee 2023 Azure CVM evidence (HCL report, vTPM quote
+// of "challenge", PCRs) with its collateral and time; its claims' user-data
+// is all zero.
+func azure2023(t *testing.T) (*cloudra.Bundle, *cloudra.Collateral, time.Time) {
+	t.Helper()
+	v := "azure-hcl/trustee-az-snp-vtpm-milan-2023/"
+	b := &cloudra.Bundle{Schema: cloudra.EvidenceSchema, Artifacts: []cloudra.Artifact{
+		{Kind: cloudra.KindAzureHCL, Data: vectortest.Read(t, v+"hcl_report.bin")},
+		{Kind: cloudra.KindTPMAttest, Data: vectortest.Read(t, v+"quote_v1.tpms_attest.bin")},
+		{Kind: cloudra.KindTPMSig, Data: vectortest.Read(t, v+"quote_v1.signature_rsassa_sha256.bin"), Meta: map[string]string{"format": "plain"}},
+		{Kind: cloudra.KindTPMPCRs, Data: vectortest.Read(t, v+"quote_v1.pcrs_sha256.json")},
+	}}
+	col, _, err := collateral.LoadDir(filepath.Join(vectortest.Dir(t), v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, col, vectortest.Time(t, "2023-05-03T21:22:19Z")
+}
+
 func newVerifiers(t *testing.T) *platform.Verifiers {
 	t.Helper()
 	vs, err := platform.New()
@@ -97,18 +116,9 @@ func TestBundleNonceIsNeverAnExpectedValue(t *testing.T) {
 
 	// Azure: the 2023 trustee bundle's quote carries "challenge", and so
 	// does its nonce field.
-	v := "azure-hcl/trustee-az-snp-vtpm-milan-2023/"
-	az := &cloudra.Bundle{Schema: cloudra.EvidenceSchema, Nonce: []byte("challenge"), Artifacts: []cloudra.Artifact{
-		{Kind: cloudra.KindAzureHCL, Data: vectortest.Read(t, v+"hcl_report.bin")},
-		{Kind: cloudra.KindTPMAttest, Data: vectortest.Read(t, v+"quote_v1.tpms_attest.bin")},
-		{Kind: cloudra.KindTPMSig, Data: vectortest.Read(t, v+"quote_v1.signature_rsassa_sha256.bin"), Meta: map[string]string{"format": "plain"}},
-		{Kind: cloudra.KindTPMPCRs, Data: vectortest.Read(t, v+"quote_v1.pcrs_sha256.json")},
-	}}
-	col, _, err := collateral.LoadDir(filepath.Join(vectortest.Dir(t), v))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err = vs.Verify(context.Background(), platform.Input{Bundle: az, Collateral: col, Options: cloudra.Options{Time: vectortest.Time(t, "2023-05-03T21:22:19Z")}})
+	az, col, at := azure2023(t)
+	az.Nonce = []byte("challenge")
+	res, err = vs.Verify(context.Background(), platform.Input{Bundle: az, Collateral: col, Options: cloudra.Options{Time: at}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,19 +276,8 @@ func TestAzureChallengeAnsweredByVTPMQuote(t *testing.T) {
 	vs := newVerifiers(t)
 	// The 2023 vector's quote carries "challenge"; its claims' user-data
 	// is all zero (no echo).
-	v := "azure-hcl/trustee-az-snp-vtpm-milan-2023/"
 	nonce := []byte("challenge")
-	b := &cloudra.Bundle{Schema: cloudra.EvidenceSchema, Artifacts: []cloudra.Artifact{
-		{Kind: cloudra.KindAzureHCL, Data: vectortest.Read(t, v+"hcl_report.bin")},
-		{Kind: cloudra.KindTPMAttest, Data: vectortest.Read(t, v+"quote_v1.tpms_attest.bin")},
-		{Kind: cloudra.KindTPMSig, Data: vectortest.Read(t, v+"quote_v1.signature_rsassa_sha256.bin"), Meta: map[string]string{"format": "plain"}},
-		{Kind: cloudra.KindTPMPCRs, Data: vectortest.Read(t, v+"quote_v1.pcrs_sha256.json")},
-	}}
-	col, _, err := collateral.LoadDir(filepath.Join(vectortest.Dir(t), v))
-	if err != nil {
-		t.Fatal(err)
-	}
-	at := vectortest.Time(t, "2023-05-03T21:22:19Z")
+	b, col, at := azure2023(t)
 	res, err := vs.Verify(context.Background(), platform.Input{Bundle: b, Collateral: col, Challenge: nonce, Options: cloudra.Options{Time: at}})
 	if err != nil {
 		t.Fatal(err)

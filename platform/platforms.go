@@ -88,7 +88,7 @@ func (p platforms) verify(ctx context.Context, in Input) ([]*cloudra.Result, err
 			}
 			out = append(out, r)
 		case cloudra.KindTDXQuote:
-			r, err := p.tdx.Verify(tdx.Evidence{Quote: a.Data}, in.Collateral, in.Policy.TDX, in.Options)
+			r, err := p.tdx.Verify(ctx, tdx.Evidence{Quote: a.Data}, in.Collateral, in.Policy.TDX, in.Options)
 			if err != nil {
 				return nil, err
 			}
@@ -100,7 +100,7 @@ func (p platforms) verify(ctx context.Context, in Input) ([]*cloudra.Result, err
 			}
 			out = append(out, r)
 		case cloudra.KindSGXQuote:
-			r, err := p.sgx.Verify(sgx.Evidence{Quote: a.Data}, in.Collateral, in.Policy.SGX, in.Options)
+			r, err := p.sgx.Verify(ctx, sgx.Evidence{Quote: a.Data}, in.Collateral, in.Policy.SGX, in.Options)
 			if err != nil {
 				return nil, err
 			}

@@ -2,6 +2,7 @@ package azure
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/x509"
@@ -195,7 +196,9 @@ func (v *Verifier) Verify(ev Evidence, col *cloudra.Collateral, pol Policy, opts
 		if tp.RequireSEPTVEDisable == nil {
 			tp.RequireSEPTVEDisable = policy.Bool(false)
 		}
-		hw, err = v.tdx.Verify(tdx.Evidence{Quote: ev.TDQuote}, col, &tp, opts)
+		// The Azure verifier takes no context yet: the TD quote is
+		// verified to completion.
+		hw, err = v.tdx.Verify(context.TODO(), tdx.Evidence{Quote: ev.TDQuote}, col, &tp, opts)
 		if err != nil {
 			return nil, err
 		}

@@ -2,6 +2,7 @@ package tdx
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/pem"
 	"errors"
@@ -41,7 +42,7 @@ func forgedVerifier(t testing.TB, k *dcaptest.Kit) *Verifier {
 
 func run(t testing.TB, v *Verifier, k *dcaptest.Kit, quote []byte, col *cloudra.Collateral, pol *policy.TDX) *cloudra.Result {
 	t.Helper()
-	res, err := v.Verify(Evidence{Quote: quote}, col, pol, cloudra.Options{Time: k.Now, AllowTestRoots: true})
+	res, err := v.Verify(context.Background(), Evidence{Quote: quote}, col, pol, cloudra.Options{Time: k.Now, AllowTestRoots: true})
 	if err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
@@ -85,7 +86,7 @@ func TestForgedPositive(t *testing.T) {
 		}
 	}
 	// The forged root is never trusted without AllowTestRoots.
-	res, err := v.Verify(Evidence{Quote: k.TDQuote(4, false).Bytes()}, k.Collateral(true), nil, cloudra.Options{Time: k.Now})
+	res, err := v.Verify(context.Background(), Evidence{Quote: k.TDQuote(4, false).Bytes()}, k.Collateral(true), nil, cloudra.Options{Time: k.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +277,7 @@ func TestCollateralTypeConfusion(t *testing.T) {
 	// FMSPC of the TCB Info differs: it is not this platform's collateral.
 	ti := k.DefaultTCBInfo(true)
 	ti.FMSPC[5] = 1
-	_, err := v.Verify(Evidence{Quote: k.TDQuote(4, false).Bytes()}, k.CollateralWith(ti.Marshal(), k.DefaultQEIdentity(true).Marshal()), nil, cloudra.Options{Time: k.Now, AllowTestRoots: true})
+	_, err := v.Verify(context.Background(), Evidence{Quote: k.TDQuote(4, false).Bytes()}, k.CollateralWith(ti.Marshal(), k.DefaultQEIdentity(true).Marshal()), nil, cloudra.Options{Time: k.Now, AllowTestRoots: true})
 	var mc *cloudra.MissingCollateralError
 	if !errors.As(err, &mc) {
 		t.Errorf("wrong FMSPC: %v, want missing collateral", err)
@@ -516,7 +517,7 @@ func TestMeasurementPolicy(t *testing.T) {
 func TestNoCollateralNoSuccess(t *testing.T) {
 	k := testKit()
 	v := forgedVerifier(t, k)
-	_, err := v.Verify(Evidence{Quote: k.TDQuote(4, false).Bytes()}, nil, nil, cloudra.Options{Time: k.Now, AllowTestRoots: true})
+	_, err := v.Verify(context.Background(), Evidence{Quote: k.TDQuote(4, false).Bytes()}, nil, nil, cloudra.Options{Time: k.Now, AllowTestRoots: true})
 	var mc *cloudra.MissingCollateralError
 	if !errors.As(err, &mc) || len(mc.Items) != 4 {
 		t.Fatalf("%v", err)
@@ -626,7 +627,7 @@ func TestTestRootWithIntelName(t *testing.T) {
 	if res := run(t, v, k, k.TDQuote(4, false).Bytes(), k.Collateral(true), nil); res.Verdict != cloudra.Pass {
 		t.Fatalf("%s", dcaptest.Dump(res))
 	}
-	res, err := v.Verify(Evidence{Quote: k.TDQuote(4, false).Bytes()}, k.Collateral(true), nil, cloudra.Options{Time: k.Now})
+	res, err := v.Verify(context.Background(), Evidence{Quote: k.TDQuote(4, false).Bytes()}, k.Collateral(true), nil, cloudra.Options{Time: k.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -646,7 +647,7 @@ func TestPCKFromCollateral(t *testing.T) {
 	b := q.Bytes()
 
 	// Without the PCK certificate: no decision, and the PCS URL to get it.
-	_, err := v.Verify(Evidence{Quote: b}, k.Collateral(true), nil, cloudra.Options{Time: k.Now, AllowTestRoots: true})
+	_, err := v.Verify(context.Background(), Evidence{Quote: b}, k.Collateral(true), nil, cloudra.Options{Time: k.Now, AllowTestRoots: true})
 	var mc *cloudra.MissingCollateralError
 	if !errors.As(err, &mc) || len(mc.Items) != 1 || !strings.Contains(mc.Items[0].URL, "/sgx/certification/v4/pckcert?encrypted_ppid=eeee") ||
 		!strings.Contains(mc.Items[0].URL, "&pcesvn=0b00&pceid=0000") {
@@ -657,7 +658,7 @@ func TestPCKFromCollateral(t *testing.T) {
 	col := k.Collateral(true)
 	col.AddCertificate(other.PCK)
 	col.AddCertificate(other.CA)
-	if res, err := forgedVerifier(t, other).Verify(Evidence{Quote: b}, col, nil, cloudra.Options{Time: k.Now, AllowTestRoots: true}); !errors.As(err, &mc) {
+	if res, err := forgedVerifier(t, other).Verify(context.Background(), Evidence{Quote: b}, col, nil, cloudra.Options{Time: k.Now, AllowTestRoots: true}); !errors.As(err, &mc) {
 		t.Fatalf("other platform's PCK: %v\n%s", err, dcaptest.Dump(res))
 	}
 	// With it: verified as usual.

@@ -44,7 +44,7 @@ func TestInterval(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lo, hi := interval(col, c, k.Now)
+	lo, hi := interval(choose(col, pcs.TDX, c, pcs.ParsePEMChain), c, k.Now)
 	if !lo.Before(k.Now) || !hi.After(k.Now) {
 		t.Fatalf("(%s, %s) does not contain now", lo, hi)
 	}
@@ -53,7 +53,7 @@ func TestInterval(t *testing.T) {
 		t.Errorf("interval (%s, %s)", lo, hi)
 	}
 	at := k.Now.AddDate(0, 0, 15)
-	lo, hi = interval(col, c, at)
+	lo, hi = interval(choose(col, pcs.TDX, c, pcs.ParsePEMChain), c, at)
 	if lo.Before(at) && at.Before(hi) {
 		t.Errorf("boundary instant inside an open interval (%s, %s)", lo, hi)
 	}

@@ -399,7 +399,7 @@ func (e *Engine) collateral(ctx context.Context, res *cloudra.Result, r Request,
 	if err := s.stopped(); err != nil {
 		return nil, err
 	}
-	ent.lo, ent.hi = interval(p, c, t)
+	ent.lo, ent.hi = interval(p, c, t, s.bounds)
 	if ent.lo.Before(t) && t.Before(ent.hi) {
 		e.mu.Lock()
 		if len(e.colls) >= maxCacheEntries {
@@ -460,11 +460,11 @@ func (e *Engine) pickSum(p *pick) [32]byte {
 }
 
 // interval returns the widest open interval around t in which no
-// certificate, CRL or document of the pick (or the PCK chain) starts or
-// stops being valid: every time comparison made by the collateral steps
-// has the same outcome anywhere inside it (nothing outside the pick is
-// looked at).
-func interval(p *pick, c *dcap.PCKChain, t time.Time) (lo, hi time.Time) {
+// certificate or CRL of the pick (or the PCK chain) starts or stops being
+// valid and none of bounds (the windows of the documents parsed) lies:
+// every time comparison made by the collateral steps has the same outcome
+// anywhere inside it (nothing outside the pick is looked at).
+func interval(p *pick, c *dcap.PCKChain, t time.Time, bounds []time.Time) (lo, hi time.Time) {
 	lo, hi = time.Unix(0, 0), time.Unix(1<<40, 0)
 	add := func(b time.Time) {
 		if !b.After(t) && b.After(lo) {
@@ -482,17 +482,8 @@ func interval(p *pick, c *dcap.PCKChain, t time.Time) (lo, hi time.Time) {
 		add(l.ThisUpdate)
 		add(l.NextUpdate)
 	}
-	for _, d := range p.tcb {
-		if ti, err := pcs.ParseTCBInfo(d.Raw); err == nil {
-			add(ti.IssueDate)
-			add(ti.NextUpdate)
-		}
-	}
-	for _, d := range p.qe {
-		if qi, err := pcs.ParseQEIdentity(d.Raw); err == nil {
-			add(qi.IssueDate)
-			add(qi.NextUpdate)
-		}
+	for _, b := range bounds {
+		add(b)
 	}
 	return lo, hi
 }

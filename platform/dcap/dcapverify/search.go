@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"time"
 
 	"github.com/cloudra/cloudra"
@@ -64,6 +65,10 @@ const (
 // the caps above). Its class is collateral.
 var ErrCandidateCap = errors.New("dcapverify: more candidates than are tried")
 
+// errSkip marks a document of no kind that does not parse: skipped
+// silently, as a document of no kind that is not of the kind searched.
+var errSkip = errors.New("dcapverify: not a document of this kind")
+
 // sigCounter, when set on an Engine, is called before each signature
 // verification the collateral search makes (what is verified, by whom):
 // tests count and deduplicate them.
@@ -75,7 +80,8 @@ type sigCounter func(kind string, signed, signer []byte)
 type pick struct {
 	pckCRLs, rootCRLs []*x509.RevocationList
 	signers           []*x509.Certificate
-	tcb, qe           []cloudra.Document
+	// tcb and qe are in the order tried: see [newest].
+	tcb, qe []scanned
 	// tcbOther: the collateral holds TCB Info for the FMSPC and the other
 	// TEE only; qeOther: the id of an identity for another enclave.
 	tcbOther bool
@@ -95,82 +101,85 @@ func choose(col *cloudra.Collateral, tee pcs.TEE, c *dcap.PCKChain, chainOf func
 	if col == nil {
 		return p
 	}
-	var pckExtra, rootExtra int
+	// CRLs by issuer name, the latest thisUpdate first (the one a search
+	// prefers when several verify).
+	var pckCRLs, rootCRLs []*x509.RevocationList
 	for _, l := range col.CRLs {
 		switch string(l.RawIssuer) {
 		case string(c.Intermediate.RawSubject):
-			if len(p.pckCRLs) < MaxCRLsPerIssuer {
-				p.pckCRLs = append(p.pckCRLs, l)
-			} else {
-				pckExtra++
-			}
+			pckCRLs = append(pckCRLs, l)
 		case string(c.Root.RawSubject):
-			if len(p.rootCRLs) < MaxCRLsPerIssuer {
-				p.rootCRLs = append(p.rootCRLs, l)
-			} else {
-				rootExtra++
-			}
+			rootCRLs = append(rootCRLs, l)
 		}
 	}
+	var pckExtra, rootExtra int
+	p.pckCRLs, pckExtra = latestCRLs(pckCRLs)
+	p.rootCRLs, rootExtra = latestCRLs(rootCRLs)
 	p.pckCRLCapped, p.rootCRLCapped = pckExtra > 0, rootExtra > 0
 	p.warn(pckExtra, MaxCRLsPerIssuer, "CRLs issued by %q", c.Intermediate.Subject.CommonName)
 	p.warn(rootExtra, MaxCRLsPerIssuer, "CRLs issued by %q", c.Root.Subject.CommonName)
 
-	var tcbExtra, qeExtra int
-	var tcbBad, qeBad []cloudra.Document
+	// Documents by the FMSPC and id read from their JSON; those that read
+	// as newest (tcbEvaluationDataNumber, then issueDate) first, so that a
+	// folder that accumulated documents over time has its newest tried.
+	var tcb, qe []scanned
+	var tcbBad, qeBad []scanned
 	wantQE := qeID(tee)
 	for _, d := range col.Documents {
 		if d.Kind == "tcb-info" || d.Kind == "" && bytes.Contains(d.Raw, []byte(`"tcbInfo"`)) {
-			fmspcs := jsonStrings(d.Raw, "fmspc")
+			fmspc, ok := jsonString(d.Raw, "fmspc")
 			switch {
-			case len(fmspcs) == 0:
+			case !ok:
 				// Documents of no kind are tried only when they read as
 				// TCB Info, as before.
 				if d.Kind != "" && len(tcbBad) < MaxUnreadable {
-					tcbBad = append(tcbBad, d)
+					tcbBad = append(tcbBad, scanned{doc: d, eval: -1})
 				}
-			case !hasFMSPC(fmspcs, c.Ext.FMSPC):
-			case teeHint(jsonStrings(d.Raw, "id")) == other(tee):
+			case !isFMSPC(fmspc, c.Ext.FMSPC):
+			case teeHint(d.Raw) == other(tee):
 				p.tcbOther = true
-			case len(p.tcb) < MaxTCBInfos:
-				p.tcb = append(p.tcb, d)
 			default:
-				tcbExtra++
+				tcb = append(tcb, scan(d))
 			}
 		}
 		if d.Kind == "qe-identity" || d.Kind == "" && bytes.Contains(d.Raw, []byte(`"enclaveIdentity"`)) {
-			ids := jsonStrings(d.Raw, "id")
+			id, ok := jsonString(d.Raw, "id")
 			switch {
-			case len(ids) == 0:
+			case !ok:
 				if d.Kind != "" && len(qeBad) < MaxUnreadable {
-					qeBad = append(qeBad, d)
+					qeBad = append(qeBad, scanned{doc: d, eval: -1})
 				}
-			case !contains(ids, wantQE):
-				p.qeOther = ids[0]
-			case len(p.qe) < MaxQEIdentities:
-				p.qe = append(p.qe, d)
+			case id != wantQE:
+				p.qeOther = id
 			default:
-				qeExtra++
+				qe = append(qe, scan(d))
 			}
 		}
 	}
+	var tcbExtra, qeExtra int
+	p.tcb, tcbExtra = newest(tcb, MaxTCBInfos)
+	p.qe, qeExtra = newest(qe, MaxQEIdentities)
 	p.tcbCapped, p.qeCapped = tcbExtra > 0, qeExtra > 0
 	p.warn(tcbExtra, MaxTCBInfos, "%s TCB Info documents for FMSPC %x", tee, c.Ext.FMSPC)
 	p.warn(qeExtra, MaxQEIdentities, "%q QE Identity documents", wantQE)
 	p.tcb = append(p.tcb, tcbBad...)
 	p.qe = append(p.qe, qeBad...)
 
-	// TCB Signing certificates: the collateral's certificates, then the
-	// issuer chains of the chosen documents. Those whose issuer name is the
-	// root's come first: only they can chain to it (RFC 5280 §6.1).
-	seen := map[string]bool{}
+	// TCB Signing certificates: the issuer chains of the chosen documents
+	// (what PCS sent with them), then the collateral's certificates. Those
+	// whose issuer name is the root's are tried first: only they can chain
+	// to it (RFC 5280 §6.1).
 	var named, rest []*x509.Certificate
 	var extra int
 	add := func(x *x509.Certificate) {
-		if x == nil || x.Subject.CommonName != pcs.TCBSigningCN || seen[string(x.Raw)] {
+		if x == nil || x.Subject.CommonName != pcs.TCBSigningCN {
 			return
 		}
-		seen[string(x.Raw)] = true
+		for _, y := range append(named[:len(named):len(named)], rest...) {
+			if string(y.Raw) == string(x.Raw) {
+				return
+			}
+		}
 		switch {
 		case len(named)+len(rest) >= MaxSigners:
 			extra++
@@ -180,20 +189,99 @@ func choose(col *cloudra.Collateral, tee pcs.TEE, c *dcap.PCKChain, chainOf func
 			rest = append(rest, x)
 		}
 	}
-	for _, x := range col.Certificates {
-		add(x)
-	}
 	for _, d := range append(p.tcb[:len(p.tcb):len(p.tcb)], p.qe...) {
-		if len(d.IssuerChain) > 0 {
-			for _, x := range chainOf(d.IssuerChain) {
+		if len(d.doc.IssuerChain) > 0 {
+			for _, x := range chainOf(d.doc.IssuerChain) {
 				add(x)
 			}
 		}
+	}
+	for _, x := range col.Certificates {
+		add(x)
 	}
 	p.signers = append(named, rest...)
 	p.signerCapped = extra > 0
 	p.warn(extra, MaxSigners, "%q certificates", pcs.TCBSigningCN)
 	return p
+}
+
+// latestCRLs orders one issuer's CRLs by thisUpdate, latest first (ties
+// in collateral order), and keeps MaxCRLsPerIssuer.
+func latestCRLs(l []*x509.RevocationList) ([]*x509.RevocationList, int) {
+	slices.SortStableFunc(l, func(a, b *x509.RevocationList) int { return b.ThisUpdate.Compare(a.ThisUpdate) })
+	if len(l) > MaxCRLsPerIssuer {
+		return l[:MaxCRLsPerIssuer], len(l) - MaxCRLsPerIssuer
+	}
+	return l, 0
+}
+
+// scanned is a document with the tcbEvaluationDataNumber and issueDate read
+// from its JSON without parsing it. sure: both were read. A document that
+// parses strictly has plain keys, each once, so what was read is what the
+// strict parser reads.
+type scanned struct {
+	doc   cloudra.Document
+	eval  int
+	issue time.Time
+	sure  bool
+}
+
+func scan(d cloudra.Document) scanned {
+	s := scanned{doc: d, eval: jsonInt(d.Raw, "tcbEvaluationDataNumber")}
+	if v, ok := jsonString(d.Raw, "issueDate"); ok {
+		if t, err := time.Parse(time.RFC3339, v); err == nil {
+			s.issue, s.sure = t, s.eval >= 0
+		}
+	}
+	return s
+}
+
+// newest orders documents as the search tries them — those not read with
+// certainty first, then newest first as the search prefers them
+// (tcbEvaluationDataNumber, then issueDate; ties in collateral order) — and
+// keeps limit. The search can then stop at the first document that verifies
+// and reads as it parses: no later one can be preferred to it.
+func newest(docs []scanned, limit int) ([]scanned, int) {
+	slices.SortStableFunc(docs, func(a, b scanned) int {
+		switch {
+		case a.sure != b.sure:
+			if !a.sure {
+				return -1
+			}
+			return 1
+		case a.eval != b.eval:
+			return b.eval - a.eval
+		}
+		return b.issue.Compare(a.issue)
+	})
+	if len(docs) > limit {
+		return docs[:limit], len(docs) - limit
+	}
+	return docs, 0
+}
+
+// jsonInt reads the first member named key whose value is a small
+// non-negative integer, as [jsonString] reads a string; -1 if none.
+func jsonInt(raw []byte, key string) int {
+	pat := []byte(`"` + key + `"`)
+	i := bytes.Index(raw, pat)
+	if i < 0 {
+		return -1
+	}
+	j := skipSpace(raw, i+len(pat))
+	if j >= len(raw) || raw[j] != ':' {
+		return -1
+	}
+	j = skipSpace(raw, j+1)
+	n, digits := 0, 0
+	for ; j < len(raw) && '0' <= raw[j] && raw[j] <= '9' && digits < 9; j++ {
+		n = n*10 + int(raw[j]-'0')
+		digits++
+	}
+	if digits == 0 {
+		return -1
+	}
+	return n
 }
 
 func (p *pick) warn(extra, limit int, format string, args ...any) {
@@ -229,12 +317,12 @@ func (p *pick) walk(f func([]byte) bool) bool {
 		}
 	}
 	for _, d := range p.tcb {
-		if !put('t', []byte(d.Kind)) || !put('d', d.Raw) || !put('o', []byte(d.Source)) {
+		if !put('t', []byte(d.doc.Kind)) || !put('d', d.doc.Raw) || !put('o', []byte(d.doc.Source)) {
 			return false
 		}
 	}
 	for _, d := range p.qe {
-		if !put('q', []byte(d.Kind)) || !put('d', d.Raw) || !put('o', []byte(d.Source)) {
+		if !put('q', []byte(d.doc.Kind)) || !put('d', d.doc.Raw) || !put('o', []byte(d.doc.Source)) {
 			return false
 		}
 	}
@@ -247,19 +335,19 @@ func (p *pick) walk(f func([]byte) bool) bool {
 	return put('f', flags) && put('x', []byte(p.qeOther))
 }
 
-// jsonStrings returns the string values of the members named key anywhere
-// in raw, read without parsing it: `"key"`, white space, ':', white space,
-// then a string without escapes. It only chooses which documents to parse
-// (at most maxScanned values are kept); the strict parser of package pcs
-// decides what a chosen document says.
-func jsonStrings(raw []byte, key string) []string {
-	const maxScanned = 8
+// jsonString returns the string value of the first member named key in raw,
+// read without parsing it: `"key"`, white space, ':', white space, then a
+// string without escapes. In a document that parses strictly (unique keys,
+// no unknown fields) the first such member is the one member of that name;
+// the value only chooses which documents to parse, and the strict parser of
+// package pcs decides what a chosen document says. The scan stops at the
+// member, so it costs the document's prefix up to it.
+func jsonString(raw []byte, key string) (string, bool) {
 	pat := []byte(`"` + key + `"`)
-	var out []string
-	for len(out) < maxScanned {
+	for {
 		i := bytes.Index(raw, pat)
 		if i < 0 {
-			break
+			return "", false
 		}
 		raw = raw[i+len(pat):]
 		j := skipSpace(raw, 0)
@@ -274,10 +362,8 @@ func jsonStrings(raw []byte, key string) []string {
 		if k < 0 || raw[j+1+k] != '"' {
 			continue
 		}
-		out = append(out, string(raw[j+1:j+1+k]))
-		raw = raw[j+1+k:]
+		return string(raw[j+1 : j+1+k]), true
 	}
-	return out
 }
 
 func skipSpace(b []byte, i int) int {
@@ -287,38 +373,26 @@ func skipSpace(b []byte, i int) int {
 	return i
 }
 
-func hasFMSPC(vals []string, fmspc [6]byte) bool {
-	for _, v := range vals {
-		var b [6]byte
-		if len(v) == 12 {
-			if _, err := hex.Decode(b[:], []byte(v)); err == nil && b == fmspc {
-				return true
-			}
-		}
+func isFMSPC(v string, fmspc [6]byte) bool {
+	var b [6]byte
+	if len(v) != 12 {
+		return false
 	}
-	return false
+	_, err := hex.Decode(b[:], []byte(v))
+	return err == nil && b == fmspc
 }
 
-// teeHint reads the TEE of a TCB Info from its "id" values: "TDX" or "SGX"
-// (module identities have ids like "TDX_03"); 0 when not exactly one.
-func teeHint(ids []string) pcs.TEE {
-	var t pcs.TEE
-	for _, id := range ids {
-		var x pcs.TEE
-		switch id {
-		case "TDX":
-			x = pcs.TDX
-		case "SGX":
-			x = pcs.SGX
-		default:
-			continue
-		}
-		if t != 0 && t != x {
-			return 0
-		}
-		t = x
+// teeHint reads the TEE of a TCB Info from its first "id": "TDX" or "SGX"
+// (Intel writes the document's id first; a module identity's id, like
+// "TDX_03", or none gives 0: either TEE).
+func teeHint(raw []byte) pcs.TEE {
+	switch id, _ := jsonString(raw, "id"); id {
+	case "TDX":
+		return pcs.TDX
+	case "SGX":
+		return pcs.SGX
 	}
-	return t
+	return 0
 }
 
 func other(t pcs.TEE) pcs.TEE {
@@ -326,15 +400,6 @@ func other(t pcs.TEE) pcs.TEE {
 		return pcs.SGX
 	}
 	return pcs.TDX
-}
-
-func contains(vals []string, v string) bool {
-	for _, x := range vals {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func qeID(tee pcs.TEE) string {
@@ -361,6 +426,11 @@ type search struct {
 	rootDone bool
 	rootCRL  *x509.RevocationList
 	rootErr  error
+
+	// bounds are the issueDate and nextUpdate of every document parsed:
+	// with the pick's certificates and CRLs, the only times the outcome
+	// depends on (a signature that fails, fails at any time).
+	bounds []time.Time
 }
 
 func (s *search) sig(kind string, signed, signer []byte) {
@@ -392,9 +462,10 @@ func (s *search) findCRL(cands []*x509.RevocationList, capped bool, issuer *x509
 			}
 			continue
 		}
-		if best == nil || crl.ThisUpdate.After(best.ThisUpdate) {
-			best = crl
-		}
+		// The candidates come latest thisUpdate first (ties in collateral
+		// order): the first that verifies is the one pcs.FindCRL picks.
+		best = crl
+		break
 	}
 	switch {
 	case best != nil:
@@ -476,28 +547,160 @@ func (s *search) findSigner() (*x509.Certificate, error) {
 	}
 }
 
-// verifySigned is [pcs.TCBInfo.Verify] with the signer and the root CRL
-// chosen once: validity window, signature over the signed span, signer not
-// on the root CRL.
-func (s *search) verifySigned(what string, signed []byte, sig [64]byte, issue, next time.Time) error {
-	if err := checkWindow(what, issue, next, s.at); err != nil {
-		return err
-	}
+// signature checks a document's signature over its signed span by the
+// TCB signer — before the document is parsed strictly, so that junk costs
+// one signature verification, not a parse. A context error is returned
+// as is; other errors are the document's.
+func (s *search) signature(what string, span []byte, sig [64]byte) (*x509.Certificate, error) {
 	signer, err := s.tcbSigner()
 	if err != nil {
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return err
+		if isStop(err) {
+			return nil, err
 		}
-		return fmt.Errorf("pcs: %s: %w", what, err)
+		return nil, fmt.Errorf("pcs: %s: %w", what, err)
 	}
-	s.sig(what, signed, signer.Raw)
-	if err := checkSignature(signer, signed, sig); err != nil {
-		return fmt.Errorf("pcs: %s: %w", what, err)
+	if err := s.stopped(); err != nil {
+		return nil, err
+	}
+	if s.count != nil {
+		s.count(what, append(span[:len(span):len(span)], sig[:]...), signer.Raw)
+	}
+	if err := checkSignature(signer, span, sig); err != nil {
+		return nil, fmt.Errorf("pcs: %s: %w", what, err)
+	}
+	return signer, nil
+}
+
+// afterParse is the rest of [pcs.TCBInfo.Verify] once the signature
+// verified: the validity window, and the signer not on the root CRL.
+func (s *search) afterParse(what string, signer *x509.Certificate, issue, next time.Time) error {
+	s.bounds = append(s.bounds, issue, next)
+	if err := checkWindow(what, issue, next, s.at); err != nil {
+		return err
 	}
 	if crl, err := s.rootCRLOnce(); err == nil && pcs.IsRevoked(crl, signer) {
 		return fmt.Errorf("pcs: %s: signing certificate serial %x is on the Intel Root CA CRL: %w", what, signer.SerialNumber, pcs.ErrRevoked)
 	}
 	return nil
+}
+
+func isStop(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// envelope finds, without parsing strictly, the span of the value of key
+// and the signature of a PCS body {"<key>": {…}, "signature": "<128 hex
+// digits>"}. ok is false when raw is not plainly of that form (the strict
+// parser of package pcs then says why). The span serves only to check the
+// signature before the strict parse; the strict parser's signed span must
+// then be the same bytes.
+func envelope(raw []byte, key string) (span []byte, sig [64]byte, ok bool) {
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		return nil, sig, false
+	}
+	haveSig := false
+	for {
+		i = skipSpace(raw, i+1)
+		if i >= len(raw) || raw[i] != '"' {
+			return nil, sig, false
+		}
+		k := bytes.IndexAny(raw[i+1:], "\\\"")
+		if k < 0 || raw[i+1+k] != '"' {
+			return nil, sig, false
+		}
+		name := string(raw[i+1 : i+1+k])
+		i = skipSpace(raw, i+2+k)
+		if i >= len(raw) || raw[i] != ':' {
+			return nil, sig, false
+		}
+		v := skipSpace(raw, i+1)
+		end, good := skipValue(raw, v)
+		if !good {
+			return nil, sig, false
+		}
+		switch name {
+		case key:
+			if span != nil || raw[v] != '{' {
+				return nil, sig, false
+			}
+			span = raw[v:end]
+		case "signature":
+			if haveSig || raw[v] != '"' || end-v != 130 {
+				return nil, sig, false
+			}
+			if _, err := hex.Decode(sig[:], raw[v+1:end-1]); err != nil {
+				return nil, sig, false
+			}
+			haveSig = true
+		default:
+			return nil, sig, false
+		}
+		i = skipSpace(raw, end)
+		if i >= len(raw) {
+			return nil, sig, false
+		}
+		if raw[i] == '}' {
+			break
+		}
+		if raw[i] != ',' {
+			return nil, sig, false
+		}
+	}
+	if skipSpace(raw, i+1) != len(raw) || span == nil || !haveSig {
+		return nil, sig, false
+	}
+	return span, sig, true
+}
+
+// skipValue returns the end of the JSON value starting at raw[i]: a string,
+// an object or array (brackets counted, strings skipped; the contents are
+// left to the strict parser), or a scalar.
+func skipValue(raw []byte, i int) (int, bool) {
+	if i >= len(raw) {
+		return 0, false
+	}
+	str := func(j int) (int, bool) { // raw[j] == '"'
+		for j++; j < len(raw); j++ {
+			switch raw[j] {
+			case '\\':
+				j++
+			case '"':
+				return j + 1, true
+			}
+		}
+		return 0, false
+	}
+	switch raw[i] {
+	case '"':
+		return str(i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(raw); {
+			switch raw[j] {
+			case '"':
+				e, ok := str(j)
+				if !ok {
+					return 0, false
+				}
+				j = e
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1, true
+				}
+			}
+			j++
+		}
+		return 0, false
+	}
+	j := i
+	for j < len(raw) && bytes.IndexByte([]byte(",}] \t\n\r"), raw[j]) < 0 {
+		j++
+	}
+	return j, j > i
 }
 
 // checkWindow is the issueDate ≤ at < nextUpdate rule of package pcs.
@@ -525,14 +728,51 @@ func checkSignature(cert *x509.Certificate, msg []byte, sig [64]byte) error {
 	return nil
 }
 
+// signedFirst checks the signature of a chosen document before it is
+// parsed strictly, and returns its signer. A document that is not plainly a
+// PCS envelope is left to the strict parser for its error, which is
+// returned here (documents of no kind: nil error and nil signer, skipped
+// by the caller's parse as before).
+func (s *search) signedFirst(what, key string, d cloudra.Document) (*x509.Certificate, error) {
+	span, sig, ok := envelope(d.Raw, key)
+	if !ok {
+		var err error
+		if key == "tcbInfo" {
+			_, err = pcs.ParseTCBInfo(d.Raw)
+		} else {
+			_, err = pcs.ParseQEIdentity(d.Raw)
+		}
+		if err == nil {
+			err = fmt.Errorf("pcs: %s: %w: not a plain PCS envelope", what, pcs.ErrParse)
+		}
+		if d.Kind == "" {
+			return nil, errSkip
+		}
+		return nil, fmt.Errorf("%s: %w", d.Source, err)
+	}
+	return s.signature(what, span, sig)
+}
+
 // tcbInfo is [pcs.FindTCBInfo] over the chosen documents.
 func (s *search) tcbInfo(tee pcs.TEE, fmspc [6]byte) (*pcs.TCBInfo, error) {
 	var best *pcs.TCBInfo
 	var errs []error
 	otherTEE := s.p.tcbOther
-	for _, d := range s.p.tcb {
+	for _, sd := range s.p.tcb {
+		d := sd.doc
 		if err := s.stopped(); err != nil {
 			return nil, err
+		}
+		signer, err := s.signedFirst("tcb info", "tcbInfo", d)
+		if isStop(err) {
+			return nil, err
+		}
+		if errors.Is(err, errSkip) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
 		}
 		t, err := pcs.ParseTCBInfo(d.Raw)
 		if err != nil {
@@ -548,16 +788,16 @@ func (s *search) tcbInfo(tee pcs.TEE, fmspc [6]byte) (*pcs.TCBInfo, error) {
 			otherTEE = true
 			continue
 		}
-		if err := s.verifySigned("tcb info", t.RawSigned, t.Signature, t.IssueDate, t.NextUpdate); err != nil {
-			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-				return nil, err
-			}
+		if err := s.afterParse("tcb info", signer, t.IssueDate, t.NextUpdate); err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		if best == nil || t.TCBEvaluationDataNumber > best.TCBEvaluationDataNumber ||
 			(t.TCBEvaluationDataNumber == best.TCBEvaluationDataNumber && t.IssueDate.After(best.IssueDate)) {
 			best = t
+			if sd.sure && sd.eval == t.TCBEvaluationDataNumber && sd.issue.Equal(t.IssueDate) {
+				break // see newest
+			}
 		}
 	}
 	switch {
@@ -581,9 +821,21 @@ func (s *search) qeIdentity(tee pcs.TEE) (*pcs.QEIdentity, error) {
 	var best *pcs.QEIdentity
 	var errs []error
 	otherID := s.p.qeOther
-	for _, d := range s.p.qe {
+	for _, sd := range s.p.qe {
+		d := sd.doc
 		if err := s.stopped(); err != nil {
 			return nil, err
+		}
+		signer, err := s.signedFirst("qe identity", "enclaveIdentity", d)
+		if isStop(err) {
+			return nil, err
+		}
+		if errors.Is(err, errSkip) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
 		}
 		q, err := pcs.ParseQEIdentity(d.Raw)
 		if err != nil {
@@ -596,16 +848,16 @@ func (s *search) qeIdentity(tee pcs.TEE) (*pcs.QEIdentity, error) {
 			otherID = q.ID
 			continue
 		}
-		if err := s.verifySigned("qe identity", q.RawSigned, q.Signature, q.IssueDate, q.NextUpdate); err != nil {
-			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-				return nil, err
-			}
+		if err := s.afterParse("qe identity", signer, q.IssueDate, q.NextUpdate); err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		if best == nil || q.TCBEvaluationDataNumber > best.TCBEvaluationDataNumber ||
 			(q.TCBEvaluationDataNumber == best.TCBEvaluationDataNumber && q.IssueDate.After(best.IssueDate)) {
 			best = q
+			if sd.sure && sd.eval == q.TCBEvaluationDataNumber && sd.issue.Equal(q.IssueDate) {
+				break // see newest
+			}
 		}
 	}
 	switch {

@@ -14,6 +14,7 @@ import (
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/platform/dcap"
 	"github.com/cloudra/cloudra/platform/dcap/dcaptest"
+	"github.com/cloudra/cloudra/platform/dcap/dcapverify"
 	"github.com/cloudra/cloudra/platform/dcap/intelroot"
 	"github.com/cloudra/cloudra/policy"
 )
@@ -678,4 +679,39 @@ func TestPCKFromCollateral(t *testing.T) {
 	// A wrong size is a parse error.
 	q.CertData = q.CertData[1:]
 	expect(t, run(t, v, k, q.Bytes(), k.Collateral(true), nil), cloudra.ClassParse, "pck.chain")
+}
+
+// For certification data types 1–3, at most dcapverify.MaxPCKLeaves PCK
+// certificates with the quote's PCE-ID are tried against the QE report
+// signature: more are ignored with a warning, and when the platform's
+// certificate is among those ignored, pck.chain fails with class
+// collateral.
+func TestPCKCandidatesCapped(t *testing.T) {
+	k := testKit()
+	v := forgedVerifier(t, k)
+	info := append(bytes.Repeat([]byte{0xee}, 384), k.CompSVN[:]...)
+	info = binary.LittleEndian.AppendUint16(info, k.PCESVN)
+	info = append(info, k.PCEID[:]...)
+	q := k.TDQuote(4, false)
+	q.CertType, q.CertData = dcap.CertTypePPIDRSA3072, info
+	b := q.Bytes()
+	junk := &cloudra.Collateral{}
+	for range dcapverify.MaxPCKLeaves + 3 {
+		o := dcaptest.New(dcaptest.DefaultConfig()) // the same names and PCE-ID, other keys
+		junk.AddCertificate(o.PCK)
+	}
+	after := k.Collateral(true)
+	after.AddCertificate(k.PCK)
+	after.Certificates = append(after.Certificates, junk.Certificates...)
+	res := run(t, v, k, b, after, nil)
+	if res.Verdict != cloudra.Pass || !strings.Contains(strings.Join(res.Warnings, "\n"), "4 more PCK certificates") {
+		t.Fatalf("junk after the platform's PCK certificate: %q\n%s", res.Warnings, dcaptest.Dump(res))
+	}
+	before := k.Collateral(true)
+	before.Certificates = append(append(before.Certificates, junk.Certificates...), k.PCK)
+	res = run(t, v, k, b, before, nil)
+	expect(t, res, cloudra.ClassCollateral, "pck.chain")
+	if c, _ := res.Check("pck.chain"); !strings.Contains(c.Detail, dcapverify.ErrCandidateCap.Error()) {
+		t.Errorf("pck.chain: %q does not name the cap", c.Detail)
+	}
 }

@@ -78,19 +78,22 @@ func BenchmarkVerifyTDXCold(b *testing.B) {
 // collateral before a bundle's). "older": the junk reads as older than
 // Intel's, the quote verifies; "newer": it reads as newer and crowds out the
 // real collateral (tcb-info.verify and the CRL checks fail, class
-// collateral) — the most signature work the caps allow. "interleaved"
-// alternates junk (older) and clean cold verifications and reports the
-// median ratio, the figure of record.
+// collateral) — the most signature work the caps allow. "interleaved" and
+// "interleaved-newer" alternate a junk verification and a clean cold one and
+// report the median ratio, the figure of record.
 func BenchmarkJunkCollateral(b *testing.B) {
 	quote := read(b, tdxVector+"/quote.bin")
 	real := loadCollateral(b, tdxVector+"/collateral")
 	older := withJunk(real, tdxJunk(b, quote, false))
 	newer := withJunk(real, tdxJunk(b, quote, true))
 	clean := coldTDX(quote, real, true)
-	junk := coldTDX(quote, older, true)
+	junk, worst := coldTDX(quote, older, true), coldTDX(quote, newer, false)
 	b.Run("older", loop(junk))
-	b.Run("newer", loop(coldTDX(quote, newer, false)))
+	b.Run("newer", loop(worst))
 	b.Run("interleaved", func(b *testing.B) {
 		interleaved(b, "junk", junk, "cold", clean)
+	})
+	b.Run("interleaved-newer", func(b *testing.B) {
+		interleaved(b, "junk", worst, "cold", clean)
 	})
 }

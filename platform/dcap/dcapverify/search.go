@@ -590,10 +590,10 @@ func isStop(err error) bool {
 
 // envelope finds, without parsing strictly, the span of the value of key
 // and the signature of a PCS body {"<key>": {…}, "signature": "<128 hex
-// digits>"}. ok is false when raw is not plainly of that form (the strict
-// parser of package pcs then says why). The span serves only to check the
-// signature before the strict parse; the strict parser's signed span must
-// then be the same bytes.
+// digits>"}: each member once, plain keys, nothing else. ok is false when
+// raw is not plainly of that form, which the strict parser of package pcs
+// would refuse too. The span serves only to check the signature before the
+// strict parse, whose signed span must then be the same bytes.
 func envelope(raw []byte, key string) (span []byte, sig [64]byte, ok bool) {
 	i := skipSpace(raw, 0)
 	if i >= len(raw) || raw[i] != '{' {
@@ -730,27 +730,40 @@ func checkSignature(cert *x509.Certificate, msg []byte, sig [64]byte) error {
 
 // signedFirst checks the signature of a chosen document before it is
 // parsed strictly, and returns its signer. A document that is not plainly a
-// PCS envelope is left to the strict parser for its error, which is
-// returned here (documents of no kind: nil error and nil signer, skipped
-// by the caller's parse as before).
-func (s *search) signedFirst(what, key string, d cloudra.Document) (*x509.Certificate, error) {
+// PCS envelope is refused as malformed without the strict parse (which
+// would refuse it too, at a cost in its size); one of no kind is skipped
+// (errSkip), as a document of no kind that does not parse always was.
+func (s *search) signedFirst(what, key string, d cloudra.Document) (*signedDoc, error) {
 	span, sig, ok := envelope(d.Raw, key)
 	if !ok {
-		var err error
-		if key == "tcbInfo" {
-			_, err = pcs.ParseTCBInfo(d.Raw)
-		} else {
-			_, err = pcs.ParseQEIdentity(d.Raw)
-		}
-		if err == nil {
-			err = fmt.Errorf("pcs: %s: %w: not a plain PCS envelope", what, pcs.ErrParse)
-		}
 		if d.Kind == "" {
 			return nil, errSkip
 		}
-		return nil, fmt.Errorf("%s: %w", d.Source, err)
+		return nil, fmt.Errorf("%s: pcs: malformed %s: not {%q: {…}, \"signature\": \"<128 hex digits>\"} (%w)", d.Source, what, key, pcs.ErrParse)
 	}
-	return s.signature(what, span, sig)
+	signer, err := s.signature(what, span, sig)
+	if err != nil {
+		return nil, err
+	}
+	return &signedDoc{signer: signer, span: span, sig: sig}, nil
+}
+
+// signedDoc is what signedFirst verified: the signer, the span and the
+// signature.
+type signedDoc struct {
+	signer *x509.Certificate
+	span   []byte
+	sig    [64]byte
+}
+
+// same checks that the strict parser read the span and signature that were
+// verified: the parsed fields come from its span, so they must be the bytes
+// whose signature verified.
+func (v *signedDoc) same(d cloudra.Document, what string, signed []byte, sig [64]byte) error {
+	if !bytes.Equal(signed, v.span) || sig != v.sig {
+		return fmt.Errorf("%s: pcs: malformed %s: the signed span is not the one whose signature was checked (%w)", d.Source, what, pcs.ErrParse)
+	}
+	return nil
 }
 
 // tcbInfo is [pcs.FindTCBInfo] over the chosen documents.
@@ -763,7 +776,7 @@ func (s *search) tcbInfo(tee pcs.TEE, fmspc [6]byte) (*pcs.TCBInfo, error) {
 		if err := s.stopped(); err != nil {
 			return nil, err
 		}
-		signer, err := s.signedFirst("tcb info", "tcbInfo", d)
+		v, err := s.signedFirst("tcb info", "tcbInfo", d)
 		if isStop(err) {
 			return nil, err
 		}
@@ -781,6 +794,10 @@ func (s *search) tcbInfo(tee pcs.TEE, fmspc [6]byte) (*pcs.TCBInfo, error) {
 			}
 			continue
 		}
+		if err := v.same(d, "tcb info", t.RawSigned, t.Signature); err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		if t.FMSPC != fmspc {
 			continue
 		}
@@ -788,7 +805,7 @@ func (s *search) tcbInfo(tee pcs.TEE, fmspc [6]byte) (*pcs.TCBInfo, error) {
 			otherTEE = true
 			continue
 		}
-		if err := s.afterParse("tcb info", signer, t.IssueDate, t.NextUpdate); err != nil {
+		if err := s.afterParse("tcb info", v.signer, t.IssueDate, t.NextUpdate); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -826,7 +843,7 @@ func (s *search) qeIdentity(tee pcs.TEE) (*pcs.QEIdentity, error) {
 		if err := s.stopped(); err != nil {
 			return nil, err
 		}
-		signer, err := s.signedFirst("qe identity", "enclaveIdentity", d)
+		v, err := s.signedFirst("qe identity", "enclaveIdentity", d)
 		if isStop(err) {
 			return nil, err
 		}
@@ -844,11 +861,15 @@ func (s *search) qeIdentity(tee pcs.TEE) (*pcs.QEIdentity, error) {
 			}
 			continue
 		}
+		if err := v.same(d, "qe identity", q.RawSigned, q.Signature); err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		if q.TEE() != tee {
 			otherID = q.ID
 			continue
 		}
-		if err := s.afterParse("qe identity", signer, q.IssueDate, q.NextUpdate); err != nil {
+		if err := s.afterParse("qe identity", v.signer, q.IssueDate, q.NextUpdate); err != nil {
 			errs = append(errs, err)
 			continue
 		}

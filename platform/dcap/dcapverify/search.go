@@ -40,8 +40,9 @@ const (
 	// quote's quoting enclave ("QE" or "TD_QE"), for the same reason.
 	MaxQEIdentities = 4
 	// MaxUnreadable bounds the documents of a kind whose FMSPC or id cannot
-	// be read without a full parse: they are parsed only so that their
-	// errors are reported, and cannot verify.
+	// be read without a full parse (missing, or written with escapes, which
+	// Intel never does): they are tried after the others, mostly so that
+	// their errors are reported.
 	MaxUnreadable = 4
 	// MaxSigners bounds the "Intel SGX TCB Signing" certificates checked
 	// against the root. Intel has issued two (the 2025 renewal kept the key

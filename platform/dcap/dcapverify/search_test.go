@@ -19,8 +19,8 @@ import (
 // maxSearchSigs bounds the signature verifications of one collateral search
 // whatever the collateral holds: every CRL tried for the PCK CA and the root,
 // every signer tried against the root, and each TCB Info and QE Identity
-// tried against the one signer chosen.
-const maxSearchSigs = 2*MaxCRLsPerIssuer + MaxSigners + MaxTCBInfos + MaxQEIdentities
+// (readable or not) tried against the one signer chosen.
+const maxSearchSigs = 2*MaxCRLsPerIssuer + MaxSigners + MaxTCBInfos + MaxQEIdentities + 2*MaxUnreadable
 
 // junkSize is the server's body limit (server.DefaultMaxBody; server
 // imports this package's dependents, so the value is repeated).

@@ -133,7 +133,7 @@ func choose(col *cloudra.Collateral, tee pcs.TEE, c *dcap.PCKChain, chainOf func
 			case !ok:
 				// Documents of no kind are tried only when they read as
 				// TCB Info, as before.
-				if d.Kind != "" && len(tcbBad) < MaxUnreadable {
+				if d.Kind != "" {
 					tcbBad = append(tcbBad, scanned{doc: d, eval: -1})
 				}
 			case !isFMSPC(fmspc, c.Ext.FMSPC):
@@ -147,7 +147,7 @@ func choose(col *cloudra.Collateral, tee pcs.TEE, c *dcap.PCKChain, chainOf func
 			id, ok := jsonString(d.Raw, "id")
 			switch {
 			case !ok:
-				if d.Kind != "" && len(qeBad) < MaxUnreadable {
+				if d.Kind != "" {
 					qeBad = append(qeBad, scanned{doc: d, eval: -1})
 				}
 			case id != wantQE:
@@ -163,6 +163,14 @@ func choose(col *cloudra.Collateral, tee pcs.TEE, c *dcap.PCKChain, chainOf func
 	p.tcbCapped, p.qeCapped = tcbExtra > 0, qeExtra > 0
 	p.warn(tcbExtra, MaxTCBInfos, "%s TCB Info documents for FMSPC %x", tee, c.Ext.FMSPC)
 	p.warn(qeExtra, MaxQEIdentities, "%q QE Identity documents", wantQE)
+	if n := len(tcbBad) - MaxUnreadable; n > 0 {
+		tcbBad = tcbBad[:MaxUnreadable]
+		p.warn(n, MaxUnreadable, "TCB Info documents whose FMSPC cannot be read")
+	}
+	if n := len(qeBad) - MaxUnreadable; n > 0 {
+		qeBad = qeBad[:MaxUnreadable]
+		p.warn(n, MaxUnreadable, "QE Identity documents whose id cannot be read")
+	}
 	p.tcb = append(p.tcb, tcbBad...)
 	p.qe = append(p.qe, qeBad...)
 

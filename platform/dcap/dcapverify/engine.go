@@ -26,9 +26,9 @@ const maxCacheEntries = 1024
 // Engine verifies DCAP quotes and caches what can be reused across quotes:
 // PCK chains (keyed by the certification data, reused only at times inside
 // the chain's validity) and collateral evaluations (keyed by the SHA-256 of
-// the part of the collateral the verification may use — see the caps in
-// search.go — reused only inside an interval where none of it changes
-// validity). It is safe for concurrent use. The zero value is not usable;
+// the part of the collateral the verification may use — the candidates
+// chosen under [MaxTCBInfos] and the other caps — reused only inside an
+// interval where none of it changes validity). It is safe for concurrent use. The zero value is not usable;
 // call [New].
 type Engine struct {
 	mu sync.Mutex

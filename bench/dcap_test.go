@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/sha256"
 	"crypto/x509"
@@ -132,7 +133,7 @@ func BenchmarkVerifyTDX(b *testing.B) {
 	opts := cloudra.Options{Time: tdxTime}
 	pol := tdxDebugPolicy()
 	verifyCloudra := func(b *testing.B) {
-		res, err := v.Verify(tdx.Evidence{Quote: quote}, col, pol, opts)
+		res, err := v.Verify(context.Background(), tdx.Evidence{Quote: quote}, col, pol, opts)
 		if err != nil || res.Verdict != cloudra.Pass {
 			b.Fatalf("cloudra rejects the benchmark quote: %v", err)
 		}
@@ -171,7 +172,7 @@ func BenchmarkVerifySGX(b *testing.B) {
 	}
 	opts := cloudra.Options{Time: sgxTime}
 	verifyCloudra := func(b *testing.B) {
-		if _, err := v.Verify(sgx.Evidence{Quote: quote}, col, nil, opts); err != nil {
+		if _, err := v.Verify(context.Background(), sgx.Evidence{Quote: quote}, col, nil, opts); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -90,9 +90,9 @@ func TestDispatcherParity(t *testing.T) {
 			case cloudra.KindSNPReport:
 				direct, err = snpV.Verify(context.Background(), sevsnp.Evidence{Report: data}, col, nil, opts)
 			case cloudra.KindTDXQuote:
-				direct, err = tdxV.Verify(tdx.Evidence{Quote: data}, col, nil, opts)
+				direct, err = tdxV.Verify(context.Background(), tdx.Evidence{Quote: data}, col, nil, opts)
 			case cloudra.KindSGXQuote:
-				direct, err = sgxV.Verify(sgx.Evidence{Quote: data}, col, nil, opts)
+				direct, err = sgxV.Verify(context.Background(), sgx.Evidence{Quote: data}, col, nil, opts)
 			default:
 				t.Fatalf("detected %s", kind)
 			}

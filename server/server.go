@@ -17,8 +17,10 @@
 // Status codes of /v1/verify: 200 for pass and fail verdicts; 400 for a body
 // that is not an evidence bundle; 413 for a body over MaxBody; 422 when no
 // decision is possible from what the server has (collateral missing and no
-// fetcher, nothing verifiable); 503 when fetching missing collateral failed
-// or too many challenges are outstanding. An unknown path is 404 and a
+// fetcher, nothing verifiable); 503 when fetching missing collateral failed,
+// too many challenges are outstanding, or a verification ran past
+// VerifyTimeout (or the client left: the work stops then, nobody reads the
+// answer). An unknown path is 404 and a
 // known path with another method 405 (with Allow).
 //
 // # Errors
@@ -40,6 +42,7 @@
 //	tag:cloudra,2026:problem/missing-collateral     422 collateral missing and no fetcher (see "missing")
 //	tag:cloudra,2026:problem/collateral-unavailable 503 fetching the missing collateral failed (see "missing")
 //	tag:cloudra,2026:problem/too-many-challenges    503 too many outstanding nonces (see Retry-After)
+//	tag:cloudra,2026:problem/verification-stopped   503 the verification ran past VerifyTimeout, or the client left
 //	tag:cloudra,2026:problem/internal               500 the server failed (random source, encoding)
 //
 // The policy is fixed when the server starts: no endpoint changes it, so
@@ -78,6 +81,12 @@ const (
 	NonceSize = 32
 	// maxFetchRounds bounds verify/fetch rounds, as the CLI does.
 	maxFetchRounds = 3
+	// DefaultVerifyTimeout bounds one verification of a request. A cold
+	// verification costs milliseconds and the collateral search is capped
+	// (docs/collateral.md), so five seconds is only reached by a machine in
+	// trouble; it stays well under the HTTP server's write timeout (60 s in
+	// `cloudra serve`), after which the answer could not be sent anyway.
+	DefaultVerifyTimeout = 5 * time.Second
 )
 
 // Config configures a [Server].
@@ -105,6 +114,12 @@ type Config struct {
 	// AllowTestRoots also trusts cloudra's simulator roots (never in
 	// production).
 	AllowTestRoots bool
+	// VerifyTimeout bounds each verification of a request (default
+	// DefaultVerifyTimeout). It runs under a context derived from the
+	// request's, so a client that leaves stops it too. Fetching missing
+	// collateral is bounded by the fetcher's own timeouts and by the
+	// request's context, not by VerifyTimeout.
+	VerifyTimeout time.Duration
 }
 
 // Server is the verification service. It is safe for concurrent use.
@@ -137,6 +152,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxNonces <= 0 {
 		cfg.MaxNonces = DefaultMaxNonces
+	}
+	if cfg.VerifyTimeout <= 0 {
+		cfg.VerifyTimeout = DefaultVerifyTimeout
 	}
 	return &Server{cfg: cfg, nonces: make(map[string]time.Time)}, nil
 }
@@ -230,6 +248,7 @@ var (
 	probMissing       = problemKind{"missing-collateral", "Collateral missing"}
 	probUnavailable   = problemKind{"collateral-unavailable", "Collateral could not be fetched"}
 	probTooManyNonces = problemKind{"too-many-challenges", "Too many outstanding challenges"}
+	probStopped       = problemKind{"verification-stopped", "Verification stopped"}
 	probInternal      = problemKind{"internal", "Internal server error"}
 )
 
@@ -353,9 +372,18 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 // verify` does). in.Collateral must be the request's own set.
 func (s *Server) verifyFetching(ctx context.Context, in platform.Input) (*cloudra.Result, *Problem) {
 	for round := 0; ; round++ {
-		res, err := s.cfg.Verifiers.Verify(ctx, in)
+		vctx, cancel := context.WithTimeout(ctx, s.cfg.VerifyTimeout)
+		res, err := s.cfg.Verifiers.Verify(vctx, in)
+		cancel()
 		if err == nil {
 			return res, nil
+		}
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			why := fmt.Sprintf("server: verification stopped after %s: %v", s.cfg.VerifyTimeout, err)
+			if ctx.Err() != nil {
+				why = fmt.Sprintf("server: verification stopped, the client left: %v", err)
+			}
+			return nil, newProblem(http.StatusServiceUnavailable, probStopped, why, nil)
 		}
 		var miss *cloudra.MissingCollateralError
 		if !errors.As(err, &miss) {

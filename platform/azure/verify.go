@@ -196,7 +196,7 @@ func (v *Verifier) Verify(ctx context.Context, ev Evidence, col *cloudra.Collate
 		if tp.RequireSEPTVEDisable == nil {
 			tp.RequireSEPTVEDisable = policy.Bool(false)
 		}
-		hw, err = v.tdx.Verify(tdx.Evidence{Quote: ev.TDQuote}, col, &tp, opts)
+		hw, err = v.tdx.Verify(ctx, tdx.Evidence{Quote: ev.TDQuote}, col, &tp, opts)
 		if err != nil {
 			return nil, err
 		}

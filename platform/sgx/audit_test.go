@@ -6,6 +6,7 @@ package sgx
 
 import (
 	"bytes"
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -239,7 +240,7 @@ func TestAuditVectorDetails(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			q := vectortest.Read(t, tc.dir+"/quote.bin")
 			col := dcaptest.LoadCollateral(t, tc.dir+"/collateral")
-			res, err := v.Verify(Evidence{Quote: q}, col, tc.pol, cloudra.Options{Time: vectortest.Time(t, tc.at)})
+			res, err := v.Verify(context.Background(), Evidence{Quote: q}, col, tc.pol, cloudra.Options{Time: vectortest.Time(t, tc.at)})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,6 +2,7 @@ package sgx
 
 import (
 	"bytes"
+	"context"
 	"testing"
 
 	"github.com/cloudra/cloudra"
@@ -23,7 +24,7 @@ func setup(t testing.TB) (*dcaptest.Kit, *Verifier) {
 
 func run(t testing.TB, v *Verifier, k *dcaptest.Kit, b []byte, col *cloudra.Collateral, pol *policy.SGX) *cloudra.Result {
 	t.Helper()
-	res, err := v.Verify(Evidence{Quote: b}, col, pol, cloudra.Options{Time: k.Now, AllowTestRoots: true})
+	res, err := v.Verify(context.Background(), Evidence{Quote: b}, col, pol, cloudra.Options{Time: k.Now, AllowTestRoots: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package sgx
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -80,7 +81,7 @@ func TestVectors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			q := vectortest.Read(t, tc.dir+"/quote.bin")
 			col := dcaptest.LoadCollateral(t, tc.dir+"/collateral")
-			res, err := v.Verify(Evidence{Quote: q}, col, tc.pol, cloudra.Options{Time: vectortest.Time(t, tc.at)})
+			res, err := v.Verify(context.Background(), Evidence{Quote: q}, col, tc.pol, cloudra.Options{Time: vectortest.Time(t, tc.at)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -100,7 +101,7 @@ func TestVectors(t *testing.T) {
 			}
 			dcaptest.WantViolations(t, res, tc.violations)
 			dcaptest.WantAuthentic(t, res)
-			res, err = v.Verify(Evidence{Quote: q}, col, tc.pol, cloudra.Options{Time: vectortest.Time(t, tc.at).AddDate(50, 0, 0)})
+			res, err = v.Verify(context.Background(), Evidence{Quote: q}, col, tc.pol, cloudra.Options{Time: vectortest.Time(t, tc.at).AddDate(50, 0, 0)})
 			if err != nil || !res.HasFailure(cloudra.ClassFresh) || res.Verdict != cloudra.Fail {
 				t.Errorf("at +50y: %v %v", err, res.Checks)
 			}
@@ -115,7 +116,7 @@ func TestRejectsTDXQuote(t *testing.T) {
 		t.Fatal(err)
 	}
 	q := vectortest.Read(t, "tdx/dcapqvl-v4-uptodate/quote.bin")
-	res, err := v.Verify(Evidence{Quote: q}, nil, nil, cloudra.Options{Time: vectortest.Time(t, "2025-07-01T00:00:00Z")})
+	res, err := v.Verify(context.Background(), Evidence{Quote: q}, nil, nil, cloudra.Options{Time: vectortest.Time(t, "2025-07-01T00:00:00Z")})
 	if err != nil || !res.HasFailure(cloudra.ClassParse) {
 		t.Fatalf("%v %v", err, res)
 	}

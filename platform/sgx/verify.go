@@ -7,6 +7,7 @@
 package sgx
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
@@ -59,8 +60,8 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 // Verify verifies an SGX quote and appraises it against pol (nil: defaults).
 // Checks and errors are as for tdx.Verifier.Verify, without the TDX module
 // step. The error is non-nil only when no decision is possible (no time,
-// missing collateral).
-func (v *Verifier) Verify(ev Evidence, col *cloudra.Collateral, pol *policy.SGX, opts cloudra.Options) (*cloudra.Result, error) {
+// missing collateral, ctx done: the error wraps ctx.Err()).
+func (v *Verifier) Verify(ctx context.Context, ev Evidence, col *cloudra.Collateral, pol *policy.SGX, opts cloudra.Options) (*cloudra.Result, error) {
 	if opts.Time.IsZero() {
 		return nil, cloudra.ErrNoTime
 	}
@@ -79,7 +80,7 @@ func (v *Verifier) Verify(ev Evidence, col *cloudra.Collateral, pol *policy.SGX,
 		return res.Finish(), nil
 	}
 	res.Passf("quote.parse", "SGX quote v3, QE SVN %d, PCE SVN %d", sq.Header.QESVN, sq.Header.PCESVN)
-	out, err := v.engine.Verify(res, dcapverify.Request{
+	out, err := v.engine.Verify(ctx, res, dcapverify.Request{
 		Quote:      sq,
 		TEE:        pcs.SGX,
 		Collateral: col,

@@ -6,6 +6,7 @@ package tdx
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
 	"encoding/binary"
 	"encoding/pem"
@@ -256,7 +257,7 @@ func TestAuditTrailingBytes(t *testing.T) {
 	} {
 		q := vectortest.Read(t, tc.quote)
 		plain, _ := NewVerifier()
-		res, err := plain.Verify(Evidence{Quote: q}, dcaptest.LoadCollateral(t, tc.col), nil, cloudra.Options{Time: vectortest.Time(t, tc.at)})
+		res, err := plain.Verify(context.Background(), Evidence{Quote: q}, dcaptest.LoadCollateral(t, tc.col), nil, cloudra.Options{Time: vectortest.Time(t, tc.at)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -319,7 +320,7 @@ func TestAuditVectorDetails(t *testing.T) {
 				q = q[:tc.trim]
 			}
 			col := dcaptest.LoadCollateral(t, tc.dir+"/collateral")
-			res, err := v.Verify(Evidence{Quote: q}, col, nil, cloudra.Options{Time: vectortest.Time(t, tc.at)})
+			res, err := v.Verify(context.Background(), Evidence{Quote: q}, col, nil, cloudra.Options{Time: vectortest.Time(t, tc.at)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -340,7 +341,7 @@ func TestAuditVectorDetails(t *testing.T) {
 	t.Run("gotdxguest-v4-spr-e4 at 2053-07-01", func(t *testing.T) {
 		q := vectortest.Read(t, "tdx/gotdxguest-v4-spr-e4/quote.bin")[:4935]
 		col := dcaptest.LoadCollateral(t, "tdx/gotdxguest-v4-spr-e4/collateral")
-		res, err := v.Verify(Evidence{Quote: q}, col, nil, cloudra.Options{Time: vectortest.Time(t, "2053-07-01T00:00:00Z")})
+		res, err := v.Verify(context.Background(), Evidence{Quote: q}, col, nil, cloudra.Options{Time: vectortest.Time(t, "2053-07-01T00:00:00Z")})
 		if err != nil {
 			t.Fatal(err)
 		}

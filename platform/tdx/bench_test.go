@@ -1,6 +1,7 @@
 package tdx
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/sha256"
@@ -57,7 +58,7 @@ func BenchmarkVerifyWarm(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		res, err := v.Verify(Evidence{Quote: raw}, col, nil, opts)
+		res, err := v.Verify(context.Background(), Evidence{Quote: raw}, col, nil, opts)
 		if err != nil || res.Verdict != cloudra.Pass {
 			b.Fatal(err, res.Checks)
 		}
@@ -75,7 +76,7 @@ func BenchmarkVerifyCold(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := v.Verify(Evidence{Quote: raw}, col, nil, opts); err != nil {
+		if _, err := v.Verify(context.Background(), Evidence{Quote: raw}, col, nil, opts); err != nil {
 			b.Fatal(err)
 		}
 	}

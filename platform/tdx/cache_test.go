@@ -1,6 +1,7 @@
 package tdx
 
 import (
+	"context"
 	"sync"
 	"testing"
 
@@ -16,7 +17,7 @@ func TestCachesPreserveVerdicts(t *testing.T) {
 	quote := k.TDQuote(4, false).Bytes()
 	col := k.Collateral(true)
 	verify := func(opts cloudra.Options, col *cloudra.Collateral) *cloudra.Result {
-		res, err := v.Verify(Evidence{Quote: quote}, col, nil, opts)
+		res, err := v.Verify(context.Background(), Evidence{Quote: quote}, col, nil, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,7 +51,7 @@ func TestCachesPreserveVerdicts(t *testing.T) {
 	for range 8 {
 		wg.Go(func() {
 			for range 5 {
-				res, err := v.Verify(Evidence{Quote: quote}, col, nil, now)
+				res, err := v.Verify(context.Background(), Evidence{Quote: quote}, col, nil, now)
 				if err != nil || res.Verdict != cloudra.Pass {
 					t.Error(err, res.Verdict)
 				}

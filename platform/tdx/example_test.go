@@ -1,6 +1,7 @@
 package tdx_test
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/cloudra/cloudra"
@@ -20,7 +21,7 @@ func ExampleVerifier_Verify() {
 	}
 	quote := k.TDQuote(4, false).Bytes()
 	pol := &policy.TDX{ReportData: make([]byte, 64)}
-	res, err := v.Verify(tdx.Evidence{Quote: quote}, k.Collateral(true), pol, cloudra.Options{Time: k.Now, AllowTestRoots: true})
+	res, err := v.Verify(context.Background(), tdx.Evidence{Quote: quote}, k.Collateral(true), pol, cloudra.Options{Time: k.Now, AllowTestRoots: true})
 	if err != nil {
 		panic(err) // no time, or collateral missing: no decision
 	}

@@ -2,6 +2,7 @@ package tdx
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/pem"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/platform/dcap"
 	"github.com/cloudra/cloudra/platform/dcap/dcaptest"
+	"github.com/cloudra/cloudra/platform/dcap/dcapverify"
 	"github.com/cloudra/cloudra/platform/dcap/intelroot"
 	"github.com/cloudra/cloudra/policy"
 )
@@ -41,7 +43,7 @@ func forgedVerifier(t testing.TB, k *dcaptest.Kit) *Verifier {
 
 func run(t testing.TB, v *Verifier, k *dcaptest.Kit, quote []byte, col *cloudra.Collateral, pol *policy.TDX) *cloudra.Result {
 	t.Helper()
-	res, err := v.Verify(Evidence{Quote: quote}, col, pol, cloudra.Options{Time: k.Now, AllowTestRoots: true})
+	res, err := v.Verify(context.Background(), Evidence{Quote: quote}, col, pol, cloudra.Options{Time: k.Now, AllowTestRoots: true})
 	if err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
@@ -85,7 +87,7 @@ func TestForgedPositive(t *testing.T) {
 		}
 	}
 	// The forged root is never trusted without AllowTestRoots.
-	res, err := v.Verify(Evidence{Quote: k.TDQuote(4, false).Bytes()}, k.Collateral(true), nil, cloudra.Options{Time: k.Now})
+	res, err := v.Verify(context.Background(), Evidence{Quote: k.TDQuote(4, false).Bytes()}, k.Collateral(true), nil, cloudra.Options{Time: k.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +278,7 @@ func TestCollateralTypeConfusion(t *testing.T) {
 	// FMSPC of the TCB Info differs: it is not this platform's collateral.
 	ti := k.DefaultTCBInfo(true)
 	ti.FMSPC[5] = 1
-	_, err := v.Verify(Evidence{Quote: k.TDQuote(4, false).Bytes()}, k.CollateralWith(ti.Marshal(), k.DefaultQEIdentity(true).Marshal()), nil, cloudra.Options{Time: k.Now, AllowTestRoots: true})
+	_, err := v.Verify(context.Background(), Evidence{Quote: k.TDQuote(4, false).Bytes()}, k.CollateralWith(ti.Marshal(), k.DefaultQEIdentity(true).Marshal()), nil, cloudra.Options{Time: k.Now, AllowTestRoots: true})
 	var mc *cloudra.MissingCollateralError
 	if !errors.As(err, &mc) {
 		t.Errorf("wrong FMSPC: %v, want missing collateral", err)
@@ -516,7 +518,7 @@ func TestMeasurementPolicy(t *testing.T) {
 func TestNoCollateralNoSuccess(t *testing.T) {
 	k := testKit()
 	v := forgedVerifier(t, k)
-	_, err := v.Verify(Evidence{Quote: k.TDQuote(4, false).Bytes()}, nil, nil, cloudra.Options{Time: k.Now, AllowTestRoots: true})
+	_, err := v.Verify(context.Background(), Evidence{Quote: k.TDQuote(4, false).Bytes()}, nil, nil, cloudra.Options{Time: k.Now, AllowTestRoots: true})
 	var mc *cloudra.MissingCollateralError
 	if !errors.As(err, &mc) || len(mc.Items) != 4 {
 		t.Fatalf("%v", err)
@@ -626,7 +628,7 @@ func TestTestRootWithIntelName(t *testing.T) {
 	if res := run(t, v, k, k.TDQuote(4, false).Bytes(), k.Collateral(true), nil); res.Verdict != cloudra.Pass {
 		t.Fatalf("%s", dcaptest.Dump(res))
 	}
-	res, err := v.Verify(Evidence{Quote: k.TDQuote(4, false).Bytes()}, k.Collateral(true), nil, cloudra.Options{Time: k.Now})
+	res, err := v.Verify(context.Background(), Evidence{Quote: k.TDQuote(4, false).Bytes()}, k.Collateral(true), nil, cloudra.Options{Time: k.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -646,7 +648,7 @@ func TestPCKFromCollateral(t *testing.T) {
 	b := q.Bytes()
 
 	// Without the PCK certificate: no decision, and the PCS URL to get it.
-	_, err := v.Verify(Evidence{Quote: b}, k.Collateral(true), nil, cloudra.Options{Time: k.Now, AllowTestRoots: true})
+	_, err := v.Verify(context.Background(), Evidence{Quote: b}, k.Collateral(true), nil, cloudra.Options{Time: k.Now, AllowTestRoots: true})
 	var mc *cloudra.MissingCollateralError
 	if !errors.As(err, &mc) || len(mc.Items) != 1 || !strings.Contains(mc.Items[0].URL, "/sgx/certification/v4/pckcert?encrypted_ppid=eeee") ||
 		!strings.Contains(mc.Items[0].URL, "&pcesvn=0b00&pceid=0000") {
@@ -657,7 +659,7 @@ func TestPCKFromCollateral(t *testing.T) {
 	col := k.Collateral(true)
 	col.AddCertificate(other.PCK)
 	col.AddCertificate(other.CA)
-	if res, err := forgedVerifier(t, other).Verify(Evidence{Quote: b}, col, nil, cloudra.Options{Time: k.Now, AllowTestRoots: true}); !errors.As(err, &mc) {
+	if res, err := forgedVerifier(t, other).Verify(context.Background(), Evidence{Quote: b}, col, nil, cloudra.Options{Time: k.Now, AllowTestRoots: true}); !errors.As(err, &mc) {
 		t.Fatalf("other platform's PCK: %v\n%s", err, dcaptest.Dump(res))
 	}
 	// With it: verified as usual.
@@ -677,4 +679,39 @@ func TestPCKFromCollateral(t *testing.T) {
 	// A wrong size is a parse error.
 	q.CertData = q.CertData[1:]
 	expect(t, run(t, v, k, q.Bytes(), k.Collateral(true), nil), cloudra.ClassParse, "pck.chain")
+}
+
+// For certification data types 1–3, at most dcapverify.MaxPCKLeaves PCK
+// certificates with the quote's PCE-ID are tried against the QE report
+// signature: more are ignored with a warning, and when the platform's
+// certificate is among those ignored, pck.chain fails with class
+// collateral.
+func TestPCKCandidatesCapped(t *testing.T) {
+	k := testKit()
+	v := forgedVerifier(t, k)
+	info := append(bytes.Repeat([]byte{0xee}, 384), k.CompSVN[:]...)
+	info = binary.LittleEndian.AppendUint16(info, k.PCESVN)
+	info = append(info, k.PCEID[:]...)
+	q := k.TDQuote(4, false)
+	q.CertType, q.CertData = dcap.CertTypePPIDRSA3072, info
+	b := q.Bytes()
+	junk := &cloudra.Collateral{}
+	for range dcapverify.MaxPCKLeaves + 3 {
+		o := dcaptest.New(dcaptest.DefaultConfig()) // the same names and PCE-ID, other keys
+		junk.AddCertificate(o.PCK)
+	}
+	after := k.Collateral(true)
+	after.AddCertificate(k.PCK)
+	after.Certificates = append(after.Certificates, junk.Certificates...)
+	res := run(t, v, k, b, after, nil)
+	if res.Verdict != cloudra.Pass || !strings.Contains(strings.Join(res.Warnings, "\n"), "4 more PCK certificates") {
+		t.Fatalf("junk after the platform's PCK certificate: %q\n%s", res.Warnings, dcaptest.Dump(res))
+	}
+	before := k.Collateral(true)
+	before.Certificates = append(append(before.Certificates, junk.Certificates...), k.PCK)
+	res = run(t, v, k, b, before, nil)
+	expect(t, res, cloudra.ClassCollateral, "pck.chain")
+	if c, _ := res.Check("pck.chain"); !strings.Contains(c.Detail, dcapverify.ErrCandidateCap.Error()) {
+		t.Errorf("pck.chain: %q does not name the cap", c.Detail)
+	}
 }

@@ -1,6 +1,7 @@
 package tdx
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -132,7 +133,7 @@ func TestVectors(t *testing.T) {
 				q = q[:tc.trim]
 			}
 			col := dcaptest.LoadCollateral(t, tc.col)
-			res, err := v.Verify(Evidence{Quote: q}, col, tc.pol, cloudra.Options{Time: vectortest.Time(t, tc.at)})
+			res, err := v.Verify(context.Background(), Evidence{Quote: q}, col, tc.pol, cloudra.Options{Time: vectortest.Time(t, tc.at)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -161,7 +162,7 @@ func TestVectors(t *testing.T) {
 			}
 			dcaptest.WantAuthentic(t, res)
 			// Fifty years later everything has expired.
-			res, err = v.Verify(Evidence{Quote: q}, col, tc.pol, cloudra.Options{Time: vectortest.Time(t, tc.at).AddDate(50, 0, 0)})
+			res, err = v.Verify(context.Background(), Evidence{Quote: q}, col, tc.pol, cloudra.Options{Time: vectortest.Time(t, tc.at).AddDate(50, 0, 0)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -178,7 +179,7 @@ func TestMissingCollateral(t *testing.T) {
 		t.Fatal(err)
 	}
 	q := vectortest.Read(t, "tdx/dcapqvl-v4-uptodate/quote.bin")
-	_, err = v.Verify(Evidence{Quote: q}, &cloudra.Collateral{}, nil, cloudra.Options{Time: vectortest.Time(t, "2025-07-01T00:00:00Z")})
+	_, err = v.Verify(context.Background(), Evidence{Quote: q}, &cloudra.Collateral{}, nil, cloudra.Options{Time: vectortest.Time(t, "2025-07-01T00:00:00Z")})
 	var mc *cloudra.MissingCollateralError
 	if !errors.As(err, &mc) || len(mc.Items) != 4 {
 		t.Fatalf("got %v, want 4 missing items", err)
@@ -197,7 +198,7 @@ func TestMissingCollateral(t *testing.T) {
 			t.Errorf("missing URL %s in %v", want, urls)
 		}
 	}
-	if _, err := v.Verify(Evidence{Quote: q}, nil, nil, cloudra.Options{}); !errors.Is(err, cloudra.ErrNoTime) {
+	if _, err := v.Verify(context.Background(), Evidence{Quote: q}, nil, nil, cloudra.Options{}); !errors.Is(err, cloudra.ErrNoTime) {
 		t.Errorf("no time: %v", err)
 	}
 }
@@ -212,7 +213,7 @@ func TestVectorBitFlips(t *testing.T) {
 	col := dcaptest.LoadCollateral(t, "tdx/dcapqvl-v4-uptodate/collateral")
 	at := vectortest.Time(t, "2025-07-01T00:00:00Z")
 	flipAll(t, b, func(m []byte) *cloudra.Result {
-		res, err := v.Verify(Evidence{Quote: m}, col, nil, cloudra.Options{Time: at})
+		res, err := v.Verify(context.Background(), Evidence{Quote: m}, col, nil, cloudra.Options{Time: at})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -234,7 +235,7 @@ func TestExpiredTCBSigningCopy(t *testing.T) {
 	for i := range col.Documents {
 		col.Documents[i].IssuerChain = old
 	}
-	res, err := v.Verify(Evidence{Quote: q}, col, nil, cloudra.Options{Time: vectortest.Time(t, "2026-02-25T00:00:00Z")})
+	res, err := v.Verify(context.Background(), Evidence{Quote: q}, col, nil, cloudra.Options{Time: vectortest.Time(t, "2026-02-25T00:00:00Z")})
 	if err != nil {
 		t.Fatal(err)
 	}

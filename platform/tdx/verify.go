@@ -7,6 +7,7 @@
 package tdx
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
@@ -70,11 +71,15 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 // CRL, TCB Info, QE Identity, and the PCK certificate for quotes whose
 // certification data names the platform instead of carrying the chain).
 //
+// ctx stops the work: it is checked between stages and between collateral
+// candidates, and when it is done Verify returns an error wrapping
+// ctx.Err().
+//
 // Claims are set only when the quote signature, PCK chain and QE report
 // signature and binding verify (and no CRL revokes the chain). The TCB
 // status is Intel's merged status of platform, TDX module and QE; which
 // statuses pass is policy (policy.DCAPTCB).
-func (v *Verifier) Verify(ev Evidence, col *cloudra.Collateral, pol *policy.TDX, opts cloudra.Options) (*cloudra.Result, error) {
+func (v *Verifier) Verify(ctx context.Context, ev Evidence, col *cloudra.Collateral, pol *policy.TDX, opts cloudra.Options) (*cloudra.Result, error) {
 	if opts.Time.IsZero() {
 		return nil, cloudra.ErrNoTime
 	}
@@ -94,7 +99,7 @@ func (v *Verifier) Verify(ev Evidence, col *cloudra.Collateral, pol *policy.TDX,
 	}
 	body := tq.TDReport()
 	res.Passf("quote.parse", "%s", describe(tq))
-	out, err := v.engine.Verify(res, dcapverify.Request{
+	out, err := v.engine.Verify(ctx, res, dcapverify.Request{
 		Quote:      tq,
 		TEE:        pcs.TDX,
 		Collateral: col,

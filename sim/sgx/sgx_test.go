@@ -1,6 +1,7 @@
 package sgxsim_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -42,14 +43,14 @@ func TestSGXAccepts(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := verifier(t, seed)
-	res, err := v.Verify(sgx.Evidence{Quote: raw.Quote}, col, nil, cloudra.Options{Time: verifyTime, AllowTestRoots: true})
+	res, err := v.Verify(context.Background(), sgx.Evidence{Quote: raw.Quote}, col, nil, cloudra.Options{Time: verifyTime, AllowTestRoots: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Verdict != cloudra.Pass || res.TCB == nil || res.TCB.Status != "UpToDate" {
 		t.Fatalf("verdict %s, TCB %+v: %+v", res.Verdict, res.TCB, res.Checks)
 	}
-	res, err = v.Verify(sgx.Evidence{Quote: raw.Quote}, col, nil, cloudra.Options{Time: verifyTime})
+	res, err = v.Verify(context.Background(), sgx.Evidence{Quote: raw.Quote}, col, nil, cloudra.Options{Time: verifyTime})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +85,7 @@ func TestSGXFromFolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := verifier(t, seed).Verify(sgx.Evidence{Quote: q}, col, nil, cloudra.Options{Time: verifyTime, AllowTestRoots: true})
+	res, err := verifier(t, seed).Verify(context.Background(), sgx.Evidence{Quote: q}, col, nil, cloudra.Options{Time: verifyTime, AllowTestRoots: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +115,7 @@ func TestSGXFromFolder(t *testing.T) {
 		}
 		merged.Merge(c)
 	}
-	res, err = verifier(t, seed).Verify(sgx.Evidence{Quote: q}, merged, nil, cloudra.Options{Time: verifyTime, AllowTestRoots: true})
+	res, err = verifier(t, seed).Verify(context.Background(), sgx.Evidence{Quote: q}, merged, nil, cloudra.Options{Time: verifyTime, AllowTestRoots: true})
 	if err != nil || res.Verdict != cloudra.Pass {
 		t.Fatalf("bundle-style collateral: %v %+v", err, res)
 	}
@@ -152,7 +153,7 @@ func TestSGXNegative(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := v.Verify(sgx.Evidence{Quote: q}, col, nil, cloudra.Options{Time: c.at, AllowTestRoots: true})
+		res, err := v.Verify(context.Background(), sgx.Evidence{Quote: q}, col, nil, cloudra.Options{Time: c.at, AllowTestRoots: true})
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
@@ -161,7 +162,7 @@ func TestSGXNegative(t *testing.T) {
 	// The out-of-date quote's status and advisory.
 	q, _ := p.Quote([64]byte{}, sgxsim.QuoteOptions{OutOfDateTCB: true})
 	col, _ := p.Collateral(verifyTime, sgxsim.CollateralOptions{})
-	res, _ := v.Verify(sgx.Evidence{Quote: q}, col, nil, cloudra.Options{Time: verifyTime, AllowTestRoots: true})
+	res, _ := v.Verify(context.Background(), sgx.Evidence{Quote: q}, col, nil, cloudra.Options{Time: verifyTime, AllowTestRoots: true})
 	if res.TCB == nil || res.TCB.Status != "OutOfDate" || len(res.TCB.Advisories) != 1 || res.TCB.Advisories[0] != sgxsim.SimulatedAdvisory {
 		t.Errorf("out-of-date TCB %+v", res.TCB)
 	}

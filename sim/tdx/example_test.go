@@ -1,6 +1,7 @@
 package tdxsim_test
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -34,14 +35,14 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	res, err := v.Verify(tdx.Evidence{Quote: raw.Quote}, col, nil, cloudra.Options{Time: now, AllowTestRoots: true})
+	res, err := v.Verify(context.Background(), tdx.Evidence{Quote: raw.Quote}, col, nil, cloudra.Options{Time: now, AllowTestRoots: true})
 	if err != nil {
 		panic(err)
 	}
 	fmt.Println(res.Verdict, res.TCB.Status)
 
 	debug, _ := p.Quote(nonce, tdxsim.QuoteOptions{Debug: true})
-	res, _ = v.Verify(tdx.Evidence{Quote: debug}, col, nil, cloudra.Options{Time: now, AllowTestRoots: true})
+	res, _ = v.Verify(context.Background(), tdx.Evidence{Quote: debug}, col, nil, cloudra.Options{Time: now, AllowTestRoots: true})
 	fmt.Println(res.Verdict, res.Violations[0].Rule)
 	// Output:
 	// pass UpToDate

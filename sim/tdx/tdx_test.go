@@ -1,6 +1,7 @@
 package tdxsim_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -41,7 +42,7 @@ func TestTDXAccepts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := v.Verify(tdx.Evidence{Quote: raw.Quote}, col, nil, cloudra.Options{Time: verifyTime, AllowTestRoots: true})
+		res, err := v.Verify(context.Background(), tdx.Evidence{Quote: raw.Quote}, col, nil, cloudra.Options{Time: verifyTime, AllowTestRoots: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -51,7 +52,7 @@ func TestTDXAccepts(t *testing.T) {
 		if c, ok := res.Check("tdx-module.identity"); !ok || c.Outcome != cloudra.OutcomePass {
 			t.Errorf("%+v: module identity not checked", o)
 		}
-		res, err = v.Verify(tdx.Evidence{Quote: raw.Quote}, col, nil, cloudra.Options{Time: verifyTime})
+		res, err = v.Verify(context.Background(), tdx.Evidence{Quote: raw.Quote}, col, nil, cloudra.Options{Time: verifyTime})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -95,7 +96,7 @@ func TestTDXNegative(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := v.Verify(tdx.Evidence{Quote: q}, col, nil, cloudra.Options{Time: c.at, AllowTestRoots: true})
+		res, err := v.Verify(context.Background(), tdx.Evidence{Quote: q}, col, nil, cloudra.Options{Time: c.at, AllowTestRoots: true})
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}

@@ -6,9 +6,9 @@
 package dcapverify
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
@@ -24,21 +24,27 @@ import (
 const maxCacheEntries = 1024
 
 // Engine verifies DCAP quotes and caches what can be reused across quotes:
-// PCK chains (keyed by the SHA-256 of the certification data, reused only at
-// times inside the chain's validity) and collateral evaluations (keyed by the
-// SHA-256 of the collateral content, reused only inside an interval where no
-// certificate, CRL or document changes validity). It is safe for concurrent
-// use. The zero value is not usable; call [New].
+// PCK chains (keyed by the certification data, reused only at times inside
+// the chain's validity) and collateral evaluations (keyed by the SHA-256 of
+// the part of the collateral the verification may use — the candidates
+// chosen under [MaxTCBInfos] and the other caps — reused only inside an
+// interval where none of it changes validity). It is safe for concurrent use. The zero value is not usable;
+// call [New].
 type Engine struct {
 	mu sync.Mutex
 	// chains is keyed by the certification data bytes themselves (a Go
 	// string key: hashed by the runtime, compared byte for byte).
 	chains map[string]*chainEntry
 	colls  map[collKey]*collEntry
-	// memo holds snapshots of recently seen collateral with their SHA-256,
-	// so that a repeated collateral set is recognised by a byte comparison
+	// memo holds snapshots of recently seen collateral picks with their
+	// SHA-256, so that a repeated pick is recognised by a byte comparison
 	// instead of being hashed again.
 	memo []colMemo
+	// pems caches parsed document issuer chains, keyed by their bytes.
+	pems map[string][]*x509.Certificate
+	// countSig, when set (by tests), sees every signature verification of
+	// the collateral search.
+	countSig sigCounter
 }
 
 type colMemo struct {
@@ -73,7 +79,7 @@ type collEntry struct {
 
 // New returns an Engine with empty caches.
 func New() *Engine {
-	return &Engine{chains: map[string]*chainEntry{}, colls: map[collKey]*collEntry{}}
+	return &Engine{chains: map[string]*chainEntry{}, colls: map[collKey]*collEntry{}, pems: map[string][]*x509.Certificate{}}
 }
 
 // Request is one quote to verify.
@@ -120,11 +126,22 @@ func (o *Outcome) Signer() string {
 
 // Verify runs the pipeline, recording every step as a named check on res.
 // The error is non-nil only when no decision is possible: no time
-// (cloudra.ErrNoTime) or collateral missing (*cloudra.MissingCollateralError,
-// with the PCS URLs) for an otherwise authentic quote.
-func (e *Engine) Verify(res *cloudra.Result, r Request) (*Outcome, error) {
+// (cloudra.ErrNoTime), collateral missing (*cloudra.MissingCollateralError,
+// with the PCS URLs) for an otherwise authentic quote, or ctx done (the
+// error wraps ctx.Err()). ctx is checked between stages and between
+// candidate attempts of the collateral search.
+func (e *Engine) Verify(ctx context.Context, res *cloudra.Result, r Request) (*Outcome, error) {
 	if r.Time.IsZero() {
 		return nil, cloudra.ErrNoTime
+	}
+	stopped := func() error {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("dcapverify: verification stopped: %w", err)
+		}
+		return nil
+	}
+	if err := stopped(); err != nil {
+		return nil, err
 	}
 	q := r.Quote
 	out := &Outcome{}
@@ -135,12 +152,27 @@ func (e *Engine) Verify(res *cloudra.Result, r Request) (*Outcome, error) {
 	} else {
 		res.Passf("quote.signature", "attestation key signs header‖body (%d bytes)", len(q.SignedBytes()))
 	}
+	if err := stopped(); err != nil {
+		return nil, err
+	}
 	var chain *dcap.PCKChain
 	var err error
 	if cd := q.Signature().QE.Cert; cd.Type == dcap.CertTypePCKChain {
 		chain, err = e.chain(cd, r.Roots, r.Time)
 	} else {
-		chain, err = pckFromCollateral(&q.Signature().QE, r.Collateral, r.Roots, r.Time)
+		// Only PCK certificates with the quote's PCE-ID and their named
+		// issuers are tried, at most MaxPCKLeaves and MaxPCKIssuers.
+		cands, capped, warns := pckCandidates(cd, r.Collateral)
+		for _, w := range warns {
+			res.Warn("%s", w)
+		}
+		chain, err = pckFromCollateral(&q.Signature().QE, cands, r.Roots, r.Time)
+		if err != nil && capped {
+			err = fmt.Errorf("%w: no PCK chain among the PCK certificates tried: %v", ErrCandidateCap, err)
+		}
+	}
+	if err := stopped(); err != nil {
+		return nil, err
 	}
 	var mc *cloudra.MissingCollateralError
 	if errors.As(err, &mc) {
@@ -171,7 +203,10 @@ func (e *Engine) Verify(res *cloudra.Result, r Request) (*Outcome, error) {
 	}
 	out.Authentic = true
 
-	ce := e.collateral(r, chain)
+	ce, err := e.collateral(ctx, res, r, chain)
+	if err != nil {
+		return nil, err
+	}
 	var missing []cloudra.CollateralRef
 	need := func(err error, what, url string) bool {
 		var mc *cloudra.MissingCollateralError
@@ -200,6 +235,9 @@ func (e *Engine) Verify(res *cloudra.Result, r Request) (*Outcome, error) {
 		return out, nil
 	}
 
+	if err := stopped(); err != nil {
+		return nil, err
+	}
 	if check(res, "tcb-info.verify", ce.tcbErr, "TCB Info signed by Intel SGX TCB Signing, valid at the verification time") {
 		info := ce.tcbInfo
 		out.TCBInfo = info
@@ -271,6 +309,9 @@ func check(res *cloudra.Result, name string, err error, format string, args ...a
 func classOf(err error) cloudra.Class {
 	var pe *dcap.ParseError
 	switch {
+	case errors.Is(err, ErrCandidateCap):
+		// What was needed may be among the candidates not tried.
+		return cloudra.ClassCollateral
 	case errors.Is(err, dcap.ErrValidity), errors.Is(err, pcs.ErrExpired), errors.Is(err, pcs.ErrNotYetValid):
 		return cloudra.ClassFresh
 	case errors.Is(err, dcap.ErrChain), errors.Is(err, pcs.ErrChain), errors.Is(err, pcs.ErrRevoked), errors.Is(err, dcap.ErrRevoked):
@@ -325,26 +366,40 @@ func trusted(root *x509.Certificate, roots []*x509.Certificate) bool {
 	return false
 }
 
-// collateral evaluates the time-dependent collateral steps, from the cache
-// when the same collateral was evaluated for the same chain at a time in the
-// same validity interval.
-func (e *Engine) collateral(r Request, c *dcap.PCKChain) *collEntry {
+// collateral evaluates the time-dependent collateral steps over the
+// candidates chosen from the collateral (see [choose]), from the cache when
+// the same candidates were evaluated for the same chain at a time in the
+// same validity interval. Warnings about ignored candidates go on res.
+func (e *Engine) collateral(ctx context.Context, res *cloudra.Result, r Request, c *dcap.PCKChain) (*collEntry, error) {
+	p := choose(r.Collateral, r.TEE, c, e.pemChain)
+	for _, w := range p.warnings {
+		res.Warn("%s", w)
+	}
 	// The chain pointer stands for its certificates: equal certification
 	// data maps to the same cached chain.
-	key := collKey{col: e.collateralSum(r.Collateral), tee: r.TEE, chain: c}
+	key := collKey{col: e.pickSum(p), tee: r.TEE, chain: c}
 	e.mu.Lock()
 	ent := e.colls[key]
 	e.mu.Unlock()
 	if ent != nil && r.Time.After(ent.lo) && r.Time.Before(ent.hi) {
-		return ent
+		return ent, nil
 	}
-	col, t := r.Collateral, r.Time
+	t := r.Time
+	s := &search{ctx: ctx, count: e.countSig, p: p, root: c.Root, at: t}
 	ent = &collEntry{}
-	ent.pckCRL = pcs.CheckRevocation(col, c.Leaf, c.Intermediate, t)
-	ent.rootCRL = pcs.CheckRevocation(col, c.Intermediate, c.Root, t)
-	ent.tcbInfo, ent.tcbErr = pcs.FindTCBInfo(col, r.TEE, c.Ext.FMSPC, c.Root, t)
-	ent.qeIdentity, ent.qeErr = pcs.FindQEIdentity(col, r.TEE, c.Root, t)
-	ent.lo, ent.hi = interval(col, c, t)
+	var crl *x509.RevocationList
+	crl, ent.pckCRL = s.findCRL(p.pckCRLs, p.pckCRLCapped, c.Intermediate)
+	ent.pckCRL = revocation(crl, ent.pckCRL, c.Leaf, c.Intermediate)
+	crl, ent.rootCRL = s.rootCRLOnce()
+	ent.rootCRL = revocation(crl, ent.rootCRL, c.Intermediate, c.Root)
+	ent.tcbInfo, ent.tcbErr = s.tcbInfo(r.TEE, c.Ext.FMSPC)
+	ent.qeIdentity, ent.qeErr = s.qeIdentity(r.TEE)
+	// A search cut short by ctx decided nothing: it is neither used nor
+	// cached.
+	if err := s.stopped(); err != nil {
+		return nil, err
+	}
+	ent.lo, ent.hi = interval(p, c, t, s.bounds)
 	if ent.lo.Before(t) && t.Before(ent.hi) {
 		e.mu.Lock()
 		if len(e.colls) >= maxCacheEntries {
@@ -353,16 +408,34 @@ func (e *Engine) collateral(r Request, c *dcap.PCKChain) *collEntry {
 		e.colls[key] = ent
 		e.mu.Unlock()
 	}
-	return ent
+	return ent, nil
 }
 
-// collateralSum returns the SHA-256 of the collateral's content (every
-// certificate, CRL and document with its kind and issuer chain, length
-// prefixed), recognising recently seen collateral by comparing bytes.
-func (e *Engine) collateralSum(col *cloudra.Collateral) [32]byte {
+// pemChain parses a document's PEM issuer chain, from the cache when the
+// same bytes were parsed before.
+func (e *Engine) pemChain(b []byte) []*x509.Certificate {
+	e.mu.Lock()
+	certs, ok := e.pems[string(b)]
+	e.mu.Unlock()
+	if ok {
+		return certs
+	}
+	certs = pcs.ParsePEMChain(b)
+	e.mu.Lock()
+	if len(e.pems) >= maxCacheEntries {
+		clear(e.pems)
+	}
+	e.pems[string(b)] = certs
+	e.mu.Unlock()
+	return certs
+}
+
+// pickSum returns the SHA-256 of the pick's canonical serialisation,
+// recognising recently seen picks by comparing bytes.
+func (e *Engine) pickSum(p *pick) [32]byte {
 	e.mu.Lock()
 	for _, m := range e.memo {
-		if walkCollateral(col, func(b []byte) bool {
+		if p.walk(func(b []byte) bool {
 			if len(m.snapshot) < len(b) || string(m.snapshot[:len(b)]) != string(b) {
 				return false
 			}
@@ -375,7 +448,7 @@ func (e *Engine) collateralSum(col *cloudra.Collateral) [32]byte {
 	}
 	e.mu.Unlock()
 	var snap []byte
-	walkCollateral(col, func(b []byte) bool { snap = append(snap, b...); return true })
+	p.walk(func(b []byte) bool { snap = append(snap, b...); return true })
 	m := colMemo{snapshot: snap, sum: sha256.Sum256(snap)}
 	e.mu.Lock()
 	if len(e.memo) >= maxMemo {
@@ -386,41 +459,12 @@ func (e *Engine) collateralSum(col *cloudra.Collateral) [32]byte {
 	return m.sum
 }
 
-// walkCollateral feeds the collateral's canonical serialisation to f in
-// pieces, stopping when f returns false.
-func walkCollateral(col *cloudra.Collateral, f func([]byte) bool) bool {
-	if col == nil {
-		return true
-	}
-	var n [9]byte
-	put := func(tag byte, b []byte) bool {
-		n[0] = tag
-		binary.LittleEndian.PutUint64(n[1:], uint64(len(b)))
-		return f(n[:]) && f(b)
-	}
-	for _, c := range col.Certificates {
-		if !put('c', c.Raw) {
-			return false
-		}
-	}
-	for _, l := range col.CRLs {
-		if !put('l', l.Raw) {
-			return false
-		}
-	}
-	for _, d := range col.Documents {
-		if !put('k', []byte(d.Kind)) || !put('d', d.Raw) || !put('i', d.IssuerChain) {
-			return false
-		}
-	}
-	return true
-}
-
 // interval returns the widest open interval around t in which no
-// certificate, CRL or document of the collateral (or the PCK chain) starts
-// or stops being valid: every time comparison made by the collateral steps
-// has the same outcome anywhere inside it.
-func interval(col *cloudra.Collateral, c *dcap.PCKChain, t time.Time) (lo, hi time.Time) {
+// certificate or CRL of the pick (or the PCK chain) starts or stops being
+// valid and none of bounds (the windows of the documents parsed) lies:
+// every time comparison made by the collateral steps has the same outcome
+// anywhere inside it (nothing outside the pick is looked at).
+func interval(p *pick, c *dcap.PCKChain, t time.Time, bounds []time.Time) (lo, hi time.Time) {
 	lo, hi = time.Unix(0, 0), time.Unix(1<<40, 0)
 	add := func(b time.Time) {
 		if !b.After(t) && b.After(lo) {
@@ -430,24 +474,16 @@ func interval(col *cloudra.Collateral, c *dcap.PCKChain, t time.Time) (lo, hi ti
 			hi = b
 		}
 	}
-	for _, x := range append(pcs.Certificates(col), c.Leaf, c.Intermediate, c.Root) {
+	for _, x := range append(p.signers[:len(p.signers):len(p.signers)], c.Leaf, c.Intermediate, c.Root) {
 		add(x.NotBefore)
 		add(x.NotAfter)
 	}
-	if col != nil {
-		for _, l := range col.CRLs {
-			add(l.ThisUpdate)
-			add(l.NextUpdate)
-		}
-		for _, d := range col.Documents {
-			if ti, err := pcs.ParseTCBInfo(d.Raw); err == nil {
-				add(ti.IssueDate)
-				add(ti.NextUpdate)
-			} else if qi, err := pcs.ParseQEIdentity(d.Raw); err == nil {
-				add(qi.IssueDate)
-				add(qi.NextUpdate)
-			}
-		}
+	for _, l := range append(p.pckCRLs[:len(p.pckCRLs):len(p.pckCRLs)], p.rootCRLs...) {
+		add(l.ThisUpdate)
+		add(l.NextUpdate)
+	}
+	for _, b := range bounds {
+		add(b)
 	}
 	return lo, hi
 }

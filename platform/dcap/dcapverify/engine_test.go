@@ -1,10 +1,12 @@
 package dcapverify
 
 import (
+	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/platform/dcap"
@@ -44,7 +46,15 @@ func TestInterval(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lo, hi := interval(col, c, k.Now)
+	bounds := func(at time.Time) (*pick, []time.Time) {
+		p := choose(col, pcs.TDX, c, pcs.ParsePEMChain)
+		s := &search{ctx: context.Background(), p: p, root: c.Root, at: at}
+		s.tcbInfo(pcs.TDX, c.Ext.FMSPC)
+		s.qeIdentity(pcs.TDX)
+		return p, s.bounds
+	}
+	p, b := bounds(k.Now)
+	lo, hi := interval(p, c, k.Now, b)
 	if !lo.Before(k.Now) || !hi.After(k.Now) {
 		t.Fatalf("(%s, %s) does not contain now", lo, hi)
 	}
@@ -53,7 +63,8 @@ func TestInterval(t *testing.T) {
 		t.Errorf("interval (%s, %s)", lo, hi)
 	}
 	at := k.Now.AddDate(0, 0, 15)
-	lo, hi = interval(col, c, at)
+	p, b = bounds(at)
+	lo, hi = interval(p, c, at, b)
 	if lo.Before(at) && at.Before(hi) {
 		t.Errorf("boundary instant inside an open interval (%s, %s)", lo, hi)
 	}

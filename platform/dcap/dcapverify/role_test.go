@@ -1,6 +1,7 @@
 package dcapverify
 
 import (
+	"context"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/binary"
@@ -21,7 +22,7 @@ func verifySGX(t *testing.T, k *dcaptest.Kit, quote []byte, col *cloudra.Collate
 		t.Fatal(err)
 	}
 	res := &cloudra.Result{}
-	_, err = New().Verify(res, Request{Quote: q, TEE: pcs.SGX, Collateral: col, Roots: []*x509.Certificate{k.Root}, Time: k.Now,
+	_, err = New().Verify(context.Background(), res, Request{Quote: q, TEE: pcs.SGX, Collateral: col, Roots: []*x509.Certificate{k.Root}, Time: k.Now,
 		Platform: func(info *pcs.TCBInfo, ext *dcap.PCKExtension) (*pcs.TCBEvaluation, error) {
 			return pcs.EvaluateSGX(info, ext.CompSVN, ext.PCESVN)
 		}})

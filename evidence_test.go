@@ -2,8 +2,11 @@ package cloudra
 
 import (
 	"bytes"
+	"crypto/x509"
+	"encoding/binary"
 	"errors"
 	"testing"
+	"time"
 )
 
 func TestBundleRoundTrip(t *testing.T) {
@@ -109,4 +112,35 @@ func FuzzParseBundle(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestCollateralMergeIsLinear: merging thousands of certificates and CRLs
+// deduplicates them by their bytes in linear time (a bundle at the server's
+// body limit carries about 1,500).
+func TestCollateralMergeIsLinear(t *testing.T) {
+	const n = 20000
+	src := &Collateral{}
+	for i := 0; i < n; i++ {
+		raw := make([]byte, 1024)
+		binary.BigEndian.PutUint32(raw[1020:], uint32(i))
+		src.Certificates = append(src.Certificates, &x509.Certificate{Raw: raw})
+		src.CRLs = append(src.CRLs, &x509.RevocationList{Raw: raw})
+	}
+	start := time.Now()
+	dst := &Collateral{}
+	dst.Merge(src)
+	dst.Merge(src) // every item again: all duplicates
+	dst.AddCertificate(&x509.Certificate{Raw: append([]byte(nil), src.Certificates[7].Raw...)})
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("merging %d items twice took %v", 2*n, d)
+	}
+	if len(dst.Certificates) != n || len(dst.CRLs) != n {
+		t.Fatalf("%d certificates, %d CRLs after merging %d twice", len(dst.Certificates), len(dst.CRLs), n)
+	}
+	// A set changed by hand is re-indexed, not trusted.
+	dst.Certificates = dst.Certificates[:n-1]
+	dst.AddCertificate(src.Certificates[n-1])
+	if len(dst.Certificates) != n {
+		t.Fatalf("re-adding a removed certificate: %d", len(dst.Certificates))
+	}
 }

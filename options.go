@@ -39,6 +39,10 @@ type Collateral struct {
 	// but failed to parse: a corrupt VCEK is reported, not silently
 	// ignored. Verification results carry one warning per item.
 	Unreadable []UnreadableItem
+
+	// certIdx, crlIdx and unreadableIdx index Certificates, CRLs and
+	// Unreadable by their bytes (see addRaw).
+	certIdx, crlIdx, unreadableIdx map[string]int
 }
 
 // UnreadableItem is one collateral item that could not be read.
@@ -49,10 +53,9 @@ type UnreadableItem struct {
 
 // AddUnreadable records an unreadable item unless it is already recorded.
 func (c *Collateral) AddUnreadable(it UnreadableItem) {
-	for _, x := range c.Unreadable {
-		if x == it {
-			return
-		}
+	key := func(u UnreadableItem) []byte { return []byte(u.Source + "\x00" + u.Reason) }
+	if !addRaw(&c.unreadableIdx, "u", key(it), len(c.Unreadable), func(i int) []byte { return key(c.Unreadable[i]) }) {
+		return
 	}
 	c.Unreadable = append(c.Unreadable, it)
 }
@@ -69,22 +72,54 @@ type Document struct {
 
 // AddCertificate adds c unless a certificate with identical bytes is present.
 func (c *Collateral) AddCertificate(cert *x509.Certificate) {
-	for _, x := range c.Certificates {
-		if string(x.Raw) == string(cert.Raw) {
-			return
-		}
+	if !addRaw(&c.certIdx, "c", cert.Raw, len(c.Certificates), func(i int) []byte { return c.Certificates[i].Raw }) {
+		return
 	}
 	c.Certificates = append(c.Certificates, cert)
 }
 
 // AddCRL adds a CRL unless identical bytes are present.
 func (c *Collateral) AddCRL(crl *x509.RevocationList) {
-	for _, x := range c.CRLs {
-		if string(x.Raw) == string(crl.Raw) {
-			return
-		}
+	if !addRaw(&c.crlIdx, "r", crl.Raw, len(c.CRLs), func(i int) []byte { return c.CRLs[i].Raw }) {
+		return
 	}
 	c.CRLs = append(c.CRLs, crl)
+}
+
+// smallSet is the size below which a set is searched directly rather than
+// through its index.
+const smallSet = 16
+
+// addRaw reports whether raw is new among the n items at(i), recording it
+// at position n in the index when it is. The index finds items by their
+// exact bytes, so that adding n items costs linear time, not n²
+// comparisons (a bundle may carry thousands of certificates); it is built
+// once a set passes smallSet items. Each entry remembers its position and
+// is checked against the slice on use, and an index whose size differs
+// from the slice's is rebuilt, so a set whose slices were changed by hand
+// is re-indexed rather than trusted.
+func addRaw(idx *map[string]int, tag string, raw []byte, n int, at func(int) []byte) bool {
+	if n < smallSet {
+		for i := 0; i < n; i++ {
+			if string(at(i)) == string(raw) {
+				return false
+			}
+		}
+		return true
+	}
+	m := *idx
+	if len(m) != n {
+		m = make(map[string]int, 2*n)
+		for i := 0; i < n; i++ {
+			m[tag+string(at(i))] = i
+		}
+		*idx = m
+	}
+	if i, ok := m[tag+string(raw)]; ok && i < n && string(at(i)) == string(raw) {
+		return false
+	}
+	m[tag+string(raw)] = n
+	return true
 }
 
 // Merge adds every item of o into c.

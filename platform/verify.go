@@ -102,7 +102,12 @@ func (v *Verifiers) Verify(ctx context.Context, in Input) (*cloudra.Result, erro
 	// any collateral it is sorted by content and never becomes a root.
 	col := &cloudra.Collateral{}
 	col.Merge(in.Collateral)
-	for _, a := range append(append([]cloudra.Artifact(nil), in.Bundle.Collateral...), extra...) {
+	for i, a := range append(append([]cloudra.Artifact(nil), in.Bundle.Collateral...), extra...) {
+		if i%64 == 63 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
 		c, err := collateral.Classify(a.Data, "bundle:"+a.Name)
 		if err != nil {
 			// An item the bundle declares as collateral that cannot be
@@ -172,11 +177,19 @@ func combinedIdentity(top *cloudra.Result, parts []*cloudra.Result) (string, str
 	return strings.Join(names, "+"), cloud
 }
 
+// maxUnreadableWarnings bounds the warnings naming unreadable collateral
+// items one by one; the rest are counted.
+const maxUnreadableWarnings = 8
+
 // addCollateralWarnings gives the result one warning per collateral item
 // that could not be read (a corrupt certificate in a folder, an unusable
 // bundle item): without it, a corrupt VCEK would look like no VCEK at all.
 func addCollateralWarnings(res *cloudra.Result, col *cloudra.Collateral) *cloudra.Result {
-	for _, u := range col.Unreadable {
+	for i, u := range col.Unreadable {
+		if i == maxUnreadableWarnings {
+			res.Warn("collateral: %d more items could not be read", len(col.Unreadable)-i)
+			break
+		}
 		res.Warn("collateral: %s could not be read: %s", u.Source, u.Reason)
 	}
 	return res

@@ -60,7 +60,7 @@ func IsRevoked(crl *x509.RevocationList, cert *x509.Certificate) bool {
 // FindCRL returns a CRL of col issued by issuer that verifies at at (see
 // [VerifyCRL]); among several, the one with the latest thisUpdate. When none
 // verifies it returns the reason ([ErrNotFound] if col has no CRL of that
-// issuer).
+// issuer). Every CRL of the issuer is verified (see [FindTCBInfo] on cost).
 func FindCRL(col *cloudra.Collateral, issuer *x509.Certificate, at time.Time) (*x509.RevocationList, error) {
 	if issuer == nil {
 		return nil, fmt.Errorf("pcs: crl: nil issuer: %w", ErrNotFound)

@@ -225,6 +225,12 @@ func findSigner(col *cloudra.Collateral, root *x509.Certificate, at time.Time) (
 // naming the PCS URL when no TCB Info for (tee, fmspc) is present;
 // [ErrMismatch] when only TCB Info for the other TEE is present; otherwise
 // the joined verification errors of the candidates.
+//
+// Cost: every matching document is parsed and verified against every
+// candidate signer, so the work grows with documents × signers. It suits a
+// set the caller trusts to be small (a collateral folder); the verifiers
+// use dcapverify's search, which indexes candidates by what they are and
+// caps how many of each kind it tries, for collateral from untrusted input.
 func FindTCBInfo(col *cloudra.Collateral, tee TEE, fmspc [6]byte, root *x509.Certificate, at time.Time) (*TCBInfo, error) {
 	var best *TCBInfo
 	var errs []error
@@ -271,7 +277,8 @@ func FindTCBInfo(col *cloudra.Collateral, tee TEE, fmspc [6]byte, root *x509.Cer
 // FindQEIdentity returns the quoting-enclave identity of col for tee ("QE"
 // for SGX, "TD_QE" for TDX) that verifies at at; among several, the highest
 // tcbEvaluationDataNumber, then the latest issueDate. Documents of Kind
-// "qe-identity" (or of no kind) are considered. Errors as [FindTCBInfo].
+// "qe-identity" (or of no kind) are considered. Errors and cost as
+// [FindTCBInfo].
 func FindQEIdentity(col *cloudra.Collateral, tee TEE, root *x509.Certificate, at time.Time) (*QEIdentity, error) {
 	var best *QEIdentity
 	var errs []error

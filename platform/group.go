@@ -178,11 +178,11 @@ func groupArtifacts(b *cloudra.Bundle) ([]*group, []cloudra.Artifact, error) {
 	hcls := count[cloudra.KindAzureHCL]
 	for _, k := range []cloudra.Kind{cloudra.KindTDXQuote, cloudra.KindTPMAttest} {
 		for _, i := range count[k] {
-			j, err := explicitOwner(i, cloudra.KindAzureHCL, k)
+			j, err := explicitOwner(i, cloudra.KindAzureHCL)
 			if err != nil {
 				return nil, nil, err
 			}
-			if j >= 0 && arts[j].Kind == cloudra.KindAzureHCL {
+			if j >= 0 {
 				owner[i] = j
 			}
 		}

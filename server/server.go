@@ -11,8 +11,12 @@
 // A verify request consumes its nonce on first use, whatever the verdict.
 // An unknown, expired or already used nonce gives HTTP 200 with a rejected
 // result whose failed check "nonce.fresh" has class fresh: the request was
-// well-formed, the evidence is stale (pitfalls H2). The nonce is the
-// expected REPORT_DATA (zero-padded to 64 bytes) and the TPM quote nonce.
+// well-formed, the evidence is stale (pitfalls H2). The bundle's "nonce"
+// only names which issued challenge it answers; once consumed, that
+// challenge (never the bundle's word) is what the evidence must carry, as
+// each platform binds one (platform.Input.Challenge): the REPORT_DATA,
+// zero-padded to 64 bytes, of an SNP report, TD or SGX quote; a TPM quote's
+// extraData; an Azure CVM's vTPM quote extraData or user-data echo.
 //
 // Status codes of /v1/verify: 200 for pass and fail verdicts; 400 for a body
 // that is not an evidence bundle; 413 for a body over MaxBody; 422 when no

@@ -75,7 +75,7 @@ func p256Verify(k *ecdsa.PublicKey, msg, sig []byte) bool {
 
 // rawDCAP returns the floor of a DCAP quote: two SHA-256 + ECDSA P-256
 // verifications (header‖body by the attestation key, QE report by the PCK
-// key), with keys pre-parsed. Offsets per formats.md §5–§9.
+// key), with keys pre-parsed. Offsets per Intel ECDSA Quote Library API and TDX DCAP Quoting Library API.
 func rawDCAP(b *testing.B, quote []byte, bodyLen int) func(*testing.B) {
 	signed := quote[:48+bodyLen]
 	sd := quote[48+bodyLen+4:]

@@ -87,7 +87,7 @@ func SuggestedTTL(raw string) time.Duration {
 	if err != nil {
 		return DefaultTTL
 	}
-	// AMD KDS, formats.md §3: /vcek/v1/{product}/{hwid|cert_chain|crl}.
+	// AMD KDS, AMD KDS spec #57230: /vcek/v1/{product}/{hwid|cert_chain|crl}.
 	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
 	if len(parts) == 4 && (parts[0] == "vcek" || parts[0] == "vlek") && parts[1] == "v1" {
 		switch parts[3] {

@@ -49,7 +49,7 @@ func Classify(data []byte, source string) (*cloudra.Collateral, error) {
 }
 
 // ClassifyResponse classifies a fetched body. The PCS issuer-chain headers
-// (URL-encoded PEM, signer first, root last; formats.md §11) become the
+// (URL-encoded PEM, signer first, root last; Intel PCS API v4) become the
 // document's IssuerChain, and their certificates join Certificates.
 func ClassifyResponse(r *Response) (*cloudra.Collateral, error) {
 	var chains [][]byte
@@ -163,7 +163,7 @@ func isHexText(b []byte) bool {
 }
 
 // classifyDER accepts one DER certificate or CRL with no trailing bytes
-// (x509.ParseCertificate rejects them itself; pitfalls.md C9 for CRLs).
+// (x509.ParseCertificate rejects them itself; docs/pitfalls-dcap.md C9 for CRLs).
 func classifyDER(der []byte, source string) (*cloudra.Collateral, error) {
 	col := newCollateral()
 	if cert, err := x509.ParseCertificate(der); err == nil {

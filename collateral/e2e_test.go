@@ -18,7 +18,7 @@ import (
 	"github.com/cloudra/cloudra/internal/vectortest"
 )
 
-// fakeUpstream mimics AMD KDS (formats.md §3) and Intel PCS v4 (§11) on
+// fakeUpstream mimics AMD KDS (spec #57230) and Intel PCS v4 (Intel PCS API v4) on
 // loopback, serving real vector files: DER VCEK, PEM ASK+ARK, TCB Info
 // and QE Identity with URL-encoded issuer-chain headers, a DER PCK CRL.
 // The first request to each path is rate-limited once.

@@ -64,7 +64,7 @@ func detectBinary(b []byte) cloudra.Kind {
 	return ""
 }
 
-// isSNP: VERSION 2..5 and SIGNATURE_ALGO 1 (ECDSA P-384), formats.md §1.
+// isSNP: VERSION 2..5 and SIGNATURE_ALGO 1 (ECDSA P-384), SEV-SNP ABI spec, ATTESTATION_REPORT.
 func isSNP(b []byte) bool {
 	v := binary.LittleEndian.Uint32(b[0:])
 	return v >= 2 && v <= 5 && binary.LittleEndian.Uint32(b[0x34:]) == 1

@@ -11,7 +11,7 @@
 // A verify request consumes its nonce on first use, whatever the verdict.
 // An unknown, expired or already used nonce gives HTTP 200 with a rejected
 // result whose failed check "nonce.fresh" has class fresh: the request was
-// well-formed, the evidence is stale (pitfalls H2). The bundle's "nonce"
+// well-formed, the evidence is stale (docs/pitfalls-server.md H2). The bundle's "nonce"
 // only names which issued challenge it answers; once consumed, that
 // challenge (never the bundle's word) is what the evidence must carry, as
 // each platform binds one (platform.Input.Challenge): the REPORT_DATA,
@@ -50,7 +50,7 @@
 //	tag:cloudra,2026:problem/internal               500 the server failed (random source, encoding)
 //
 // The policy is fixed when the server starts: no endpoint changes it, so
-// there is no administrative surface to protect (pitfalls H3).
+// there is no administrative surface to protect (docs/pitfalls-server.md H3).
 package server
 
 import (

@@ -15,7 +15,7 @@ import (
 	"unicode/utf8"
 )
 
-// Key IDs of the runtime claims' JWKS (formats.md §13).
+// Key IDs of the runtime claims' JWKS (openvmm runtime claims).
 const (
 	KidAK = "HCLAkPub" // the vTPM attestation key (handle 0x81000003)
 	KidEK = "HCLEkPub" // the vTPM endorsement key (newer paravisors only)
@@ -120,7 +120,7 @@ func ParseRuntimeClaims(b []byte) (*RuntimeClaims, error) {
 
 // Key returns the one key with the given kid. Keys are selected by kid,
 // never by position or key_ops (key_ops changed between paravisor
-// versions; formats.md §13). Two keys with the kid are an error.
+// versions; openvmm runtime claims). Two keys with the kid are an error.
 func (c *RuntimeClaims) Key(kid string) (*JWK, error) {
 	var found *JWK
 	for i := range c.Keys {
@@ -205,7 +205,7 @@ func (k *JWK) RSAPublicKey() (*rsa.PublicKey, error) {
 //
 // In the objects the decoder maps to a struct (claimsSchema), a member whose
 // name folds to a known member's but is not spelt exactly as the paravisor
-// writes it (formats.md §13: "secure-boot", never "Secure-Boot") is rejected
+// writes it (openvmm runtime claims: "secure-boot", never "Secure-Boot") is rejected
 // too, even alone: the decoder would read it as the known member while a
 // case-sensitive reader (and Fields, which keeps names as written) would see
 // an unknown member, so two readers would still disagree on its value.

@@ -3,7 +3,7 @@
 // rather than from /dev/sev-guest or /dev/tdx_guest.
 //
 // The paravisor's HCL report (vTPM NV index 0x01400001, [ParseHCLReport];
-// formats.md §12) holds a hardware report — an SEV-SNP report at VMPL 0, or
+// openvmm IGVM attestation report) holds a hardware report — an SEV-SNP report at VMPL 0, or
 // a TDX TDREPORT authenticated by a TD quote from IMDS /acc/tdquote — whose
 // REPORT_DATA is the hash of the runtime claims stored after it (§13). The
 // claims carry HCLAkPub, the public key of the vTPM attestation key

@@ -12,7 +12,7 @@ import (
 	"github.com/cloudra/cloudra/platform/sevsnp"
 )
 
-// Layout of the HCL report (formats.md §12; microsoft/openvmm
+// Layout of the HCL report (openvmm IGVM attestation report; microsoft/openvmm
 // openhcl_attestation_protocol igvm_attest/get.rs, IgvmAttestRequestVersion 1,
 // the user-facing report of NV 0x01400001). All integers little-endian.
 const (

@@ -206,7 +206,7 @@ func (v *Verifier) Verify(ctx context.Context, ev Evidence, col *cloudra.Collate
 	hwAuthentic := authentic(hw)
 
 	// 2. Runtime-claims binding: Hash(claims as stored) ‖ zeros ==
-	// REPORT_DATA of the authenticated report (formats.md §12).
+	// REPORT_DATA of the authenticated report (openvmm IGVM attestation report).
 	bound := false
 	want := h.ExpectedReportData()
 	switch {

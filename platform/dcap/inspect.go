@@ -8,7 +8,7 @@ import "github.com/cloudra/cloudra"
 // ("Quote Header.Version", "QE Report.MRSIGNER"). Byte strings are hex in
 // quote order, never reversed: an MRTD prints exactly as the 48 bytes at TD
 // report offset 136 (the byte-reversed MRTDs some parsers print are a
-// display bug, see formats.md §6).
+// display bug, see Intel TDX DCAP API, TD quote body).
 func Inspect(b []byte) ([]cloudra.Claim, error) {
 	q, err := ParseQuote(b)
 	if err != nil {

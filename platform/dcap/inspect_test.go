@@ -26,7 +26,7 @@ func claim(t *testing.T, b []byte, name string) string {
 	return ""
 }
 
-// The Azure MRTD lesson (flows.md §6.2): MAA printed tdx_mrtd fe27b2aa…0a in
+// The Azure MRTD lesson: MAA printed tdx_mrtd fe27b2aa…0a in
 // quote order, a parser printed the same 48 bytes reversed (0a0d930a…fe).
 // cloudra prints quote order: the bytes at TD report offset 136 as they are.
 func TestMRTDPrintedInQuoteOrder(t *testing.T) {

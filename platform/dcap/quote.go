@@ -7,7 +7,7 @@ import (
 	"github.com/cloudra/cloudra/internal/lebytes"
 )
 
-// Header constants (formats.md §5; sgx_quote_3.h, sgx_quote_4.h).
+// Header constants (Intel DCAP quote header; sgx_quote_3.h, sgx_quote_4.h).
 const (
 	HeaderSize = 48
 
@@ -35,7 +35,7 @@ const (
 // (939A7233-F79C-4CA9-940A-0DB3957F0607).
 var IntelQEVendorID = [16]byte{0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9, 0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07}
 
-// Header is the 48-byte quote header (formats.md §5).
+// Header is the 48-byte quote header (Intel DCAP quote header).
 type Header struct {
 	Version            uint16
 	AttestationKeyType uint16

@@ -84,7 +84,7 @@ func (r *EnclaveReport) parse(b []byte) error {
 	return nil
 }
 
-// TD_ATTRIBUTES bits (Intel TDX Module ABI spec, TDX_ATTRIBUTES; formats.md §6).
+// TD_ATTRIBUTES bits (Intel TDX Module ABI spec, TDX_ATTRIBUTES; Intel TDX DCAP API, TD quote body).
 const (
 	TDAttrDebug         = 1 << 0
 	TDAttrTUDReserved   = 0xfe // bits 7:1 of the TUD group, reserved

@@ -9,7 +9,7 @@ import (
 	"github.com/cloudra/cloudra/internal/lebytes"
 )
 
-// SignatureData is the quote signature data (formats.md §9):
+// SignatureData is the quote signature data (Intel DCAP signature data):
 // sgx_ql_ecdsa_sig_data_t for v3, and the v4/v5 form whose certification data
 // of type 6 wraps the QE report.
 type SignatureData struct {

@@ -76,7 +76,7 @@ func VerifyQEReportSignature(qe *QECertData, pck *ecdsa.PublicKey) error {
 }
 
 // CheckQEBinding checks QE REPORT_DATA[0:32] == SHA-256(attestation key ‖
-// QE auth data) and REPORT_DATA[32:64] == 0 (formats.md §9).
+// QE auth data) and REPORT_DATA[32:64] == 0 (Intel DCAP signature data).
 func CheckQEBinding(sd *SignatureData) error {
 	h := sha256.New()
 	h.Write(sd.AttestationKey[:])

@@ -11,7 +11,7 @@ import (
 )
 
 // The tests in this file close the gaps found when every event-log entry
-// of pitfalls.md (D5, D6, A5) and every eventlog/ vector expectation was
+// of the pitfall catalogue (D5, D6, A5) and every eventlog/ vector expectation was
 // mapped to a test that asserts it (docs/pitfalls-tpm.md).
 
 const legacyLogs = "eventlog/go-eventlog-legacydata"

@@ -27,7 +27,7 @@ import (
 	"github.com/cloudra/cloudra/policy"
 )
 
-// Coverage audit of pitfalls.md §A, §B and the SNP parts of §V
+// Coverage audit of the pitfall catalogue §A, §B and the SNP parts of §V
 // (docs/pitfalls-snp.md maps every entry to its tests). The tests here close
 // the cases the other files left open or asserted too weakly; each negative
 // case asserts its failure class and, where it differs from the fixture only
@@ -570,8 +570,8 @@ func TestAuditV1RealProvisional(t *testing.T) {
 		certs       []string
 		at          string
 		vmpl        *uint32
-		// reportedBelow: REPORTED_TCB is below COMMITTED_TCB. pitfalls.md
-		// V1 says they are equal in every one of these reports; on the AWS
+		// reportedBelow: REPORTED_TCB is below COMMITTED_TCB. The vector
+		// catalogue says they are equal in every one of these reports; on the AWS
 		// report they are not (reported ucode 0xd9, committed 0xdb,
 		// current 0xdc): the VLEK was issued for an older TCB.
 		reportedBelow bool

@@ -9,7 +9,7 @@ import (
 // GUID is a certificate-table GUID as its 16 bytes are stored: in the order of
 // the canonical string (RFC 4122; AMD's sev-guest tool and go-sev-guest keep
 // the bytes as-is). Decoding them as a mixed-endian EFI GUID would turn the
-// VLEK GUID into c24b07a8-5aa2-3e48-… and miss it (formats.md §4).
+// VLEK GUID into c24b07a8-5aa2-3e48-… and miss it (GHCB spec, certificate table).
 type GUID [16]byte
 
 // String renders the canonical 8-4-4-4-12 form.

@@ -66,7 +66,7 @@ func (r *Roots) anchors(product string, allowTest bool) []anchor {
 	return out
 }
 
-// Common names of AMD certificates (formats.md §3).
+// Common names of AMD certificates (AMD KDS spec #57230).
 const (
 	cnVCEK = "SEV-VCEK"
 	cnVLEK = "SEV-VLEK"

@@ -186,7 +186,7 @@ func printable(b []byte) bool {
 	return true
 }
 
-// VCEKURL is the KDS URL of the VCEK for a chip at a TCB (formats.md §3).
+// VCEKURL is the KDS URL of the VCEK for a chip at a TCB (AMD KDS spec #57230).
 // The SPLs must come from REPORTED_TCB. Turin uses the first 8 bytes of
 // CHIP_ID and adds fmcSPL.
 func VCEKURL(product string, chipID [64]byte, tcb TCBParts) string {

@@ -115,7 +115,7 @@ func TestParseReportLIT(t *testing.T) {
 }
 
 func TestTCBLayouts(t *testing.T) {
-	// formats.md §2 example: bytes 01 02 03 04 00 00 00 54.
+	// SEV-SNP ABI spec, TCB_VERSION example: bytes 01 02 03 04 00 00 00 54.
 	v := TCBVersion(0x5400000004030201)
 	if got := v.Parts(Turin); got != (TCBParts{Turin: true, FMC: 1, Bootloader: 2, TEE: 3, SNP: 4, Microcode: 0x54}) {
 		t.Errorf("turin %+v", got)

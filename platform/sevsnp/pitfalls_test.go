@@ -19,7 +19,7 @@ import (
 	"github.com/cloudra/cloudra/policy"
 )
 
-// Pitfall tests (pitfalls.md §A, §B) over forged evidence. Each negative case
+// Pitfall tests (docs/pitfalls-snp.md §A, §B) over forged evidence. Each negative case
 // has a positive twin (fixture.ok) and asserts the failure class.
 
 var (

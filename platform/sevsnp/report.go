@@ -8,7 +8,7 @@ import (
 )
 
 // Sizes and offsets of ATTESTATION_REPORT (AMD SEV-SNP ABI specification,
-// table "ATTESTATION_REPORT Structure"; formats.md §1).
+// table "ATTESTATION_REPORT Structure"; SEV-SNP ABI spec, ATTESTATION_REPORT).
 const (
 	ReportSize      = 0x4A0 // 1184 bytes
 	SignedSize      = 0x2A0 // bytes [0:0x2A0] are signed
@@ -18,7 +18,7 @@ const (
 )
 
 // Report versions this package reads. Version 3 adds the CPUID fields, 4 has
-// the layout of 3, 5 adds the mitigation vectors (formats.md §1).
+// the layout of 3, 5 adds the mitigation vectors (SEV-SNP ABI spec, ATTESTATION_REPORT).
 const (
 	minReportVersion = 2
 	maxReportVersion = 5

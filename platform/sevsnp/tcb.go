@@ -50,7 +50,7 @@ func ProductFromName(name string) string {
 }
 
 // TCBParts is a TCB_VERSION decoded with the layout of its product
-// (formats.md §2): Milan and Genoa have no FMC SPL; Turin moves every SPL.
+// (SEV-SNP ABI spec, TCB_VERSION): Milan and Genoa have no FMC SPL; Turin moves every SPL.
 type TCBParts struct {
 	Turin      bool // layout used; FMC is meaningful only when true
 	FMC        uint8

@@ -18,8 +18,8 @@ import (
 )
 
 // The tests in this file close the gaps found when every TPM entry of
-// pitfalls.md (A, D, V) and every tpm/ vector expectation was mapped to a
-// test that asserts its failure class (docs/pitfalls-tpm.md).
+// the pitfall catalogue (A, D, V) and every tpm/ vector expectation was
+// mapped to a test that asserts its failure class (docs/pitfalls-tpm.md).
 
 // gceQuote loads one GCE quote without its event log.
 func gceQuote(t *testing.T, dir, bank string) Quote {

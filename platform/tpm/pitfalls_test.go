@@ -169,7 +169,7 @@ func TestD2PCRMapping(t *testing.T) {
 	}
 }
 
-// The pcrDigest hash is the signature's, not the bank's (formats.md §16).
+// The pcrDigest hash is the signature's, not the bank's (TPM 2.0 Part 2).
 func TestPCRDigestUsesSigningHash(t *testing.T) {
 	keys(t)
 	a := goodAttest(testNonce)

@@ -141,7 +141,7 @@ func NewMachine(pki *PKI, tee TEE) (*Machine, error) {
 	yes := true
 	issue := func(key *ecdsa.PrivateKey, tcb TCB, label string) (*x509.Certificate, error) {
 		// A Platform-CA PCK certificate of a multi-package (Scalable) platform,
-		// with entries .1–.7 in Intel's order (formats.md §10).
+		// with entries .1–.7 in Intel's order (Intel PCK certificate profile).
 		inst := instance
 		ext := &dcap.PCKExtension{
 			PPID: ppid, CompSVN: tcb.CompSVN, PCESVN: tcb.PCESVN, CPUSVN: tcb.CompSVN,
@@ -190,7 +190,7 @@ func (m *Machine) PCK(stale bool) *x509.Certificate {
 // Identity's mrsigner).
 func (m *Machine) QEMRSigner() [32]byte { return m.qeMRSigner }
 
-// Header returns the 48-byte quote header (formats.md §5): version,
+// Header returns the 48-byte quote header (Intel DCAP quote header): version,
 // attestation key type 2, TEE type, QE SVN and PCE SVN (v3 only; reserved
 // zero in v4/v5), Intel's QE vendor ID, and user data = QE ID ‖ 4 zeros.
 func (m *Machine) Header(version uint16, stale bool) []byte {
@@ -211,7 +211,7 @@ func (m *Machine) Header(version uint16, stale bool) []byte {
 
 // Sign appends to signed (header ‖ body, exactly the bytes the attestation
 // key signs) the u32 signature-data length and the signature data
-// (formats.md §9): ECDSA r‖s by the attestation key over signed, the
+// (Intel DCAP signature data): ECDSA r‖s by the attestation key over signed, the
 // attestation key X‖Y, then the QE report (REPORT_DATA = SHA-256(attestation
 // key ‖ QE auth data) ‖ zeros) signed by the PCK key, the QE auth data and
 // certification data type 5 (PCK chain: leaf, PCK CA, root in PEM and a

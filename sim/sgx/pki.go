@@ -191,7 +191,7 @@ func (p *PKI) IssuePCK(key *ecdsa.PublicKey, ext *dcap.PCKExtension, serialLabel
 }
 
 // ExtensionDER encodes the PCK certificate's SGX extension
-// (1.2.840.113741.1.13.1; formats.md §10) exactly as Intel's PCK
+// (1.2.840.113741.1.13.1; Intel PCK certificate profile) exactly as Intel's PCK
 // certificates carry it ([dcapbuild.ExtensionDER]). Nil optional fields are
 // left out.
 func ExtensionDER(x *dcap.PCKExtension) ([]byte, error) {
@@ -267,7 +267,7 @@ func serial(seed []byte, label string) *big.Int {
 }
 
 // signRS signs SHA-256(msg) with RFC 6979 nonces and returns r‖s, 32 bytes
-// each, big-endian: the encoding of every DCAP signature (formats.md §6, §9,
+// each, big-endian: the encoding of every DCAP signature (Intel ECDSA Quote Library API and TDX DCAP Quoting Library API
 // §11).
 func signRS(key *ecdsa.PrivateKey, msg []byte) ([64]byte, error) {
 	var out [64]byte

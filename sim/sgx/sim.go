@@ -12,18 +12,18 @@
 //
 // What is simulated, and how faithfully:
 //
-//   - The PKI (formats.md §9–§11): root CA, "Intel SGX PCK Platform CA",
+//   - The PKI (Intel DCAP signature data; Intel PCK certificate profile; Intel PCS API v4): root CA, "Intel SGX PCK Platform CA",
 //     PCK certificates whose SGX extension (1.2.840.113741.1.13.1) is
 //     encoded entry for entry as Intel's (PPID, 16 TCB component SVNs,
 //     PCESVN, CPUSVN, PCE-ID, FMSPC, SGX type Scalable, platform instance
 //     ID, configuration), the "Intel SGX TCB Signing" certificate, and the
 //     root CA and PCK CA CRLs. All ECDSA P-256, as Intel's.
-//   - SGX ECDSA quote v3 (formats.md §5, §8, §9): header, ISV enclave report
+//   - SGX ECDSA quote v3 (Intel ECDSA Quote Library API and TDX DCAP Quoting Library API): header, ISV enclave report
 //     body, attestation-key signature over header‖body, QE report signed by
 //     the PCK key and bound to the attestation key, certification data type
 //     5 with the PEM chain. TDX quotes (package tdxsim) differ only in header,
 //     body and the type-6 wrapper.
-//   - PCS collateral (formats.md §11): TCB Info v3 and QE Identity v2 as PCS
+//   - PCS collateral (Intel PCS API v4): TCB Info v3 and QE Identity v2 as PCS
 //     JSON, signed over the exact inner bytes; levels UpToDate (the machine's
 //     TCB) and OutOfDate (its stale TCB, advisory [SimulatedAdvisory]).
 //

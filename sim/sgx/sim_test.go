@@ -192,7 +192,7 @@ func TestQuoteLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Independent of the parser: offsets of formats.md §5 and §8.
+	// Independent of the parser: offsets of Intel ECDSA Quote Library API and TDX DCAP Quoting Library API.
 	le := binary.LittleEndian
 	if le.Uint16(raw[0:]) != 3 || le.Uint16(raw[2:]) != 2 || le.Uint32(raw[4:]) != 0 ||
 		!bytes.Equal(raw[12:28], dcap.IntelQEVendorID[:]) || !bytes.Equal(raw[48+320:48+384], rd[:]) ||

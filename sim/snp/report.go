@@ -12,7 +12,7 @@ import (
 	"github.com/cloudra/cloudra/platform/sevsnp/device"
 )
 
-// Report layout (SEV-SNP ABI spec Table 22; formats.md §1).
+// Report layout (SEV-SNP ABI spec Table 22; SEV-SNP ABI spec, ATTESTATION_REPORT).
 const (
 	ReportSize = 0x4A0
 
@@ -43,7 +43,7 @@ const (
 	SignedSize      = offSignature
 )
 
-// Policy bits (formats.md §1).
+// Policy bits (SEV-SNP ABI spec, ATTESTATION_REPORT).
 const (
 	PolicySMT      = 1 << 16
 	PolicyReserved = 1 << 17 // must be 1

@@ -11,13 +11,13 @@
 //
 //   - ATTESTATION_REPORT version 3 of a Milan-like part (CPUID family 0x19,
 //     model 0x01, stepping 1), marshalled byte for byte per the SEV-SNP ABI
-//     spec (formats.md §1); signed over [0x000:0x2A0] with the VCEK, ECDSA
+//     spec (SEV-SNP ABI spec, ATTESTATION_REPORT); signed over [0x000:0x2A0] with the VCEK, ECDSA
 //     P-384/SHA-384, r and s little-endian zero-extended to 72 bytes.
 //   - VCEK with AMD's KDS extensions (OID arc 1.3.6.1.4.1.3704.1: structure
 //     version, product name "Milan", SPLs .3.1–.3.8, 64-byte HWID = CHIP_ID)
-//     encoded as KDS encodes them (formats.md §3).
+//     encoded as KDS encodes them (AMD KDS spec #57230).
 //   - The GHCB extended-report certificate table (VCEK, ASK, ARK GUIDs,
-//     canonical byte order; formats.md §4).
+//     canonical byte order; GHCB spec, certificate table).
 //
 // Keys: the ARK and ASK are RSA-4096 and sign RSASSA-PSS/SHA-384 (salt
 // 48), as AMD's do; their primes are fixed in rsakeys.go (seeded RSA
@@ -67,7 +67,7 @@ var (
 	NotAfter  = time.Date(2050, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
-// TCB is a Milan/Genoa TCB_VERSION (formats.md §2).
+// TCB is a Milan/Genoa TCB_VERSION (SEV-SNP ABI spec, TCB_VERSION).
 type TCB struct {
 	Bootloader, TEE, SNP, Microcode uint8
 }
@@ -92,7 +92,7 @@ func (t TCB) Uint64() uint64 {
 	return v
 }
 
-// AMD KDS certificate-extension OIDs (formats.md §3).
+// AMD KDS certificate-extension OIDs (AMD KDS spec #57230).
 var (
 	oidStructVersion = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 3704, 1, 1}
 	oidProductName   = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 3704, 1, 2}
@@ -196,7 +196,7 @@ func intExt(oid asn1.ObjectIdentifier, v int) (pkix.Extension, error) {
 }
 
 // vcekExtensions encodes the KDS extensions exactly as KDS does
-// (formats.md §3): INTEGERs, an IA5String product name, raw HWID bytes.
+// (AMD KDS spec #57230): INTEGERs, an IA5String product name, raw HWID bytes.
 func vcekExtensions(tcb TCB, chipID [64]byte) ([]pkix.Extension, error) {
 	name, err := asn1.MarshalWithParams(Product, "ia5")
 	if err != nil {

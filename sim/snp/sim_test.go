@@ -161,7 +161,7 @@ func TestVCEKExtensions(t *testing.T) {
 	if len(got) != len(want) {
 		t.Errorf("%d AMD extensions, want %d", len(got), len(want))
 	}
-	// Microcode SPLs ≥ 0x80 need a leading zero byte (formats.md §3).
+	// Microcode SPLs ≥ 0x80 need a leading zero byte (AMD KDS spec #57230).
 	e, err := intExt(oidUcodeSPL, 0xd9)
 	if err != nil || hex.EncodeToString(e.Value) != "020200d9" {
 		t.Errorf("0xd9 encodes as %x", e.Value)

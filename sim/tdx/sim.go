@@ -12,12 +12,12 @@
 // What is simulated, and how faithfully:
 //
 //   - TDX quote v4 with a TD report 1.0 body, and v5 with a TD report 1.0
-//     (body type 2) or 1.5 (body type 3) body (formats.md §5–§7): header
+//     (body type 2) or 1.5 (body type 3) body (Intel ECDSA Quote Library API and TDX DCAP Quoting Library API): header
 //     with TEE type 0x81, TD body laid out by the TDX module ABI, signature
 //     over header‖body (v5: ‖ body type ‖ size ‖ body) by the attestation
 //     key, and certification data type 6 wrapping the QE report, its PCK
-//     signature, the QE auth data and type 5 (the PEM PCK chain; formats.md
-//     §9).
+//     signature, the QE auth data and type 5 (the PEM PCK chain; Intel DCAP
+//     signature data).
 //   - The TD: module major version 1 (TEE_TCB_SVN 06 01 03 …, judged by
 //     module identity TDX_01), Intel-signed module (MRSIGNERSEAM zero),
 //     SEPT_VE_DISABLE set, XFAM e702060000000000, MRTD and RTMR0–2 derived
@@ -200,7 +200,7 @@ func derive(seed []byte, label string, out []byte) error {
 	return nil
 }
 
-// offMRTD is MRTD's offset in the TD report body (formats.md §6).
+// offMRTD is MRTD's offset in the TD report body (Intel TDX DCAP API, TD quote body).
 const offMRTD = 136
 
 // Collateral returns the collateral for this platform at time at: TDX TCB

@@ -51,7 +51,7 @@ func TestDeterministic(t *testing.T) {
 }
 
 // TestQuoteLayout checks every version and body against the offsets of
-// formats.md §5–§7 (independently of the parser), then parses with
+// Intel ECDSA Quote Library API and TDX DCAP Quoting Library API (independently of the parser), then parses with
 // dcap.ParseQuote and checks signature, binding and chain.
 func TestQuoteLayout(t *testing.T) {
 	p := newPlatform(t)

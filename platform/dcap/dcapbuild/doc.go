@@ -6,5 +6,5 @@
 //
 // It holds no keys and draws no randomness: callers sign, and pass the
 // signatures in. Every encoder writes exactly the layout the parsers in
-// dcap and pcs read (formats.md §5, §9, §10, §11).
+// dcap and pcs read (Intel DCAP quote header; Intel DCAP signature data; Intel PCK certificate profile; Intel PCS API v4).
 package dcapbuild

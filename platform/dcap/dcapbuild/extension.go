@@ -25,7 +25,7 @@ func Entry(b *cryptobyte.Builder, arcs []int, value func(*cryptobyte.Builder)) {
 type TopEntry func(b *cryptobyte.Builder, arc int, body func(*cryptobyte.Builder))
 
 // ExtensionDER encodes the PCK certificate's SGX extension
-// (1.2.840.113741.1.13.1; formats.md §10) exactly as Intel's PCK
+// (1.2.840.113741.1.13.1; Intel PCK certificate profile) exactly as Intel's PCK
 // certificates carry it: a SEQUENCE of SEQUENCE { OID, value } with PPID
 // (OCTET STRING 16), TCB (SEQUENCE of .2.1–.2.16 INTEGER component SVNs,
 // .2.17 INTEGER PCESVN, .2.18 OCTET STRING CPUSVN), PCE-ID (OCTET STRING 2),

@@ -8,7 +8,7 @@ import (
 )
 
 // The JSON shapes of PCS TCB Info v3 and enclave identity v2 (Intel PCS API
-// v4; formats.md §11). Fields are declared in the order Intel serialises
+// v4; Intel PCS API v4). Fields are declared in the order Intel serialises
 // them: the signature covers the exact bytes, so key order is part of what
 // a verifier sees. encoding/json of these values gives the signed inner
 // object; [Envelope] wraps it with its signature.

@@ -8,7 +8,7 @@ import (
 	"github.com/cloudra/cloudra/platform/dcap"
 )
 
-// QECertData encodes QE report certification data (formats.md §9): the
+// QECertData encodes QE report certification data (Intel DCAP signature data): the
 // 384-byte QE report, its r‖s signature by the PCK key, the QE
 // authentication data (u16 length ‖ data) and the inner certification data
 // (u16 type ‖ u32 size ‖ data; type 5 carries the PCK chain). It is the
@@ -26,7 +26,7 @@ func QECertData(qeReport, qeReportSig, authData []byte, certType uint16, certDat
 
 // AppendSignatureData appends to signed (the quote's header ‖ body, the
 // bytes the attestation key signs) the u32 signature-data length and the
-// signature data (formats.md §9): quoteSig (r‖s over signed), the
+// signature data (Intel DCAP signature data): quoteSig (r‖s over signed), the
 // attestation key X‖Y, then qe (from [QECertData]) as it is for quote v3,
 // or with wrap (v4/v5) inside certification data type 6.
 func AppendSignatureData(signed, quoteSig, attKey []byte, wrap bool, qe []byte) []byte {

@@ -117,7 +117,7 @@ func OIDSPL(n int) asn1.ObjectIdentifier {
 // TCB is a set of SPLs (Turin adds FMC).
 type TCB struct{ FMC, Bootloader, TEE, SNP, Microcode uint8 }
 
-// Bytes encodes t as TCB_VERSION in the product's layout (formats.md §2).
+// Bytes encodes t as TCB_VERSION in the product's layout (SEV-SNP ABI spec, TCB_VERSION).
 func (t TCB) Bytes(product string) uint64 {
 	var b [8]byte
 	if product == "Turin" {
@@ -238,7 +238,7 @@ func (a *AMD) CRL(thisUpdate, nextUpdate time.Time, signer *rsa.PrivateKey, revo
 	return x509.ParseRevocationList(der)
 }
 
-// Report offsets (formats.md §1).
+// Report offsets (SEV-SNP ABI spec, ATTESTATION_REPORT).
 const (
 	OffVersion      = 0x000
 	OffGuestSVN     = 0x004

@@ -7,7 +7,7 @@
 // interleaving write and read get each other's quotes, so a [Provider]
 // serialises its own calls, and callers should share one Provider.
 //
-// Native SGX SDK enclaves (DCsv3 + Humane-RAFW-MAA, flows.md §4) obtain
+// Native SGX SDK enclaves (Azure DCsv3 with Humane-RAFW-MAA) obtain
 // quotes through the AESM/QE3 libraries inside the application; cloudra
 // takes such quotes as files (cloudra verify) instead.
 package device
@@ -88,7 +88,7 @@ type provider struct {
 	typ  string
 }
 
-// SGX quote v3 layout (formats.md §5, §8): 48-byte header, 384-byte report
+// SGX quote v3 layout (Intel ECDSA Quote Library API and TDX DCAP Quoting Library API): 48-byte header, 384-byte report
 // body with REPORT_DATA at body offset 320.
 const (
 	quoteHeaderSize = 48

@@ -189,7 +189,7 @@ func (p *devProvider) Report(reportData [64]byte) (raw *Raw, err error) {
 	return &Raw{TDReport: bytes.Clone(req.TDReport[:]), Interface: InterfaceDevice}, nil
 }
 
-// Quote layout facts used by the collection-time check (formats.md §5–§7):
+// Quote layout facts used by the collection-time check (Intel ECDSA Quote Library API and TDX DCAP Quoting Library API):
 // 48-byte header, TEE type 0x81 at 4; v4 body at 0x30 with REPORT_DATA at
 // body offset 520; v5 has a 6-byte body descriptor (type u16, size u32)
 // before the body.

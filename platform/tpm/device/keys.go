@@ -225,7 +225,7 @@ func (k *Key) Summary() string {
 // the form tpm2_readpublic -f pem and tpm2_checkquote -u use.
 func (k *Key) PEM() ([]byte, error) { return PublicPEM(k.Public) }
 
-// knownRoles are the handles the clouds use (flows.md §6.1/§6.2; TCG).
+// knownRoles are the handles the clouds use (Azure: HCL AK 0x81000003; GCE and the TCG EK Credential Profile: EK handles).
 var knownRoles = map[uint32]string{
 	HandleSRK:      "SRK (TCG provisioning guidance); Azure: EK RSA (platform-provisioned)",
 	HandleAK:       "AK (cloudra / tpm2_createak default)",

@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-tpm/tpm2/transport"
 )
 
-// nvRoles are NV indices the clouds use (formats.md §13; TCG EK profile).
+// nvRoles are NV indices the clouds use (openvmm runtime claims; TCG EK profile).
 var nvRoles = map[uint32]string{
 	NVAzureReport:   "Azure HCL report (SNP/TDX report + runtime claims)",
 	NVAzureUserData: "Azure HCL user data (64 bytes; writing it regenerates the HCL report)",

@@ -95,7 +95,7 @@ func Quote(t transport.TPM, ak uint32, nonce []byte, sel []PCRSelection) (*Quote
 			return nil, fmt.Errorf("device: quote signature hash: %w", err)
 		}
 		// pcrDigest = H(PCR values in selection order) with the signing
-		// scheme's hash (Part 3 §18.4.1; formats.md §16).
+		// scheme's hash (TPM 2.0 Part 3 §18.4.1).
 		d := hh.New()
 		for _, v := range vals {
 			d.Write(v.Digest)

@@ -83,3 +83,37 @@ func TestPCKLeafMustBeEndEntity(t *testing.T) {
 		}
 	}
 }
+
+// TestEngineTCBSignerMustBeEndEntity: the verification pipeline (not only
+// pcs.FindTCBInfo) refuses a TCB Signing certificate that is a CA, asserts
+// keyCertSign or lacks digitalSignature: TCB Info and QE Identity then
+// fail as chain; Intel's profile passes.
+func TestEngineTCBSignerMustBeEndEntity(t *testing.T) {
+	ds, cc := x509.KeyUsageDigitalSignature, x509.KeyUsageContentCommitment
+	for _, c := range []struct {
+		name string
+		tmpl x509.Certificate
+		ok   bool
+	}{
+		{"Intel profile", x509.Certificate{BasicConstraintsValid: true, KeyUsage: ds | cc}, true},
+		{"CA:TRUE", x509.Certificate{BasicConstraintsValid: true, IsCA: true, KeyUsage: ds | x509.KeyUsageCertSign}, false},
+		{"CA:FALSE with keyCertSign", x509.Certificate{BasicConstraintsValid: true, KeyUsage: ds | x509.KeyUsageCertSign}, false},
+		{"no key usage", x509.Certificate{BasicConstraintsValid: true}, false},
+	} {
+		k := dcaptest.New(dcaptest.DefaultConfig())
+		tmpl := c.tmpl
+		tmpl.Subject = pkix.Name{CommonName: pcs.TCBSigningCN}
+		tmpl.NotBefore, tmpl.NotAfter = k.Now.AddDate(-1, 0, 0), k.Now.AddDate(1, 0, 0)
+		k.TCBSigner = k.Issue(&tmpl, k.Root, k.RootKey, k.TCBKey)
+		res := verifySGX(t, k, k.SGXQuote().Bytes(), k.Collateral(false))
+		ch, found := res.Check("tcb-info.verify")
+		switch {
+		case !found:
+			t.Errorf("%s: no tcb-info.verify check: %+v", c.name, res.Checks)
+		case c.ok && ch.Outcome != cloudra.OutcomePass:
+			t.Errorf("%s: %+v", c.name, ch)
+		case !c.ok && (ch.Outcome != cloudra.OutcomeFail || ch.Class != cloudra.ClassChain):
+			t.Errorf("%s: %+v, want fail/chain", c.name, ch)
+		}
+	}
+}

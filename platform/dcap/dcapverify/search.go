@@ -519,41 +519,24 @@ func (s *search) tcbSigner() (*x509.Certificate, error) {
 }
 
 func (s *search) findSigner() (*x509.Certificate, error) {
-	const cn = pcs.TCBSigningCN
 	root, at := s.root, s.at
-	var expired, notYet int
-	var chainErr error
+	if err := pcs.CheckTCBRoot(root); err != nil {
+		return nil, err
+	}
+	var ss pcs.SignerSearch
 	for _, c := range s.p.signers {
 		if err := s.stopped(); err != nil {
 			return nil, err
 		}
 		s.sig("certificate", c.Raw, root.Raw)
-		if err := c.CheckSignatureFrom(root); err != nil {
-			chainErr = err
-			continue
+		if ss.Try(c, root, at) {
+			return c, nil
 		}
-		switch {
-		case at.Before(c.NotBefore) || at.Before(root.NotBefore):
-			notYet++
-			continue
-		case at.After(c.NotAfter) || at.After(root.NotAfter):
-			expired++
-			continue
-		}
-		return c, nil
 	}
-	switch {
-	case len(s.p.signers) == 0:
-		return nil, fmt.Errorf("no %q certificate in the collateral (hint: PCS serves it in the TCB-Info-Issuer-Chain / SGX-Enclave-Identity-Issuer-Chain header): %w", cn, pcs.ErrChain)
-	case s.p.signerCapped:
-		return nil, fmt.Errorf("%w: none of the first %d %q certificates chains to the root and is valid at %s", ErrCandidateCap, MaxSigners, cn, at.Format(time.RFC3339))
-	case expired > 0:
-		return nil, fmt.Errorf("every %q certificate that chains to the root is expired at %s: %w", cn, at.Format(time.RFC3339), pcs.ErrExpired)
-	case notYet > 0:
-		return nil, fmt.Errorf("every %q certificate that chains to the root is not yet valid at %s: %w", cn, at.Format(time.RFC3339), pcs.ErrNotYetValid)
-	default:
-		return nil, fmt.Errorf("%q certificate not signed by the pinned Intel root (%v): %w", cn, chainErr, pcs.ErrChain)
+	if len(s.p.signers) > 0 && s.p.signerCapped {
+		return nil, fmt.Errorf("%w: none of the first %d %q certificates chains to the root and is valid at %s", ErrCandidateCap, MaxSigners, pcs.TCBSigningCN, at.Format(time.RFC3339))
 	}
+	return nil, ss.Err(at)
 }
 
 // signature checks a document's signature over its signed span by the
@@ -775,19 +758,33 @@ func (v *signedDoc) same(d cloudra.Document, what string, signed []byte, sig [64
 	return nil
 }
 
-// tcbInfo is [pcs.FindTCBInfo] over the chosen documents.
-func (s *search) tcbInfo(tee pcs.TEE, fmspc [6]byte) (*pcs.TCBInfo, error) {
-	var best *pcs.TCBInfo
-	var errs []error
-	otherTEE := s.p.tcbOther
-	for _, sd := range s.p.tcb {
+// signedFacts are the parts of a strictly parsed PCS document that the
+// search compares and checks.
+type signedFacts struct {
+	rawSigned   []byte
+	signature   [64]byte
+	issue, next time.Time
+	eval        int
+}
+
+// pickDocument is the one search over chosen PCS documents of one kind
+// (TCB Info, QE Identity), as pcs.FindTCBInfo and pcs.FindQEIdentity
+// choose: each document's signature over its exact span before the strict
+// parse, the span re-read by the parser, match (the caller's FMSPC and TEE
+// rule: false skips the document), the validity window; among those left,
+// the highest tcbEvaluationDataNumber, then the latest issueDate. It stops
+// at the newest document the one-pass scan promised.
+func pickDocument[T any](s *search, cands []scanned, what, key string, parse func([]byte) (T, error),
+	facts func(T) signedFacts, match func(T) bool) (best T, found bool, errs []error, err error) {
+	var bestFacts signedFacts
+	for _, sd := range cands {
 		d := sd.doc
 		if err := s.stopped(); err != nil {
-			return nil, err
+			return best, false, nil, err
 		}
-		v, err := s.signedFirst("tcb info", "tcbInfo", d)
+		v, err := s.signedFirst(what, key, d)
 		if isStop(err) {
-			return nil, err
+			return best, false, nil, err
 		}
 		if errors.Is(err, errSkip) {
 			continue
@@ -796,38 +793,56 @@ func (s *search) tcbInfo(tee pcs.TEE, fmspc [6]byte) (*pcs.TCBInfo, error) {
 			errs = append(errs, err)
 			continue
 		}
-		t, err := pcs.ParseTCBInfo(d.Raw)
+		doc, err := parse(d.Raw)
 		if err != nil {
 			if d.Kind != "" {
 				errs = append(errs, fmt.Errorf("%s: %w", d.Source, err))
 			}
 			continue
 		}
-		if err := v.same(d, "tcb info", t.RawSigned, t.Signature); err != nil {
+		f := facts(doc)
+		if err := v.same(d, what, f.rawSigned, f.signature); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if t.FMSPC != fmspc {
+		if !match(doc) {
 			continue
 		}
-		if t.TEE() != tee {
-			otherTEE = true
-			continue
-		}
-		if err := s.afterParse("tcb info", v.signer, t.IssueDate, t.NextUpdate); err != nil {
+		if err := s.afterParse(what, v.signer, f.issue, f.next); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if best == nil || t.TCBEvaluationDataNumber > best.TCBEvaluationDataNumber ||
-			(t.TCBEvaluationDataNumber == best.TCBEvaluationDataNumber && t.IssueDate.After(best.IssueDate)) {
-			best = t
-			if sd.sure && sd.eval == t.TCBEvaluationDataNumber && sd.issue.Equal(t.IssueDate) {
+		if !found || f.eval > bestFacts.eval || (f.eval == bestFacts.eval && f.issue.After(bestFacts.issue)) {
+			best, bestFacts, found = doc, f, true
+			if sd.sure && sd.eval == f.eval && sd.issue.Equal(f.issue) {
 				break // see newest
 			}
 		}
 	}
+	return best, found, errs, nil
+}
+
+// tcbInfo is [pcs.FindTCBInfo] over the chosen documents.
+func (s *search) tcbInfo(tee pcs.TEE, fmspc [6]byte) (*pcs.TCBInfo, error) {
+	otherTEE := s.p.tcbOther
+	best, found, errs, err := pickDocument(s, s.p.tcb, "tcb info", "tcbInfo", pcs.ParseTCBInfo,
+		func(t *pcs.TCBInfo) signedFacts {
+			return signedFacts{t.RawSigned, t.Signature, t.IssueDate, t.NextUpdate, t.TCBEvaluationDataNumber}
+		},
+		func(t *pcs.TCBInfo) bool {
+			if t.FMSPC != fmspc {
+				return false
+			}
+			if t.TEE() != tee {
+				otherTEE = true
+				return false
+			}
+			return true
+		})
 	switch {
-	case best != nil:
+	case err != nil:
+		return nil, err
+	case found:
 		return best, nil
 	case s.p.tcbCapped:
 		return nil, fmt.Errorf("%w: none of the first %d %s TCB Info documents for FMSPC %x verifies: %w", ErrCandidateCap, MaxTCBInfos, tee, fmspc, errors.Join(errs...))
@@ -844,54 +859,22 @@ func (s *search) tcbInfo(tee pcs.TEE, fmspc [6]byte) (*pcs.TCBInfo, error) {
 
 // qeIdentity is [pcs.FindQEIdentity] over the chosen documents.
 func (s *search) qeIdentity(tee pcs.TEE) (*pcs.QEIdentity, error) {
-	var best *pcs.QEIdentity
-	var errs []error
 	otherID := s.p.qeOther
-	for _, sd := range s.p.qe {
-		d := sd.doc
-		if err := s.stopped(); err != nil {
-			return nil, err
-		}
-		v, err := s.signedFirst("qe identity", "enclaveIdentity", d)
-		if isStop(err) {
-			return nil, err
-		}
-		if errors.Is(err, errSkip) {
-			continue
-		}
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		q, err := pcs.ParseQEIdentity(d.Raw)
-		if err != nil {
-			if d.Kind != "" {
-				errs = append(errs, fmt.Errorf("%s: %w", d.Source, err))
+	best, found, errs, err := pickDocument(s, s.p.qe, "qe identity", "enclaveIdentity", pcs.ParseQEIdentity,
+		func(q *pcs.QEIdentity) signedFacts {
+			return signedFacts{q.RawSigned, q.Signature, q.IssueDate, q.NextUpdate, q.TCBEvaluationDataNumber}
+		},
+		func(q *pcs.QEIdentity) bool {
+			if q.TEE() != tee {
+				otherID = q.ID
+				return false
 			}
-			continue
-		}
-		if err := v.same(d, "qe identity", q.RawSigned, q.Signature); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if q.TEE() != tee {
-			otherID = q.ID
-			continue
-		}
-		if err := s.afterParse("qe identity", v.signer, q.IssueDate, q.NextUpdate); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if best == nil || q.TCBEvaluationDataNumber > best.TCBEvaluationDataNumber ||
-			(q.TCBEvaluationDataNumber == best.TCBEvaluationDataNumber && q.IssueDate.After(best.IssueDate)) {
-			best = q
-			if sd.sure && sd.eval == q.TCBEvaluationDataNumber && sd.issue.Equal(q.IssueDate) {
-				break // see newest
-			}
-		}
-	}
+			return true
+		})
 	switch {
-	case best != nil:
+	case err != nil:
+		return nil, err
+	case found:
 		return best, nil
 	case s.p.qeCapped:
 		return nil, fmt.Errorf("%w: none of the first %d %q QE Identity documents verifies: %w", ErrCandidateCap, MaxQEIdentities, qeID(tee), errors.Join(errs...))

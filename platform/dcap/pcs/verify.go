@@ -164,55 +164,84 @@ func ParsePEMChain(b []byte) []*x509.Certificate {
 // findSigner returns the TCB Signing certificate of col that chains to root
 // and is valid at at.
 func findSigner(col *cloudra.Collateral, root *x509.Certificate, at time.Time) (*x509.Certificate, error) {
-	if root == nil {
-		return nil, fmt.Errorf("no trusted root given: %w", ErrChain)
+	if err := CheckTCBRoot(root); err != nil {
+		return nil, err
 	}
-	if err := certprofile.IssuingCA(root, 0); err != nil {
-		return nil, fmt.Errorf("root %q cannot issue the %q certificate: %v: %w", root.Subject.CommonName, TCBSigningCN, err, ErrChain)
-	}
-	var (
-		found, expired, notYet int
-		chainErr               error
-	)
+	var ss SignerSearch
 	for _, c := range Certificates(col) {
 		if c.Subject.CommonName != TCBSigningCN {
 			continue
 		}
-		found++
-		if err := c.CheckSignatureFrom(root); err != nil {
-			chainErr = fmt.Errorf("%q certificate not signed by the pinned Intel root (%v)", TCBSigningCN, err)
-			continue
+		if ss.Try(c, root, at) {
+			return c, nil
 		}
-		// The TCB Signing certificate signs collateral and nothing else:
-		// it is an end entity, CA:FALSE with key usage digitalSignature
-		// and nonRepudiation (Intel "SGX PCK Certificate and Certificate
-		// Revocation List Profile Specification", TCB Signing certificate
-		// profile). A CA:TRUE certificate under Intel's name could issue
-		// certificates that look like Intel's; one without key usage is
-		// not Intel's.
-		if err := certprofile.EndEntity(c, true); err != nil {
-			chainErr = fmt.Errorf("%q certificate serial %x is not an end-entity signing certificate: %v", TCBSigningCN, c.SerialNumber, err)
-			continue
-		}
-		switch {
-		case at.Before(c.NotBefore) || at.Before(root.NotBefore):
-			notYet++
-			continue
-		case at.After(c.NotAfter) || at.After(root.NotAfter):
-			expired++
-			continue
-		}
-		return c, nil
+	}
+	return nil, ss.Err(at)
+}
+
+// CheckTCBRoot checks that root may issue the TCB Signing certificate: a
+// CA with keyCertSign (CheckSignatureFrom alone accepts a parent without
+// key usage). The error wraps [ErrChain].
+func CheckTCBRoot(root *x509.Certificate) error {
+	if root == nil {
+		return fmt.Errorf("no trusted root given: %w", ErrChain)
+	}
+	if err := certprofile.IssuingCA(root, 0); err != nil {
+		return fmt.Errorf("root %q cannot issue the %q certificate: %v: %w", root.Subject.CommonName, TCBSigningCN, err, ErrChain)
+	}
+	return nil
+}
+
+// SignerSearch tries candidate TCB Signing certificates one by one and
+// explains, when none is usable, why: the one rule for every search of the
+// signer (this package's and the verification pipeline's).
+type SignerSearch struct {
+	found, expired, notYet int
+	chainErr               error
+}
+
+// Try reports whether c is a usable TCB Signing certificate at at: signed
+// by root (checked with [CheckTCBRoot] first), an end entity, and inside
+// its own and the root's validity.
+func (ss *SignerSearch) Try(c, root *x509.Certificate, at time.Time) bool {
+	ss.found++
+	if err := c.CheckSignatureFrom(root); err != nil {
+		ss.chainErr = fmt.Errorf("%q certificate not signed by the pinned Intel root (%v)", TCBSigningCN, err)
+		return false
+	}
+	// The TCB Signing certificate signs collateral and nothing else: it is
+	// an end entity, CA:FALSE with key usage digitalSignature and
+	// nonRepudiation (Intel "SGX PCK Certificate and Certificate Revocation
+	// List Profile Specification", TCB Signing certificate profile). A
+	// CA:TRUE certificate under Intel's name could issue certificates that
+	// look like Intel's; one without key usage is not Intel's.
+	if err := certprofile.EndEntity(c, true); err != nil {
+		ss.chainErr = fmt.Errorf("%q certificate serial %x is not an end-entity signing certificate: %v", TCBSigningCN, c.SerialNumber, err)
+		return false
 	}
 	switch {
-	case found == 0:
-		return nil, fmt.Errorf("no %q certificate in the collateral (hint: PCS serves it in the TCB-Info-Issuer-Chain / SGX-Enclave-Identity-Issuer-Chain header): %w", TCBSigningCN, ErrChain)
-	case expired > 0:
-		return nil, fmt.Errorf("every %q certificate that chains to the root is expired at %s: %w", TCBSigningCN, at.Format(time.RFC3339), ErrExpired)
-	case notYet > 0:
-		return nil, fmt.Errorf("every %q certificate that chains to the root is not yet valid at %s: %w", TCBSigningCN, at.Format(time.RFC3339), ErrNotYetValid)
+	case at.Before(c.NotBefore) || at.Before(root.NotBefore):
+		ss.notYet++
+		return false
+	case at.After(c.NotAfter) || at.After(root.NotAfter):
+		ss.expired++
+		return false
+	}
+	return true
+}
+
+// Err explains why no candidate tried was usable at at. It wraps
+// [ErrChain], [ErrExpired] or [ErrNotYetValid].
+func (ss *SignerSearch) Err(at time.Time) error {
+	switch {
+	case ss.found == 0:
+		return fmt.Errorf("no %q certificate in the collateral (hint: PCS serves it in the TCB-Info-Issuer-Chain / SGX-Enclave-Identity-Issuer-Chain header): %w", TCBSigningCN, ErrChain)
+	case ss.expired > 0:
+		return fmt.Errorf("every %q certificate that chains to the root is expired at %s: %w", TCBSigningCN, at.Format(time.RFC3339), ErrExpired)
+	case ss.notYet > 0:
+		return fmt.Errorf("every %q certificate that chains to the root is not yet valid at %s: %w", TCBSigningCN, at.Format(time.RFC3339), ErrNotYetValid)
 	default:
-		return nil, fmt.Errorf("%w: %w", chainErr, ErrChain)
+		return fmt.Errorf("%w: %w", ss.chainErr, ErrChain)
 	}
 }
 

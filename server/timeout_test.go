@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/dcaptest"
 	"github.com/cloudra/cloudra/platform"
-	"github.com/cloudra/cloudra/platform/dcap/dcaptest"
 	"github.com/cloudra/cloudra/server"
 	sgxsim "github.com/cloudra/cloudra/sim/sgx"
 	tdxsim "github.com/cloudra/cloudra/sim/tdx"

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/dcaptest"
 	"github.com/cloudra/cloudra/internal/vectortest"
-	"github.com/cloudra/cloudra/platform/dcap/dcaptest"
 	"github.com/cloudra/cloudra/platform/sevsnp"
 	"github.com/cloudra/cloudra/platform/tdx"
 	"github.com/cloudra/cloudra/platform/tpm"

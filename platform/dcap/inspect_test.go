@@ -6,9 +6,9 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/cloudra/cloudra/internal/dcaptest"
 	"github.com/cloudra/cloudra/internal/vectortest"
 	"github.com/cloudra/cloudra/platform/dcap"
-	"github.com/cloudra/cloudra/platform/dcap/dcaptest"
 )
 
 func claim(t *testing.T, b []byte, name string) string {

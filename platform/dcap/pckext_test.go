@@ -7,8 +7,8 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 
+	"github.com/cloudra/cloudra/internal/dcaptest"
 	"github.com/cloudra/cloudra/platform/dcap"
-	"github.com/cloudra/cloudra/platform/dcap/dcaptest"
 )
 
 func TestPCKExtensionCases(t *testing.T) {

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/cloudra/cloudra/internal/dcaptest"
 	"github.com/cloudra/cloudra/platform/dcap"
-	"github.com/cloudra/cloudra/platform/dcap/dcaptest"
 )
 
 // TestPCKChainCARoles: the PCK CA must be CA:TRUE with keyCertSign and

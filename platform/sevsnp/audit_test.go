@@ -22,8 +22,8 @@ import (
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/sevsnptest"
 	"github.com/cloudra/cloudra/internal/vectortest"
-	"github.com/cloudra/cloudra/platform/sevsnp/sevsnptest"
 	"github.com/cloudra/cloudra/policy"
 )
 

@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/cloudra/cloudra/internal/sevsnptest"
 	"github.com/cloudra/cloudra/internal/vectortest"
-	"github.com/cloudra/cloudra/platform/sevsnp/sevsnptest"
 )
 
 // vectorFiles returns the SNP reports and certificates of the collection

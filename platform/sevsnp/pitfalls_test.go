@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/cloudra/cloudra"
-	"github.com/cloudra/cloudra/platform/sevsnp/sevsnptest"
+	"github.com/cloudra/cloudra/internal/sevsnptest"
 	"github.com/cloudra/cloudra/policy"
 )
 

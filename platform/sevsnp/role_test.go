@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/cloudra/cloudra"
-	"github.com/cloudra/cloudra/platform/sevsnp/sevsnptest"
+	"github.com/cloudra/cloudra/internal/sevsnptest"
 )
 
 // leafVariant verifies the fixture's report under a leaf re-issued with the

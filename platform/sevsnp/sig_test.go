@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/sevsnptest"
 	"github.com/cloudra/cloudra/internal/vectortest"
-	"github.com/cloudra/cloudra/platform/sevsnp/sevsnptest"
 )
 
 // leScalar reads the 72-byte little-endian R or S at off.

@@ -6,7 +6,7 @@ import (
 
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/platform/dcap"
-	"github.com/cloudra/cloudra/platform/dcap/dcapverify"
+	"github.com/cloudra/cloudra/platform/internal/dcapverify"
 	"github.com/cloudra/cloudra/policy"
 )
 

@@ -14,9 +14,9 @@ import (
 	"testing"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/dcaptest"
 	"github.com/cloudra/cloudra/internal/vectortest"
 	"github.com/cloudra/cloudra/platform/dcap"
-	"github.com/cloudra/cloudra/platform/dcap/dcaptest"
 	"github.com/cloudra/cloudra/policy"
 )
 

@@ -9,9 +9,9 @@ import (
 	"testing"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/dcaptest"
 	"github.com/cloudra/cloudra/internal/vectortest"
 	"github.com/cloudra/cloudra/platform/dcap"
-	"github.com/cloudra/cloudra/platform/dcap/dcaptest"
 )
 
 // BenchmarkRawFloor is the irreducible cost of a TDX quote: two SHA-256 +

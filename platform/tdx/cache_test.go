@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/cloudra/cloudra"
-	"github.com/cloudra/cloudra/platform/dcap/dcaptest"
+	"github.com/cloudra/cloudra/internal/dcaptest"
 )
 
 // The caches never change a verdict: same verifier, different times, roots

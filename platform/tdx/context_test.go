@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/dcaptest"
 	"github.com/cloudra/cloudra/internal/vectortest"
-	"github.com/cloudra/cloudra/platform/dcap/dcaptest"
 )
 
 // Verify stops when its context is done, returning an error that wraps the

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/cloudra/cloudra"
-	"github.com/cloudra/cloudra/platform/dcap/dcaptest"
+	"github.com/cloudra/cloudra/internal/dcaptest"
 	"github.com/cloudra/cloudra/platform/tdx"
 	"github.com/cloudra/cloudra/policy"
 )

@@ -12,10 +12,10 @@ import (
 	"testing"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/dcaptest"
 	"github.com/cloudra/cloudra/platform/dcap"
-	"github.com/cloudra/cloudra/platform/dcap/dcaptest"
-	"github.com/cloudra/cloudra/platform/dcap/dcapverify"
 	"github.com/cloudra/cloudra/platform/dcap/intelroot"
+	"github.com/cloudra/cloudra/platform/internal/dcapverify"
 	"github.com/cloudra/cloudra/policy"
 )
 

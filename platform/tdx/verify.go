@@ -14,8 +14,8 @@ import (
 
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/platform/dcap"
-	"github.com/cloudra/cloudra/platform/dcap/dcapverify"
 	"github.com/cloudra/cloudra/platform/dcap/pcs"
+	"github.com/cloudra/cloudra/platform/internal/dcapverify"
 	"github.com/cloudra/cloudra/policy"
 )
 

@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/cloudra/cloudra/internal/tsmtest"
 	"github.com/cloudra/cloudra/platform/tsm"
-	"github.com/cloudra/cloudra/platform/tsm/tsmtest"
 )
 
 func echo(in []byte, lvl uint32) ([]byte, []byte, error) {

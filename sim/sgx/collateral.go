@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/cloudra/cloudra"
-	"github.com/cloudra/cloudra/platform/dcap/dcapbuild"
+	"github.com/cloudra/cloudra/internal/dcapbuild"
 )
 
 // CollateralValidity is the window of simulated TCB Info, QE Identity and

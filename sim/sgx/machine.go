@@ -9,8 +9,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/cloudra/cloudra/internal/dcapbuild"
 	"github.com/cloudra/cloudra/platform/dcap"
-	"github.com/cloudra/cloudra/platform/dcap/dcapbuild"
 	"github.com/cloudra/cloudra/platform/dcap/pcs"
 )
 

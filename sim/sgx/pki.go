@@ -17,8 +17,8 @@ import (
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
+	"github.com/cloudra/cloudra/internal/dcapbuild"
 	"github.com/cloudra/cloudra/platform/dcap"
-	"github.com/cloudra/cloudra/platform/dcap/dcapbuild"
 	"github.com/cloudra/cloudra/platform/dcap/pcs"
 )
 

@@ -11,10 +11,10 @@ import (
 	"testing"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/swtpmtest"
 	"github.com/cloudra/cloudra/internal/vectortest"
 	"github.com/cloudra/cloudra/platform"
 	"github.com/cloudra/cloudra/platform/tpm"
-	"github.com/cloudra/cloudra/platform/tpm/device/swtpmtest"
 	snpsim "github.com/cloudra/cloudra/sim/snp"
 )
 

@@ -15,8 +15,8 @@ import (
 
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/cmd/cloudra/cli"
+	"github.com/cloudra/cloudra/internal/swtpmtest"
 	"github.com/cloudra/cloudra/platform/tpm/device"
-	"github.com/cloudra/cloudra/platform/tpm/device/swtpmtest"
 )
 
 // run executes the command tree in-process.

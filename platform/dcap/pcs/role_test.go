@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/cloudra/cloudra"
-	"github.com/cloudra/cloudra/platform/dcap/dcaptest"
+	"github.com/cloudra/cloudra/internal/dcaptest"
 	"github.com/cloudra/cloudra/platform/dcap/pcs"
 )
 

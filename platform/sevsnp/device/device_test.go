@@ -8,8 +8,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/cloudra/cloudra/internal/tsmtest"
 	"github.com/cloudra/cloudra/platform/tsm"
-	"github.com/cloudra/cloudra/platform/tsm/tsmtest"
 )
 
 // fakeReport builds a report-shaped buffer with REPORT_DATA and VMPL set.

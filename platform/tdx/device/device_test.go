@@ -9,8 +9,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/cloudra/cloudra/internal/tsmtest"
 	"github.com/cloudra/cloudra/platform/tsm"
-	"github.com/cloudra/cloudra/platform/tsm/tsmtest"
 )
 
 // fakeDev plays tdx-guest.c tdx_get_report0: REPORTDATA in, TDREPORT out

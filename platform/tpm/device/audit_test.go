@@ -8,9 +8,9 @@ import (
 	"github.com/google/go-tpm/tpm2"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/swtpmtest"
 	"github.com/cloudra/cloudra/platform/tpm"
 	"github.com/cloudra/cloudra/platform/tpm/device"
-	"github.com/cloudra/cloudra/platform/tpm/device/swtpmtest"
 	"github.com/cloudra/cloudra/policy"
 )
 

@@ -15,8 +15,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cloudra/cloudra/internal/swtpmtest"
 	"github.com/cloudra/cloudra/platform/tpm/device"
-	"github.com/cloudra/cloudra/platform/tpm/device/swtpmtest"
 	"github.com/google/go-tpm/tpm2"
 	"github.com/google/go-tpm/tpm2/transport"
 )

@@ -12,9 +12,9 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 
+	"github.com/cloudra/cloudra/internal/dcapbuild"
 	"github.com/cloudra/cloudra/internal/vectortest"
 	"github.com/cloudra/cloudra/platform/dcap"
-	"github.com/cloudra/cloudra/platform/dcap/dcapbuild"
 	"github.com/cloudra/cloudra/platform/dcap/pcs"
 )
 

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/cloudra/cloudra"
-	"github.com/cloudra/cloudra/platform/dcap/dcapbuild"
+	"github.com/cloudra/cloudra/internal/dcapbuild"
 )
 
 // JunkConfig shapes adversarial collateral for a platform: items that

@@ -13,8 +13,8 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 
+	"github.com/cloudra/cloudra/internal/dcapbuild"
 	"github.com/cloudra/cloudra/platform/dcap"
-	"github.com/cloudra/cloudra/platform/dcap/dcapbuild"
 )
 
 // Config shapes a forged Intel-like PKI and platform.

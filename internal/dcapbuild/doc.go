@@ -2,7 +2,7 @@
 // the PCK certificate's SGX extension, a quote's signature data, PCS TCB
 // Info and enclave identity documents and the envelope that carries their
 // signature. It is the writing side of packages dcap and pcs, shared by the
-// simulators (sim/sgx, sim/tdx) and the test forge kit (dcap/dcaptest).
+// simulators (sim/sgx, sim/tdx) and the test forge kit (internal/dcaptest).
 //
 // It holds no keys and draws no randomness: callers sign, and pass the
 // signatures in. Every encoder writes exactly the layout the parsers in

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/dcaptest"
 	"github.com/cloudra/cloudra/platform/dcap"
-	"github.com/cloudra/cloudra/platform/dcap/dcaptest"
 	"github.com/cloudra/cloudra/platform/dcap/pcs"
 )
 

@@ -78,8 +78,11 @@ type DCAPTCB struct {
 	MinTCBEvaluationDataNumber int `json:"min-tcb-evaluation-data-number,omitempty"`
 }
 
-// DefaultAcceptStatus is the default of DCAPTCB.AcceptStatus.
-var DefaultAcceptStatus = []string{
-	"UpToDate", "SWHardeningNeeded", "ConfigurationNeeded", "ConfigurationAndSWHardeningNeeded",
-	"TDRelaunchAdvised", "TDRelaunchAdvisedConfigurationNeeded",
+// DefaultAcceptStatus returns the default of DCAPTCB.AcceptStatus, a fresh
+// slice on each call, so that no caller can widen the default for everyone.
+func DefaultAcceptStatus() []string {
+	return []string{
+		"UpToDate", "SWHardeningNeeded", "ConfigurationNeeded", "ConfigurationAndSWHardeningNeeded",
+		"TDRelaunchAdvised", "TDRelaunchAdvisedConfigurationNeeded",
+	}
 }

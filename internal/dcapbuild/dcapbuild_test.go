@@ -74,7 +74,8 @@ func header(version uint16, tee uint32) []byte {
 	b = binary.LittleEndian.AppendUint16(b, dcap.AttestationKeyECDSAP256)
 	b = binary.LittleEndian.AppendUint32(b, tee)
 	b = append(b, 0, 0, 0, 0)
-	b = append(b, dcap.IntelQEVendorID[:]...)
+	vendor := dcap.IntelQEVendorID()
+	b = append(b, vendor[:]...)
 	return append(b, make([]byte, 20)...)
 }
 

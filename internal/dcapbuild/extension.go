@@ -14,7 +14,7 @@ import (
 // shape of every entry of the SGX extension.
 func Entry(b *cryptobyte.Builder, arcs []int, value func(*cryptobyte.Builder)) {
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1ObjectIdentifier(append(append(asn1.ObjectIdentifier{}, dcap.OIDSGXExtension...), arcs...))
+		b.AddASN1ObjectIdentifier(append(append(asn1.ObjectIdentifier{}, dcap.OIDSGXExtension()...), arcs...))
 		value(b)
 	})
 }

@@ -80,7 +80,7 @@ func New(c Config) *Kit {
 	}
 	k.PCK = k.cert(&x509.Certificate{Subject: name("Intel SGX PCK Certificate"), BasicConstraintsValid: true,
 		KeyUsage: x509.KeyUsageDigitalSignature, NotBefore: nb, NotAfter: na,
-		ExtraExtensions: []pkix.Extension{{Id: dcap.OIDSGXExtension, Value: ext}}}, k.CA, k.CAKey, k.PCKKey)
+		ExtraExtensions: []pkix.Extension{{Id: dcap.OIDSGXExtension(), Value: ext}}}, k.CA, k.CAKey, k.PCKKey)
 	k.TCBSigner = k.cert(&x509.Certificate{Subject: name("Intel SGX TCB Signing"), BasicConstraintsValid: true,
 		KeyUsage: x509.KeyUsageDigitalSignature, NotBefore: nb, NotAfter: na}, k.Root, k.RootKey, k.TCBKey)
 	return k
@@ -188,7 +188,7 @@ var (
 
 func (k *Kit) quote(version uint16, tee uint32, body []byte, qeProdID uint16) *Quote {
 	q := &Quote{
-		Header:   dcap.Header{Version: version, AttestationKeyType: dcap.AttestationKeyECDSAP256, TEEType: tee, QEVendorID: dcap.IntelQEVendorID},
+		Header:   dcap.Header{Version: version, AttestationKeyType: dcap.AttestationKeyECDSAP256, TEEType: tee, QEVendorID: dcap.IntelQEVendorID()},
 		Body:     body,
 		AuthData: make([]byte, 32),
 		CertType: dcap.CertTypePCKChain,

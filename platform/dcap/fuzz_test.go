@@ -100,7 +100,7 @@ func FuzzParsePCKExtension(f *testing.F) {
 			continue
 		}
 		for _, e := range certs[0].Extensions {
-			if e.Id.Equal(OIDSGXExtension) {
+			if e.Id.Equal(OIDSGXExtension()) {
 				f.Add(e.Value)
 			}
 		}

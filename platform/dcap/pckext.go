@@ -4,14 +4,21 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"fmt"
+	"slices"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
-// OIDSGXExtension is the PCK certificate's SGX extension
-// (Intel "SGX PCK Certificate and CRL Profile", section 1.5).
-var OIDSGXExtension = asn1.ObjectIdentifier{1, 2, 840, 113741, 1, 13, 1}
+// OIDSGXExtension returns the OID of the PCK certificate's SGX extension
+// (Intel "SGX PCK Certificate and CRL Profile", section 1.5). It is a
+// function so that no caller can change the OID the parser looks for: each
+// call returns a fresh slice.
+func OIDSGXExtension() asn1.ObjectIdentifier { return slices.Clone(oidSGXExtension) }
+
+// oidSGXExtension is the value behind OIDSGXExtension, for the parser's own
+// comparisons (no copy per extension looked at); never handed out.
+var oidSGXExtension = asn1.ObjectIdentifier{1, 2, 840, 113741, 1, 13, 1}
 
 // SGX types (PCK extension .5).
 const (
@@ -52,7 +59,7 @@ type PCKConfiguration struct {
 func PCKExtensionOf(c *x509.Certificate) (*PCKExtension, error) {
 	var found *PCKExtension
 	for _, e := range c.Extensions {
-		if !e.Id.Equal(OIDSGXExtension) {
+		if !e.Id.Equal(oidSGXExtension) {
 			continue
 		}
 		if found != nil {
@@ -65,13 +72,13 @@ func PCKExtensionOf(c *x509.Certificate) (*PCKExtension, error) {
 		found = x
 	}
 	if found == nil {
-		return nil, parseErrorf("certificate %q has no SGX extension (%s): not a PCK certificate", c.Subject.CommonName, OIDSGXExtension)
+		return nil, parseErrorf("certificate %q has no SGX extension (%s): not a PCK certificate", c.Subject.CommonName, oidSGXExtension)
 	}
 	return found, nil
 }
 
 func sgxArc(arcs ...int) asn1.ObjectIdentifier {
-	return append(append(asn1.ObjectIdentifier{}, OIDSGXExtension...), arcs...)
+	return append(append(asn1.ObjectIdentifier{}, oidSGXExtension...), arcs...)
 }
 
 // ParsePCKExtension parses the DER value of the SGX extension: a SEQUENCE of
@@ -168,7 +175,7 @@ func parseTCB(s *cryptobyte.String, x *PCKExtension) error {
 		if !seq.ReadASN1(&entry, cbasn1.SEQUENCE) || !entry.ReadASN1ObjectIdentifier(&oid) {
 			return parseErrorf("SGX extension: malformed TCB entry")
 		}
-		if len(oid) != len(OIDSGXExtension)+2 || !oid[:len(OIDSGXExtension)+1].Equal(sgxArc(2)) {
+		if len(oid) != len(oidSGXExtension)+2 || !oid[:len(oidSGXExtension)+1].Equal(sgxArc(2)) {
 			return parseErrorf("SGX extension: unexpected TCB entry %s", oid)
 		}
 		n := oid[len(oid)-1]

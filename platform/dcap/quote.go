@@ -31,9 +31,13 @@ const (
 	CertTypePlatformMan   = 7
 )
 
-// IntelQEVendorID is the QE vendor ID of Intel's quoting enclaves
-// (939A7233-F79C-4CA9-940A-0DB3957F0607).
-var IntelQEVendorID = [16]byte{0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9, 0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07}
+// IntelQEVendorID returns the QE vendor ID of Intel's quoting enclaves
+// (939A7233-F79C-4CA9-940A-0DB3957F0607, Intel DCAP quote header). A function
+// returning the array by value, so that no caller can change the ID quotes
+// are checked against.
+func IntelQEVendorID() [16]byte {
+	return [16]byte{0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9, 0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07}
+}
 
 // Header is the 48-byte quote header (Intel DCAP quote header).
 type Header struct {
@@ -75,7 +79,7 @@ func parseHeader(s *lebytes.String) (Header, error) {
 	if h.AttestationKeyType != AttestationKeyECDSAP256 {
 		return h, &ParseError{Err: fmt.Errorf("attestation key type %d: %w (want 2, ECDSA-256-with-P-256)", h.AttestationKeyType, ErrUnsupported)}
 	}
-	if h.QEVendorID != IntelQEVendorID {
+	if h.QEVendorID != IntelQEVendorID() {
 		return h, parseErrorf("QE vendor ID %s is not Intel's", hex.EncodeToString(h.QEVendorID[:]))
 	}
 	return h, nil

@@ -58,10 +58,10 @@ func TestEventDataMustMatchDigestForSecureBootAuthorities(t *testing.T) {
 	cert := func(b byte) []byte { return append(append([]byte{}, owner[:]...), bytes.Repeat([]byte{b}, 40)...) }
 	build := func() *Log {
 		l := newLog(allBanks...)
-		l.add(7, EvEFIVariableDriverConfig, variableData(EFIGlobalVariable, "SecureBoot", []byte{1}))
+		l.add(7, EvEFIVariableDriverConfig, variableData(EFIGlobalVariable(), "SecureBoot", []byte{1}))
 		l.add(7, EvSeparator, []byte{0, 0, 0, 0})
-		l.add(7, EvEFIVariableAuthority, variableData(EFIImageSecurityDB, "db", cert(0xa1)))
-		l.add(7, EvEFIVariableAuthority, variableData(EFIImageSecurityDB, "db", cert(0xb2)))
+		l.add(7, EvEFIVariableAuthority, variableData(EFIImageSecurityDB(), "db", cert(0xa1)))
+		l.add(7, EvEFIVariableAuthority, variableData(EFIImageSecurityDB(), "db", cert(0xb2)))
 		return l
 	}
 	fp := func(b byte) string { s := sha256.Sum256(cert(b)); return hex.EncodeToString(s[:]) }
@@ -84,18 +84,18 @@ func TestEventDataMustMatchDigestForSecureBootAuthorities(t *testing.T) {
 	}
 	for _, f := range []forgery{
 		// The first authority's data replaced; its digests are of the original.
-		{"data-replaced", func(l *Log) { l.Events[2].Data = variableData(EFIImageSecurityDB, "db", cert(0xee)) }},
+		{"data-replaced", func(l *Log) { l.Events[2].Data = variableData(EFIImageSecurityDB(), "db", cert(0xee)) }},
 		// Replaced and the SHA-256 digest recomputed: SHA-256 proves the
 		// new data, the other banks do not.
 		{"one-bank-rewritten", func(l *Log) {
 			e := &l.Events[2]
-			e.Data = variableData(EFIImageSecurityDB, "db", cert(0xee))
+			e.Data = variableData(EFIImageSecurityDB(), "db", cert(0xee))
 			setDigest(e, AlgSHA256, e.Data)
 		}},
 		// Every bank but SHA-512 rewritten: SHA-512 alone contradicts.
 		{"all-but-sha512", func(l *Log) {
 			e := &l.Events[2]
-			e.Data = variableData(EFIImageSecurityDB, "db", cert(0xee))
+			e.Data = variableData(EFIImageSecurityDB(), "db", cert(0xee))
 			for _, a := range []uint16{AlgSHA1, AlgSHA256, AlgSHA384} {
 				setDigest(e, a, e.Data)
 			}
@@ -136,7 +136,7 @@ func TestEventDataMustMatchDigestForSecureBootAuthorities(t *testing.T) {
 	l := build()
 	e := &l.Events[0]
 	for _, a := range allBanks {
-		setDigest(e, a, variableData(EFIGlobalVariable, "SecureBoot", []byte{0}))
+		setDigest(e, a, variableData(EFIGlobalVariable(), "SecureBoot", []byte{0}))
 	}
 	setDigest(e, AlgSHA256, e.Data)
 	st, _ := Analyze(l, AlgSHA256, allVerified())

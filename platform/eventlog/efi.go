@@ -35,14 +35,36 @@ func mustGUID(s string) GUID {
 	return g
 }
 
-// Well-known GUIDs (UEFI 2.10 §3.3 "Globally Defined Variables", §32.6.1).
+// Well-known GUIDs (UEFI 2.10 §3.3 "Globally Defined Variables", §32.6.1),
+// behind functions so that no caller can change what the log is compared
+// against.
 var (
-	EFIGlobalVariable  = mustGUID("8be4df61-93ca-11d2-aa0d-00e098032b8c")
-	EFIImageSecurityDB = mustGUID("d719b2cb-3d3a-4596-a3bc-dad00e67656f")
-	EFICertX509        = mustGUID("a5c059a1-94e4-4aa7-87b5-ab155c2bf072")
-	EFICertSHA256      = mustGUID("c1c41626-504c-4092-aca9-41f936934328")
-	ShimLockGUID       = mustGUID("605dab50-e046-4300-abb6-3dd810dd8b23")
+	efiGlobalVariable  = mustGUID("8be4df61-93ca-11d2-aa0d-00e098032b8c")
+	efiImageSecurityDB = mustGUID("d719b2cb-3d3a-4596-a3bc-dad00e67656f")
+	efiCertX509        = mustGUID("a5c059a1-94e4-4aa7-87b5-ab155c2bf072")
+	efiCertSHA256      = mustGUID("c1c41626-504c-4092-aca9-41f936934328")
+	shimLockGUID       = mustGUID("605dab50-e046-4300-abb6-3dd810dd8b23")
 )
+
+// EFIGlobalVariable returns EFI_GLOBAL_VARIABLE, the vendor GUID of the
+// globally defined variables (SecureBoot, PK, KEK; UEFI 2.10 §3.3).
+func EFIGlobalVariable() GUID { return efiGlobalVariable }
+
+// EFIImageSecurityDB returns EFI_IMAGE_SECURITY_DATABASE_GUID, the vendor
+// GUID of db and dbx (UEFI 2.10 §32.6.1).
+func EFIImageSecurityDB() GUID { return efiImageSecurityDB }
+
+// EFICertX509 returns EFI_CERT_X509_GUID, the signature type of an X.509
+// certificate in an EFI_SIGNATURE_LIST.
+func EFICertX509() GUID { return efiCertX509 }
+
+// EFICertSHA256 returns EFI_CERT_SHA256_GUID, the signature type of a
+// SHA-256 image digest in an EFI_SIGNATURE_LIST.
+func EFICertSHA256() GUID { return efiCertSHA256 }
+
+// ShimLockGUID returns SHIM_LOCK_GUID, the vendor GUID of shim's variables
+// (MokList, SbatLevel).
+func ShimLockGUID() GUID { return shimLockGUID }
 
 // Variable is UEFI_VARIABLE_DATA (PFP §10.4.6): the payload of
 // EV_EFI_VARIABLE_* events.
@@ -147,10 +169,10 @@ func ParseSignatureDB(b []byte) (*SignatureDB, error) {
 		for off := 0; off < len(body); off += int(sigSize) {
 			data := body[off+16 : off+int(sigSize)] // after SignatureOwner
 			switch g {
-			case EFICertX509:
+			case EFICertX509():
 				sum := sha256.Sum256(data)
 				db.Certs = append(db.Certs, hex.EncodeToString(sum[:]))
-			case EFICertSHA256:
+			case EFICertSHA256():
 				db.Hashes = append(db.Hashes, hex.EncodeToString(data))
 			default:
 				db.Other++
@@ -395,7 +417,7 @@ func Analyze(l *Log, bank uint16, verified map[int]bool) (*State, error) {
 				if err := sb.addVariable(v); err != nil {
 					st.problem("event %d: %v", e.Seq, err)
 				}
-				if v.GUID == EFIGlobalVariable && v.Name == "SecureBoot" {
+				if v.GUID == EFIGlobalVariable() && v.Name == "SecureBoot" {
 					sbSeen = true
 					if len(v.Data) == 0 {
 						st.Notes = append(st.Notes, "SecureBoot variable is empty: Secure Boot off")
@@ -476,13 +498,13 @@ func shimAuthorityQuirk(e *Event) bool {
 
 func (sb *SecureBoot) addVariable(v *Variable) error {
 	switch {
-	case v.GUID == EFIGlobalVariable && v.Name == "SecureBoot":
+	case v.GUID == EFIGlobalVariable() && v.Name == "SecureBoot":
 		if len(v.Data) > 1 {
 			return fmt.Errorf("SecureBoot variable has %d bytes", len(v.Data))
 		}
 		sb.Enabled = len(v.Data) == 1 && v.Data[0] == 1
-	case v.GUID == EFIGlobalVariable && (v.Name == "PK" || v.Name == "KEK"),
-		v.GUID == EFIImageSecurityDB && (v.Name == "db" || v.Name == "dbx"):
+	case v.GUID == EFIGlobalVariable() && (v.Name == "PK" || v.Name == "KEK"),
+		v.GUID == EFIImageSecurityDB() && (v.Name == "db" || v.Name == "dbx"):
 		db, err := ParseSignatureDB(v.Data)
 		if err != nil {
 			return fmt.Errorf("%s: %w", v.Name, err)

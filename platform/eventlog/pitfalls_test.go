@@ -218,7 +218,8 @@ func TestSeparatorRules(t *testing.T) {
 func TestSecureBootVariable(t *testing.T) {
 	mk := func(name string, data []byte) []byte {
 		var b []byte
-		b = append(b, EFIGlobalVariable[:]...)
+		g := EFIGlobalVariable()
+		b = append(b, g[:]...)
 		n := []byte{}
 		for _, r := range name {
 			n = append(n, byte(r), 0)

@@ -56,9 +56,9 @@ func TestAuditA2SwappedRoots(t *testing.T) {
 	// the verifier must not accept.
 	g := newFixture(t, Milan, false)
 	table := sevsnptest.CertTable(
-		sevsnptest.Entry{GUID: GUIDVCEK, Data: g.leaf.Raw},
-		sevsnptest.Entry{GUID: GUIDASK, Data: g.amd.ARK.Raw},
-		sevsnptest.Entry{GUID: GUIDARK, Data: g.amd.ASK.Raw})
+		sevsnptest.Entry{GUID: GUIDVCEK(), Data: g.leaf.Raw},
+		sevsnptest.Entry{GUID: GUIDASK(), Data: g.amd.ARK.Raw},
+		sevsnptest.Entry{GUID: GUIDARK(), Data: g.amd.ASK.Raw})
 	res, err := g.v.Verify(context.Background(), Evidence{Report: g.report, CertTable: table}, nil, nil, g.opts)
 	var me *cloudra.MissingCollateralError
 	switch {
@@ -96,7 +96,7 @@ func TestAuditA2RealVCEKTBS(t *testing.T) {
 	for _, via := range []string{"collateral", "table"} {
 		ev, col := Evidence{Report: rep}, &cloudra.Collateral{}
 		if via == "table" {
-			ev.CertTable = sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDVCEK, Data: der})
+			ev.CertTable = sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDVCEK(), Data: der})
 		} else {
 			col.AddCertificate(bad)
 		}
@@ -113,7 +113,7 @@ func TestAuditA2RealVCEKTBS(t *testing.T) {
 		}
 	}
 	// Positive twin through the table.
-	res, err := v.Verify(context.Background(), Evidence{Report: rep, CertTable: sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDVCEK, Data: vectortest.Read(t, dir+"/vcek.der")})}, nil, nil, opts)
+	res, err := v.Verify(context.Background(), Evidence{Report: rep, CertTable: sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDVCEK(), Data: vectortest.Read(t, dir+"/vcek.der")})}, nil, nil, opts)
 	if err != nil || res.Verdict != cloudra.Pass {
 		t.Fatalf("positive twin: %v %v", err, res.FailureClasses())
 	}
@@ -123,7 +123,7 @@ func TestAuditA2RealVCEKTBS(t *testing.T) {
 // whether the certificates come as collateral or in the certificate table.
 func TestAuditA4CollateralVsTable(t *testing.T) {
 	f := newFixture(t, Milan, false)
-	table := sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDVCEK, Data: f.leaf.Raw}, sevsnptest.Entry{GUID: GUIDASK, Data: f.amd.ASK.Raw})
+	table := sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDVCEK(), Data: f.leaf.Raw}, sevsnptest.Entry{GUID: GUIDASK(), Data: f.amd.ASK.Raw})
 	debug := f.mutate(func(b []byte) { binary.LittleEndian.PutUint64(b[sevsnptest.OffPolicy:], 0x30000|PolicyDebug) })
 	vmpl := f.mutate(func(b []byte) { binary.LittleEndian.PutUint32(b[sevsnptest.OffVMPL:], 1) })
 	badSig := append([]byte(nil), f.report...)
@@ -182,7 +182,7 @@ func TestAuditA5EnumsAndTables(t *testing.T) {
 	}
 	// A VCEK entry of length 0, or garbage instead of DER: REJECT/parse.
 	for _, data := range [][]byte{{}, []byte("not a certificate"), f.leaf.Raw[:len(f.leaf.Raw)-1]} {
-		table := sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDVCEK, Data: data})
+		table := sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDVCEK(), Data: data})
 		res, err := f.v.Verify(context.Background(), Evidence{Report: f.report, CertTable: table}, nil, nil, f.opts)
 		if err != nil {
 			t.Fatalf("len %d: %v", len(data), err)
@@ -190,7 +190,7 @@ func TestAuditA5EnumsAndTables(t *testing.T) {
 		wantReject(t, res, cloudra.ClassParse)
 	}
 	// Garbage ASK entry: REJECT/parse.
-	table := sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDVCEK, Data: f.leaf.Raw}, sevsnptest.Entry{GUID: GUIDASK, Data: []byte{0x30, 0x03, 1, 2, 3}})
+	table := sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDVCEK(), Data: f.leaf.Raw}, sevsnptest.Entry{GUID: GUIDASK(), Data: []byte{0x30, 0x03, 1, 2, 3}})
 	res, err := f.v.Verify(context.Background(), Evidence{Report: f.report, CertTable: table}, nil, nil, f.opts)
 	if err != nil {
 		t.Fatal(err)
@@ -282,7 +282,7 @@ func TestAuditB2LookalikeKDS(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantReject(t, res, cloudra.ClassChain)
-		table := sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDVCEK, Data: vcek.Raw}, sevsnptest.Entry{GUID: GUIDASK, Data: ask.Raw}, sevsnptest.Entry{GUID: GUIDARK, Data: ark.Raw})
+		table := sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDVCEK(), Data: vcek.Raw}, sevsnptest.Entry{GUID: GUIDASK(), Data: ask.Raw}, sevsnptest.Entry{GUID: GUIDARK(), Data: ark.Raw})
 		res, err = v.Verify(context.Background(), Evidence{Report: rep, CertTable: table}, nil, nil, opts)
 		if err != nil {
 			t.Fatal(err)
@@ -317,7 +317,7 @@ func TestAuditB2CorruptSuppliedARK(t *testing.T) {
 	}
 	col := collateral(t, dir, "vcek.der")
 	col.AddCertificate(bad)
-	table := sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDARK, Data: der})
+	table := sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDARK(), Data: der})
 	res, err := NewVerifier(testRoots(t)).Verify(context.Background(), Evidence{Report: vectortest.Read(t, dir+"/report.bin"), CertTable: table}, col, nil,
 		cloudra.Options{Time: vectortest.Time(t, "2023-04-04T19:23:43Z")})
 	if err != nil || res.Verdict != cloudra.Pass {

@@ -128,7 +128,8 @@ func TestVectorCertMutations(t *testing.T) {
 		der := append([]byte(nil), vectortest.Read(t, path.Join(c.dir, c.vcek))...)
 		table := func(d []byte) []byte {
 			hdr := make([]byte, 48)
-			copy(hdr, GUIDVCEK[:])
+			vcekGUID := GUIDVCEK()
+			copy(hdr, vcekGUID[:])
 			hdr[16] = 48
 			hdr[20], hdr[21] = byte(len(d)), byte(len(d)>>8)
 			return append(hdr, d...)

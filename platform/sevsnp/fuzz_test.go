@@ -64,10 +64,10 @@ func FuzzParseReport(f *testing.F) {
 }
 
 func FuzzParseCertTable(f *testing.F) {
-	f.Add(sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDVCEK, Data: []byte("vcek")}, sevsnptest.Entry{GUID: GUIDASK, Data: []byte("ask")}))
+	f.Add(sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDVCEK(), Data: []byte("vcek")}, sevsnptest.Entry{GUID: GUIDASK(), Data: []byte("ask")}))
 	f.Add(sevsnptest.CertTable())
 	for _, c := range vectorFiles("snp/*/*.der") {
-		f.Add(sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDVCEK, Data: c}))
+		f.Add(sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDVCEK(), Data: c}))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ct, err := ParseCertTable(b)

@@ -202,9 +202,9 @@ func TestKDSURLs(t *testing.T) {
 
 func TestGUIDStrings(t *testing.T) {
 	for g, want := range map[GUID]string{
-		GUIDVCEK: "63da758d-e664-4564-adc5-f4b93be8accd", GUIDVLEK: "a8074bc2-a25a-483e-aae6-39c045a0b8a1",
-		GUIDASK: "4ab7b379-bbac-4fe4-a02f-05aef327c782", GUIDARK: "c0b406a4-a803-4952-9743-3fb6014cd0ae",
-		GUIDCRL: "92f81bc3-5811-4d3d-97ff-d19f88dc67ea",
+		GUIDVCEK(): "63da758d-e664-4564-adc5-f4b93be8accd", GUIDVLEK(): "a8074bc2-a25a-483e-aae6-39c045a0b8a1",
+		GUIDASK(): "4ab7b379-bbac-4fe4-a02f-05aef327c782", GUIDARK(): "c0b406a4-a803-4952-9743-3fb6014cd0ae",
+		GUIDCRL(): "92f81bc3-5811-4d3d-97ff-d19f88dc67ea",
 	} {
 		if g.String() != want {
 			t.Errorf("%s, want %s", g, want)

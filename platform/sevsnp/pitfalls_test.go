@@ -228,7 +228,7 @@ func TestA5Truncation(t *testing.T) {
 	}
 	res := f.verify(Evidence{Report: f.report[:100]}, nil)
 	wantReject(t, res, cloudra.ClassParse)
-	table := sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDVCEK, Data: f.leaf.Raw}, sevsnptest.Entry{GUID: GUIDASK, Data: f.amd.ASK.Raw})
+	table := sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDVCEK(), Data: f.leaf.Raw}, sevsnptest.Entry{GUID: GUIDASK(), Data: f.amd.ASK.Raw})
 	for n := 0; n < len(table); n++ {
 		if _, err := ParseCertTable(table[:n]); err != nil && !errors.Is(err, ErrMalformed) {
 			t.Fatalf("table len %d: %v", n, err)
@@ -261,9 +261,9 @@ func TestB1ForgedRoot(t *testing.T) {
 	ro.Version = 2
 	rep := f.sign(sevsnptest.NewReport(ro))
 	table := sevsnptest.CertTable(
-		sevsnptest.Entry{GUID: GUIDVCEK, Data: f.leaf.Raw},
-		sevsnptest.Entry{GUID: GUIDASK, Data: f.amd.ASK.Raw},
-		sevsnptest.Entry{GUID: GUIDARK, Data: f.amd.ARK.Raw})
+		sevsnptest.Entry{GUID: GUIDVCEK(), Data: f.leaf.Raw},
+		sevsnptest.Entry{GUID: GUIDASK(), Data: f.amd.ASK.Raw},
+		sevsnptest.Entry{GUID: GUIDARK(), Data: f.amd.ARK.Raw})
 	for _, allow := range []bool{false, true} {
 		v := NewVerifier(testRoots(t)) // pinned AMD roots only
 		res, err := v.Verify(context.Background(), Evidence{Report: rep, CertTable: table}, nil, nil, cloudra.Options{Time: testTime, AllowTestRoots: allow})
@@ -303,7 +303,7 @@ func TestB3SignerConfusion(t *testing.T) {
 	f := newFixture(t, Milan, true)
 	// VLEK chain in the VCEK slots of the table: kind comes from the
 	// certificate, not the slot; signer flag, ASVK and CN agree → accepted.
-	table := sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDVCEK, Data: f.leaf.Raw}, sevsnptest.Entry{GUID: GUIDASK, Data: f.amd.ASVK.Raw})
+	table := sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDVCEK(), Data: f.leaf.Raw}, sevsnptest.Entry{GUID: GUIDASK(), Data: f.amd.ASVK.Raw})
 	res, err := f.v.Verify(context.Background(), Evidence{Report: f.report, CertTable: table}, nil, nil, f.opts)
 	if err != nil {
 		t.Fatal(err)
@@ -585,7 +585,7 @@ func TestB12CRL(t *testing.T) {
 	wantReject(t, f.verify(Evidence{Report: f.report}, nil), cloudra.ClassFresh)
 	// CRL from the certificate table.
 	c, _ := f.amd.CRL(testTime.Add(-time.Hour), testTime.Add(time.Hour), nil, f.amd.ASK.SerialNumber)
-	table := sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDVCEK, Data: f.leaf.Raw}, sevsnptest.Entry{GUID: GUIDASK, Data: f.amd.ASK.Raw}, sevsnptest.Entry{GUID: GUIDCRL, Data: c.Raw})
+	table := sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDVCEK(), Data: f.leaf.Raw}, sevsnptest.Entry{GUID: GUIDASK(), Data: f.amd.ASK.Raw}, sevsnptest.Entry{GUID: GUIDCRL(), Data: c.Raw})
 	res, err := f.v.Verify(context.Background(), Evidence{Report: f.report, CertTable: table}, nil, nil, f.opts)
 	if err != nil {
 		t.Fatal(err)
@@ -657,7 +657,7 @@ func TestTrailingBytes(t *testing.T) {
 
 func TestCertTableRules(t *testing.T) {
 	f := newFixture(t, Milan, false)
-	good := sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDVLEK, Data: []byte("x")})
+	good := sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDVLEK(), Data: []byte("x")})
 	ct, err := ParseCertTable(good)
 	if err != nil {
 		t.Fatal(err)
@@ -669,7 +669,7 @@ func TestCertTableRules(t *testing.T) {
 	if _, err := ParseCertTable(append(good, make([]byte, 100)...)); err != nil {
 		t.Error(err)
 	}
-	dup := sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDVCEK, Data: f.leaf.Raw}, sevsnptest.Entry{GUID: GUIDVCEK, Data: f.leaf.Raw})
+	dup := sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDVCEK(), Data: f.leaf.Raw}, sevsnptest.Entry{GUID: GUIDVCEK(), Data: f.leaf.Raw})
 	if _, err := ParseCertTable(dup); !errors.Is(err, ErrMalformed) {
 		t.Errorf("duplicate: %v", err)
 	}

@@ -218,21 +218,21 @@ func (v *Verifier) Verify(ctx context.Context, ev Evidence, col *cloudra.Collate
 	if table != nil {
 		for _, ent := range table.Entries {
 			switch ent.GUID {
-			case GUIDVCEK, GUIDVLEK:
+			case GUIDVCEK(), GUIDVLEK():
 				e, err := v.leaf(sha256.Sum256(ent.Data), nil, ent.Data)
 				if err != nil {
 					res.Failf(checkCertTable, cloudra.ClassParse, "certificate %s: %v", ent.GUID, err)
 					return res.Finish(), nil
 				}
 				addLeaf(e)
-			case GUIDASK:
+			case GUIDASK():
 				c, err := x509.ParseCertificate(ent.Data)
 				if err != nil {
 					res.Failf(checkCertTable, cloudra.ClassParse, "ASK entry: %v", err)
 					return res.Finish(), nil
 				}
 				inters = append(inters, c)
-			case GUIDARK:
+			case GUIDARK():
 				// A host-supplied ARK is never a root (go-sev-guest #185).
 				res.Add("certtable.ark", cloudra.OutcomeSkip, "", "host-supplied ARK ignored: trust ends at the pinned ARK")
 			}
@@ -559,7 +559,7 @@ func (v *Verifier) chain(leaf *leafEntry, product string, inters []*x509.Certifi
 // must stop.
 func (v *Verifier) checkCRL(res *cloudra.Result, chain *chainEntry, col *cloudra.Collateral, table *CertTable, require bool, t time.Time, product string, vlek bool) bool {
 	crls := col.CRLs
-	if der, ok := table.Get(GUIDCRL); ok {
+	if der, ok := table.Get(GUIDCRL()); ok {
 		c, err := x509.ParseRevocationList(der)
 		if err != nil {
 			res.Failf(checkCRL, cloudra.ClassParse, "CRL in the certificate table: %v", err)

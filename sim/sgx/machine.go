@@ -204,7 +204,8 @@ func (m *Machine) Header(version uint16, stale bool) []byte {
 		b = binary.LittleEndian.AppendUint16(b, m.prof.qeSVN)
 		b = binary.LittleEndian.AppendUint16(b, m.TCB(stale).PCESVN)
 	}
-	b = append(b, dcap.IntelQEVendorID[:]...)
+	vendor := dcap.IntelQEVendorID()
+	b = append(b, vendor[:]...)
 	b = append(b, m.qeID[:]...)
 	return append(b, 0, 0, 0, 0)
 }

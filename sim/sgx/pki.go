@@ -181,7 +181,7 @@ func (p *PKI) IssuePCK(key *ecdsa.PublicKey, ext *dcap.PCKExtension, serialLabel
 		NotAfter:              NotAfter,
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
 		BasicConstraintsValid: true,
-		ExtraExtensions:       []pkix.Extension{{Id: dcap.OIDSGXExtension, Value: der}},
+		ExtraExtensions:       []pkix.Extension{{Id: dcap.OIDSGXExtension(), Value: der}},
 	}
 	c, err := x509.CreateCertificate(nil, t, p.ca, key, p.caKey)
 	if err != nil {

@@ -157,7 +157,7 @@ func TestExtensionMatchesIntel(t *testing.T) {
 		leaf := pckFromQuote(t, vectortest.Read(t, rel))
 		var real []byte
 		for _, e := range leaf.Extensions {
-			if e.Id.Equal(dcap.OIDSGXExtension) {
+			if e.Id.Equal(dcap.OIDSGXExtension()) {
 				real = e.Value
 				if e.Critical {
 					t.Errorf("%s: critical", rel)
@@ -178,7 +178,7 @@ func TestExtensionMatchesIntel(t *testing.T) {
 	}
 	// The simulated PCK's extension is non-critical too.
 	for _, e := range newPlatform(t).Machine().PCK(false).Extensions {
-		if e.Id.Equal(dcap.OIDSGXExtension) && e.Critical {
+		if e.Id.Equal(dcap.OIDSGXExtension()) && e.Critical {
 			t.Error("simulated SGX extension is critical")
 		}
 	}
@@ -194,8 +194,9 @@ func TestQuoteLayout(t *testing.T) {
 	}
 	// Independent of the parser: offsets of Intel ECDSA Quote Library API and TDX DCAP Quoting Library API.
 	le := binary.LittleEndian
+	vendor := dcap.IntelQEVendorID()
 	if le.Uint16(raw[0:]) != 3 || le.Uint16(raw[2:]) != 2 || le.Uint32(raw[4:]) != 0 ||
-		!bytes.Equal(raw[12:28], dcap.IntelQEVendorID[:]) || !bytes.Equal(raw[48+320:48+384], rd[:]) ||
+		!bytes.Equal(raw[12:28], vendor[:]) || !bytes.Equal(raw[48+320:48+384], rd[:]) ||
 		le.Uint16(raw[10:]) != p.Machine().TCB(false).PCESVN || raw[48+48] != 0x05 {
 		t.Errorf("header/body layout wrong: %x", raw[:64])
 	}

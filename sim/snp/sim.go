@@ -72,9 +72,9 @@ type TCB struct {
 	Bootloader, TEE, SNP, Microcode uint8
 }
 
-// DefaultTCB is 0300000000000873 in report byte order: bl 3, tee 0, snp 8,
-// ucode 0x73, a real Milan value.
-var DefaultTCB = TCB{Bootloader: 3, TEE: 0, SNP: 8, Microcode: 0x73}
+// DefaultTCB returns 0300000000000873 in report byte order: bl 3, tee 0,
+// snp 8, ucode 0x73, a real Milan value.
+func DefaultTCB() TCB { return TCB{Bootloader: 3, TEE: 0, SNP: 8, Microcode: 0x73} }
 
 // Bytes returns the 8 bytes as stored in a report (Milan/Genoa layout:
 // byte 0 bootloader, 1 TEE, 6 SNP, 7 microcode).
@@ -128,7 +128,7 @@ func New(seed []byte) (*Platform, error) {
 	if len(seed) == 0 {
 		return nil, errors.New("snpsim: empty seed")
 	}
-	p := &Platform{seed: bytes.Clone(seed), tcb: DefaultTCB}
+	p := &Platform{seed: bytes.Clone(seed), tcb: DefaultTCB()}
 	var err error
 	if p.arkKey, err = rsaKey("ARK", arkP, arkQ); err != nil {
 		return nil, err

@@ -123,8 +123,8 @@ func TestReportLayout(t *testing.T) {
 			t.Errorf("%s: wrong", c.name)
 		}
 	}
-	if DefaultTCB.Uint64() != 0x7308000000000003 {
-		t.Errorf("TCB u64 %#x", DefaultTCB.Uint64())
+	if DefaultTCB().Uint64() != 0x7308000000000003 {
+		t.Errorf("TCB u64 %#x", DefaultTCB().Uint64())
 	}
 }
 
@@ -259,7 +259,7 @@ func TestNegativeOptions(t *testing.T) {
 		t.Error("wrong-TCB report")
 	}
 	rep, _ = p.Report([64]byte{}, 0, ReportOptions{CurrentTCB: &old})
-	if le.Uint64(rep[0x38:]) != old.Uint64() || le.Uint64(rep[0x180:]) != DefaultTCB.Uint64() {
+	if le.Uint64(rep[0x38:]) != old.Uint64() || le.Uint64(rep[0x180:]) != DefaultTCB().Uint64() {
 		t.Error("old current TCB report")
 	}
 	rep, _ = p.Report([64]byte{}, 0, ReportOptions{TamperSignedBytes: true})

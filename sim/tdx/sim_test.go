@@ -75,8 +75,9 @@ func TestQuoteLayout(t *testing.T) {
 		if v == 0 {
 			v = 4
 		}
+		vendor := dcap.IntelQEVendorID()
 		if le.Uint16(raw[0:]) != v || le.Uint16(raw[2:]) != 2 || le.Uint32(raw[4:]) != 0x81 || le.Uint32(raw[8:]) != 0 ||
-			!bytes.Equal(raw[12:28], dcap.IntelQEVendorID[:]) {
+			!bytes.Equal(raw[12:28], vendor[:]) {
 			t.Errorf("v%d header %x", v, raw[:48])
 		}
 		if v == 5 && (int(le.Uint16(raw[0x30:])) != map[bool]int{false: 2, true: 3}[c.o.TD15] || int(le.Uint32(raw[0x32:])) != c.bodySize) {

@@ -27,7 +27,7 @@ func AppraiseTCB(res *cloudra.Result, out *Outcome, p *policy.DCAPTCB) {
 	v := out.Verdict
 	accept := p.AcceptStatus
 	if len(accept) == 0 {
-		accept = policy.DefaultAcceptStatus
+		accept = policy.DefaultAcceptStatus()
 	}
 	st := v.Status.String()
 	adv := strings.Join(v.Advisories, ", ")

@@ -57,7 +57,7 @@ func TestPCKLeafMustBeEndEntity(t *testing.T) {
 		{"key usage without digitalSignature", true, false, cc, false},
 	} {
 		k.PCK = k.Issue(&x509.Certificate{Subject: orig.Subject, BasicConstraintsValid: c.bc, IsCA: c.ca, KeyUsage: c.ku,
-			NotBefore: orig.NotBefore, NotAfter: orig.NotAfter, ExtraExtensions: []pkix.Extension{{Id: dcap.OIDSGXExtension, Value: k.ExtensionDER()}}},
+			NotBefore: orig.NotBefore, NotAfter: orig.NotAfter, ExtraExtensions: []pkix.Extension{{Id: dcap.OIDSGXExtension(), Value: k.ExtensionDER()}}},
 			k.CA, k.CAKey, k.PCKKey)
 		// Type 5: the chain is in the quote.
 		inQuote := verifySGX(t, k, k.SGXQuote().Bytes(), k.Collateral(false))

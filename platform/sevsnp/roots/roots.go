@@ -47,8 +47,9 @@ var pins = []struct{ file, sha256 string }{
 	{"asvk-turin.pem", "104e10a8bd060a3c20a434261a57d0588fd65a88915b4f65b08bdecaf8df1a3c"},
 }
 
-// Products lists the product lines with embedded roots.
-var Products = []string{"Milan", "Genoa", "Turin"}
+// Products returns the product lines with embedded roots, a fresh slice on
+// each call.
+func Products() []string { return []string{"Milan", "Genoa", "Turin"} }
 
 // Fingerprint returns the pinned SHA-256 (hex) of a file's DER certificate.
 func Fingerprint(file string) (string, bool) {
@@ -85,7 +86,7 @@ func Load() (map[string]*Set, error) {
 		certs[p.file] = c
 	}
 	out := map[string]*Set{}
-	for _, prod := range Products {
+	for _, prod := range Products() {
 		lp := lower(prod)
 		s := &Set{Product: prod, ARK: certs["ark-"+lp+".pem"], ASK: certs["ask-"+lp+".pem"], ASVK: certs["asvk-"+lp+".pem"]}
 		if err := s.ARK.CheckSignatureFrom(s.ARK); err != nil {

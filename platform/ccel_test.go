@@ -11,7 +11,6 @@ import (
 
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/platform"
-	"github.com/cloudra/cloudra/sim"
 	sgxsim "github.com/cloudra/cloudra/sim/sgx"
 	tdxsim "github.com/cloudra/cloudra/sim/tdx"
 )
@@ -59,7 +58,7 @@ func ccelLog(events []struct {
 func simTD(t *testing.T) (time.Time, *tdxsim.Platform, []cloudra.Artifact) {
 	t.Helper()
 	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
-	td, err := tdxsim.New([]byte(sim.DemoSeed))
+	td, err := tdxsim.New([]byte(cloudrasim.DemoSeed))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ func TestPolicyFile(t *testing.T) {
 version: 1
 sev-snp:
   report-data: "0102"
-  measurements: ["` + string(bytes.Repeat([]byte("ab"), 48)) + `"]
+  measurements: ["`+string(bytes.Repeat([]byte("ab"), 48))+`"]
   vmpl: 2
   allow-debug: false
   allow-provisional: false

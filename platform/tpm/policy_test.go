@@ -14,13 +14,13 @@ func TestPolicyFile(t *testing.T) {
 tpm:
   banks: [sha256, sha384]
   require-nonce: true
-  ak-pins: ["` + strings.Repeat("00", 32) + `"]
-  ak-roots: ["` + strings.Repeat("11", 32) + `"]
+  ak-pins: ["`+strings.Repeat("00", 32)+`"]
+  ak-roots: ["`+strings.Repeat("11", 32)+`"]
   secure-boot: true
   kernel-cmdlines: ["ro quiet"]
   pcrs:
     sha256:
-      "7": ["` + strings.Repeat("aa", 32) + `", "` + strings.Repeat("bb", 32) + `"]
+      "7": ["`+strings.Repeat("aa", 32)+`", "`+strings.Repeat("bb", 32)+`"]
 `), PolicySection())
 	if err != nil {
 		t.Fatal(err)

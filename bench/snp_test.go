@@ -18,7 +18,6 @@ import (
 
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/platform/sevsnp"
-	"github.com/cloudra/cloudra/policy"
 )
 
 // snpVector is the virtee/sev Milan v2 report with its VCEK and AMD chain:
@@ -92,7 +91,7 @@ func BenchmarkVerifySNP(b *testing.B) {
 	}
 	v := sevsnp.NewVerifier(roots)
 	col := &cloudra.Collateral{Certificates: append([]*x509.Certificate{vcek}, chain...)}
-	pol := &policy.SEVSNP{}
+	pol := &sevsnp.Policy{}
 	opts := cloudra.Options{Time: snpTime}
 	ev := sevsnp.Evidence{Report: report}
 	verifyCloudra := func(b *testing.B) {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/platform/tpm"
-	"github.com/cloudra/cloudra/policy"
 )
 
 // tpmVector is a real Azure vTPM quote (RSA-2048 RSASSA-SHA256 AK = the
@@ -45,7 +44,7 @@ func BenchmarkVerifyTPMQuote(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	pol := &policy.TPM{AKPins: []string{hex.EncodeToString(fp[:])}}
+	pol := &tpm.Policy{AKPins: []string{hex.EncodeToString(fp[:])}}
 	opts := cloudra.Options{Time: time.Date(2023, 5, 3, 21, 22, 19, 0, time.UTC)}
 	nonce := []byte("challenge")
 	verifyCloudra := func(b *testing.B) {

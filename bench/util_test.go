@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudra/cloudra/platform/tdx"
 	"github.com/cloudra/cloudra/policy"
 )
 
@@ -15,8 +16,8 @@ func readFile(p string) ([]byte, error) { return os.ReadFile(p) }
 
 // tdxDebugPolicy allows the benchmark's debug TD (go-tdx-guest does not
 // appraise TD attributes; this keeps the two doing the same work).
-func tdxDebugPolicy() *policy.TDX {
-	return &policy.TDX{AllowDebug: policy.Bool(true), RequireSEPTVEDisable: policy.Bool(false)}
+func tdxDebugPolicy() *tdx.Policy {
+	return &tdx.Policy{AllowDebug: policy.Bool(true), RequireSEPTVEDisable: policy.Bool(false)}
 }
 
 // interleaved alternates two operations call by call (swapping which goes

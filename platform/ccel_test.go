@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	cloudrasim "github.com/cloudra/cloudra/sim"
+
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/platform"
 	sgxsim "github.com/cloudra/cloudra/sim/sgx"
@@ -56,7 +58,7 @@ func ccelLog(events []struct {
 func simTD(t *testing.T) (time.Time, *tdxsim.Platform, []cloudra.Artifact) {
 	t.Helper()
 	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
-	td, err := tdxsim.New([]byte(platform.DemoSeed))
+	td, err := tdxsim.New([]byte(cloudrasim.DemoSeed))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +85,7 @@ func TestTDXCCELReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vs, err := platform.New()
+	vs, err := platform.New(platform.WithTestRoots(cloudrasim.DemoRoots))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +136,7 @@ func TestTDXCCELSpecIDEventAtMRIndex1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vs, err := platform.New()
+	vs, err := platform.New(platform.WithTestRoots(cloudrasim.DemoRoots))
 	if err != nil {
 		t.Fatal(err)
 	}

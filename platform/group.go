@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/cloudra/cloudra"
-	"github.com/cloudra/cloudra/platform/azure"
+	"github.com/cloudra/cloudra/platform/seam"
 )
 
 // ErrAmbiguousEvidence is returned (wrapped) for a bundle whose companion
@@ -32,37 +32,6 @@ var ErrTooManyArtifacts = errors.New("evidence: too many primary artifacts")
 // thousands of reports must not buy thousands of them.
 const MaxPrimaryArtifacts = 8
 
-// primaryKinds are the artifacts that are verified in their own right, each
-// giving one result.
-var primaryKinds = map[cloudra.Kind]bool{
-	cloudra.KindSNPReport: true, cloudra.KindTDXQuote: true, cloudra.KindSGXQuote: true,
-	cloudra.KindTPMAttest: true, cloudra.KindAzureHCL: true,
-	cloudra.KindMAAToken: true, cloudra.KindNitroDoc: true,
-}
-
-// verifiable are the primary kinds a verifier exists for.
-var verifiable = map[cloudra.Kind]bool{
-	cloudra.KindSNPReport: true, cloudra.KindTDXQuote: true, cloudra.KindSGXQuote: true,
-	cloudra.KindTPMAttest: true, cloudra.KindAzureHCL: true,
-}
-
-// companionOf names, for each companion kind, the primary kind it belongs to.
-var companionOf = map[cloudra.Kind]cloudra.Kind{
-	cloudra.KindSNPCertTable: cloudra.KindSNPReport,
-	cloudra.KindCCELLog:      cloudra.KindTDXQuote,
-	cloudra.KindTPMSig:       cloudra.KindTPMAttest,
-	cloudra.KindTPMPCRs:      cloudra.KindTPMAttest,
-	cloudra.KindTPMAKPub:     cloudra.KindTPMAttest,
-	cloudra.KindTPMAKCert:    cloudra.KindTPMAttest,
-	cloudra.KindEventLog:     cloudra.KindTPMAttest,
-}
-
-// informational kinds travel with evidence but are not verified: the
-// TDREPORT a quote was made of, the ACPI CCEL table that locates the log.
-var informational = map[cloudra.Kind]bool{
-	cloudra.KindTDReport: true, cloudra.KindCCEL: true,
-}
-
 // collateralKinds found among a bundle's artifacts are treated as
 // collateral (sorted by content, never roots).
 var collateralKinds = map[cloudra.Kind]bool{
@@ -75,31 +44,11 @@ var collateralKinds = map[cloudra.Kind]bool{
 const MetaFor = "for"
 
 // group is one primary artifact with the companions that belong to it.
-// An Azure HCL report's group also holds its TD quote and its vTPM quote
-// with that quote's companions.
+// A primary with parts (an Azure HCL report) also holds its parts with
+// their companions.
 type group struct {
 	primary    cloudra.Artifact
 	companions map[cloudra.Kind]cloudra.Artifact
-}
-
-// bundle returns the group as a bundle of its own (for verifiers that
-// read a bundle), primary first.
-func (g *group) bundle() *cloudra.Bundle {
-	b := &cloudra.Bundle{Schema: cloudra.EvidenceSchema, Artifacts: []cloudra.Artifact{g.primary}}
-	kinds := make([]string, 0, len(g.companions))
-	for k := range g.companions {
-		kinds = append(kinds, string(k))
-	}
-	sort.Strings(kinds)
-	for _, k := range kinds {
-		b.Artifacts = append(b.Artifacts, g.companions[cloudra.Kind(k)])
-	}
-	return b
-}
-
-func (g *group) companion(k cloudra.Kind) (cloudra.Artifact, bool) {
-	a, ok := g.companions[k]
-	return a, ok
 }
 
 // groupArtifacts assigns every companion artifact of b to exactly one
@@ -107,9 +56,10 @@ func (g *group) companion(k cloudra.Kind) (cloudra.Artifact, bool) {
 // the collateral kinds found among the artifacts. An artifact's meta "for"
 // names its primary explicitly; otherwise a companion belongs to the only
 // primary of its kind, and a bundle where that is not unique is refused
-// ([ErrAmbiguousEvidence]). An Azure HCL report owns the vTPM quote and (for
-// a TDX report) the TD quote of the same bundle, under the same rule.
-func groupArtifacts(b *cloudra.Bundle) ([]*group, []cloudra.Artifact, error) {
+// ([ErrAmbiguousEvidence]). A primary whose kind has parts (an Azure HCL
+// report: the vTPM quote and, for a TDX report, the TD quote) owns the
+// primaries of those kinds of the same bundle, under the same rule.
+func (l *list) groupArtifacts(b *cloudra.Bundle) ([]*group, []cloudra.Artifact, error) {
 	arts := b.Artifacts
 	byName := map[string]int{}
 	for i, a := range arts {
@@ -143,25 +93,28 @@ func groupArtifacts(b *cloudra.Bundle) ([]*group, []cloudra.Artifact, error) {
 		return 0, ambiguous("artifact %d (%s) belongs to %q, a %s, which it cannot belong to", i, arts[i].Kind, ref, arts[j].Kind)
 	}
 	count := map[cloudra.Kind][]int{}
+	primaries := 0
 	var unsupported []string
 	var extra []cloudra.Artifact
 	for i, a := range arts {
+		spec, known := l.kinds[a.Kind]
 		switch {
-		case primaryKinds[a.Kind]:
+		case known && spec.Role == seam.Primary:
 			count[a.Kind] = append(count[a.Kind], i)
-			if !verifiable[a.Kind] {
+			if l.unverifiable[a.Kind] {
 				unsupported = append(unsupported, string(a.Kind))
+			} else {
+				primaries++
 			}
-		case companionOf[a.Kind] != "", informational[a.Kind]:
+		case known:
 		case collateralKinds[a.Kind]:
 			extra = append(extra, a)
 		default:
 			unsupported = append(unsupported, "unknown kind "+string(a.Kind))
 		}
 	}
-	if n := len(count[cloudra.KindSNPReport]) + len(count[cloudra.KindTDXQuote]) + len(count[cloudra.KindSGXQuote]) +
-		len(count[cloudra.KindTPMAttest]) + len(count[cloudra.KindAzureHCL]); n > MaxPrimaryArtifacts {
-		return nil, nil, fmt.Errorf("%w: %d, at most %d", ErrTooManyArtifacts, n, MaxPrimaryArtifacts)
+	if primaries > MaxPrimaryArtifacts {
+		return nil, nil, fmt.Errorf("%w: %d, at most %d", ErrTooManyArtifacts, primaries, MaxPrimaryArtifacts)
 	}
 	if len(unsupported) > 0 {
 		sort.Strings(unsupported)
@@ -174,11 +127,12 @@ func groupArtifacts(b *cloudra.Bundle) ([]*group, []cloudra.Artifact, error) {
 	for i := range owner {
 		owner[i] = -1
 	}
-	// Azure HCL reports own a TD quote (TDX reports only) and a vTPM quote.
-	hcls := count[cloudra.KindAzureHCL]
-	for _, k := range []cloudra.Kind{cloudra.KindTDXQuote, cloudra.KindTPMAttest} {
+	// Primaries with parts (an Azure HCL report) own the primaries of
+	// those kinds: each part is named by its meta "for", or is the only
+	// one of its kind.
+	for _, k := range l.partKinds {
 		for _, i := range count[k] {
-			j, err := explicitOwner(i, cloudra.KindAzureHCL)
+			j, err := explicitOwner(i, l.ownersOf[k]...)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -187,12 +141,13 @@ func groupArtifacts(b *cloudra.Bundle) ([]*group, []cloudra.Artifact, error) {
 			}
 		}
 	}
-	for _, h := range hcls {
-		wantsTD := hclType(arts[h].Data) == azure.ReportTypeTDX
-		for _, k := range []cloudra.Kind{cloudra.KindTDXQuote, cloudra.KindTPMAttest} {
-			if k == cloudra.KindTDXQuote && !wantsTD {
-				continue
-			}
+	var wholes []int
+	for _, k := range l.partOwners {
+		wholes = append(wholes, count[k]...)
+	}
+	sort.Ints(wholes)
+	for _, h := range wholes {
+		for _, k := range l.partsOf(arts[h]) {
 			var mine, free []int
 			for _, i := range count[k] {
 				switch {
@@ -203,14 +158,14 @@ func groupArtifacts(b *cloudra.Bundle) ([]*group, []cloudra.Artifact, error) {
 				}
 			}
 			if len(mine) == 0 && len(free) > 0 {
-				if len(hcls) > 1 || len(free) > 1 {
-					return nil, nil, ambiguous("%d HCL reports and %d %s artifacts", len(hcls), len(free), k)
+				if len(wholes) > 1 || len(free) > 1 {
+					return nil, nil, ambiguous("%d %s artifacts and %d %s artifacts", len(wholes), arts[h].Kind, len(free), k)
 				}
 				owner[free[0]] = h
 				mine = free
 			}
 			if len(mine) > 1 {
-				return nil, nil, ambiguous("%d %s artifacts belong to one HCL report", len(mine), k)
+				return nil, nil, ambiguous("%d %s artifacts belong to one %s", len(mine), k, arts[h].Kind)
 			}
 		}
 	}
@@ -219,10 +174,11 @@ func groupArtifacts(b *cloudra.Bundle) ([]*group, []cloudra.Artifact, error) {
 	taken := map[[2]int]int{} // (owner, kind index) → companion
 	kindIndex := map[cloudra.Kind]int{}
 	for i, a := range arts {
-		want := companionOf[a.Kind]
-		if want == "" {
+		spec := l.kinds[a.Kind]
+		if spec.Role != seam.Companion {
 			continue
 		}
+		want := spec.Of
 		j, err := explicitOwner(i, want)
 		if err != nil {
 			return nil, nil, err
@@ -258,7 +214,7 @@ func groupArtifacts(b *cloudra.Bundle) ([]*group, []cloudra.Artifact, error) {
 	groups := map[int]*group{}
 	var out []*group
 	for i, a := range arts {
-		if primaryKinds[a.Kind] && owner[i] < 0 {
+		if l.kinds[a.Kind].Role == seam.Primary && owner[i] < 0 {
 			g := &group{primary: a, companions: map[cloudra.Kind]cloudra.Artifact{}}
 			groups[i] = g
 			out = append(out, g)
@@ -273,14 +229,4 @@ func groupArtifacts(b *cloudra.Bundle) ([]*group, []cloudra.Artifact, error) {
 		}
 	}
 	return out, extra, nil
-}
-
-// hclType peeks at an HCL report's report type; an unreadable report gives
-// ReportTypeInvalid (its verification then fails as parse).
-func hclType(data []byte) azure.ReportType {
-	h, err := azure.ParseHCLReport(data)
-	if err != nil {
-		return azure.ReportTypeInvalid
-	}
-	return h.ReportType
 }

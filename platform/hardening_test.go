@@ -10,10 +10,13 @@ import (
 	"testing"
 	"time"
 
+	cloudrasim "github.com/cloudra/cloudra/sim"
+
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/collateral"
 	"github.com/cloudra/cloudra/internal/vectortest"
 	"github.com/cloudra/cloudra/platform"
+	"github.com/cloudra/cloudra/platform/tpm"
 	"github.com/cloudra/cloudra/policy"
 )
 
@@ -26,7 +29,7 @@ func gcePolicy(t *testing.T) *policy.Policy {
 	t.Helper()
 	root := vectortest.Read(t, gceDir+"/ca/tpm_ek_root_1.cer")
 	fp := sha256.Sum256(root)
-	return &policy.Policy{Version: policy.Version, TPM: &policy.TPM{AKRoots: []string{hex.EncodeToString(fp[:])}}}
+	return policy.Default().With(tpm.Platform, &tpm.Policy{AKRoots: []string{hex.EncodeToString(fp[:])}})
 }
 
 // gceQuoteArtifacts is one GCE quote (bank) with its companions, each
@@ -75,7 +78,7 @@ func azure2023(t *testing.T) (*cloudra.Bundle, *cloudra.Collateral, time.Time) {
 
 func newVerifiers(t *testing.T) *platform.Verifiers {
 	t.Helper()
-	vs, err := platform.New()
+	vs, err := platform.New(platform.WithTestRoots(cloudrasim.DemoRoots))
 	if err != nil {
 		t.Fatal(err)
 	}

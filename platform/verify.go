@@ -10,7 +10,7 @@ import (
 
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/collateral"
-	"github.com/cloudra/cloudra/platform/sevsnp"
+	"github.com/cloudra/cloudra/platform/seam"
 	"github.com/cloudra/cloudra/policy"
 )
 
@@ -39,25 +39,40 @@ type Input struct {
 }
 
 // Verifiers holds one long-lived verifier per platform, with their caches of
-// verified chains and collateral. A server or benchmark keeps one; the CLI
-// makes one per run. It is safe for concurrent use.
+// verified chains and collateral, each built on the first verification that
+// needs it: a one-shot verification of an SEV-SNP report builds no DCAP or
+// TPM machinery. A server or benchmark keeps one; the CLI makes one per
+// run. It is safe for concurrent use.
 type Verifiers struct {
-	p platforms
-	// withSim is the same list knowing the simulators' test roots, built
-	// on the first verification that allows test roots: minting the
-	// simulated CAs costs tens of milliseconds that production never needs.
-	withSim func() (platforms, error)
+	l *list
+	// plain are the verifiers with the vendors' pinned roots only; test
+	// those that also know the simulators' test roots, built for
+	// verifications with Options.AllowTestRoots when test roots were
+	// given, so that production caches never hold a chain to a test root.
+	plain, test *built
 }
 
-// New builds the verifiers with the vendors' pinned roots. The simulators'
-// test roots are added (lazily) for verifications with
-// Options.AllowTestRoots only.
-func New() (*Verifiers, error) {
-	p, err := newPlatforms(false)
-	if err != nil {
-		return nil, err
+// Option configures New.
+type Option func(*Verifiers)
+
+// WithTestRoots gives the verifiers the roots of cloudra's simulated
+// platforms, minted by roots on the first verification with
+// Options.AllowTestRoots (minting them costs tens of milliseconds that
+// other runs never pay). Only the CLI's demo and --allow-test-roots pass
+// it: the verification path and the service never link the simulators.
+func WithTestRoots(roots func() ([]seam.TestRoot, error)) Option {
+	return func(v *Verifiers) { v.test = newBuilt(v.l, sync.OnceValues(roots)) }
+}
+
+// New returns the verifiers of every listed platform with the vendors'
+// pinned roots. Nothing is built until a verification needs it.
+func New(opts ...Option) (*Verifiers, error) {
+	v := &Verifiers{l: theList()}
+	v.plain = newBuilt(v.l, nil)
+	for _, o := range opts {
+		o(v)
 	}
-	return &Verifiers{p: p, withSim: sync.OnceValues(func() (platforms, error) { return newPlatforms(true) })}, nil
+	return v, nil
 }
 
 // ErrNothingVerifiable is returned (wrapped) for a bundle with no primary
@@ -86,7 +101,7 @@ func (v *Verifiers) Verify(ctx context.Context, in Input) (*cloudra.Result, erro
 	if in.Bundle == nil {
 		return nil, fmt.Errorf("%w: no bundle", ErrNothingVerifiable)
 	}
-	groups, extra, err := groupArtifacts(in.Bundle)
+	groups, extra, err := v.l.groupArtifacts(in.Bundle)
 	if err != nil {
 		return nil, err
 	}
@@ -122,13 +137,11 @@ func (v *Verifiers) Verify(ctx context.Context, in Input) (*cloudra.Result, erro
 	if in.Policy == nil {
 		in.Policy = policy.Default()
 	}
-	p := v.p
-	if in.Options.AllowTestRoots {
-		if p, err = v.withSim(); err != nil {
-			return nil, err
-		}
+	b := v.plain
+	if in.Options.AllowTestRoots && v.test != nil {
+		b = v.test
 	}
-	results, err := p.verify(ctx, in, groups)
+	results, err := b.verify(ctx, in, groups)
 	if err != nil {
 		return nil, withUnreadable(err, col)
 	}
@@ -210,58 +223,66 @@ func withUnreadable(err error, col *cloudra.Collateral) error {
 
 // SetReportData sets the expected REPORT_DATA of every platform section that
 // has one (the CLI's --report-data, a server's nonce). Shorter values are
-// zero-padded to 64. The sections are replaced by modified copies, never
-// written in place, so p may be a shallow copy of a policy shared with
-// other goroutines.
+// zero-padded to 64 by the platforms' comparison. The sections are replaced
+// by modified copies, never written in place, so p may be a shallow copy of
+// a policy shared with other goroutines.
 func SetReportData(p *policy.Policy, rd []byte) {
-	snp := policy.SEVSNP{}
-	if p.SEVSNP != nil {
-		snp = *p.SEVSNP
+	q := p
+	for _, pl := range platforms {
+		if s, ok := pl.(seam.ReportDataSetter); ok {
+			q = s.SetReportData(q, rd)
+		}
 	}
-	snp.ReportData = append(cloudra.HexBytes(nil), rd...)
-	p.SEVSNP = &snp
-	td := policy.TDX{}
-	if p.TDX != nil {
-		td = *p.TDX
-	}
-	td.ReportData = append(cloudra.HexBytes(nil), rd...)
-	p.TDX = &td
-	sg := policy.SGX{}
-	if p.SGX != nil {
-		sg = *p.SGX
-	}
-	sg.ReportData = append(cloudra.HexBytes(nil), rd...)
-	p.SGX = &sg
+	*p = *q
 }
 
 // RevocationRefs names the revocation lists the bundle's evidence can be
-// checked against and where they are served: for an SEV-SNP report whose
-// product line is known (CPUID on v3+, or the "product" hint), the
-// ARK-signed CRL from AMD KDS. `cloudra collateral fetch` fetches them so
-// that a later offline verification can fail closed (require-crl).
+// checked against and where they are served (for an SEV-SNP report whose
+// product line is known, the ARK-signed CRL from AMD KDS): the verifiers
+// never name them as missing, so a fetcher gets them up front, and a later
+// offline verification can fail closed (require-crl).
 func RevocationRefs(b *cloudra.Bundle) []cloudra.CollateralRef {
 	var out []cloudra.CollateralRef
 	seen := map[string]bool{}
 	for _, a := range b.Artifacts {
-		if a.Kind != cloudra.KindSNPReport {
-			continue
-		}
-		r, err := sevsnp.ParseReport(a.Data)
-		if err != nil {
-			continue
-		}
-		product := a.Meta["product"]
-		if product == "" && r.Version >= 3 {
-			product = sevsnp.ProductFromCPUID(r.CPUIDFamily, r.CPUIDModel)
-		}
-		if product == "" {
-			continue
-		}
-		u := sevsnp.URLsFor(r, product).CRL
-		if !seen[u] {
-			seen[u] = true
-			out = append(out, cloudra.CollateralRef{What: "AMD " + product + " CRL", URL: u})
+		for _, pl := range platforms {
+			rl, ok := pl.(seam.RevocationLister)
+			if !ok {
+				continue
+			}
+			for _, r := range rl.RevocationRefs(a) {
+				if !seen[r.URL] {
+					seen[r.URL] = true
+					out = append(out, r)
+				}
+			}
 		}
 	}
 	return out
+}
+
+// ParsePolicy decodes a policy file with the sections of every listed
+// platform (see policy.Parse).
+func ParsePolicy(data []byte) (*policy.Policy, error) {
+	return policy.Parse(data, PolicySections()...)
+}
+
+// PolicySections are the policy file sections of the listed platforms.
+func PolicySections() []policy.Section {
+	var out []policy.Section
+	for _, pl := range platforms {
+		if s := pl.Policy(); s.Name != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Inspect parses one artifact and returns every field, named as in its
+// specification. Nothing is verified.
+func Inspect(kind cloudra.Kind, data []byte) ([]cloudra.Claim, error) {
+	if pl, ok := theList().owner[kind]; ok {
+		return pl.Inspect(kind, data)
+	}
+	return nil, fmt.Errorf("%w: no inspector for %s", ErrUnknownArtifact, kind)
 }

@@ -23,12 +23,45 @@ type fieldSpec struct {
 	hex *hexSpec // from the field's hex tag
 }
 
-// validator is implemented by sections with rules no field tag can state
-// (a TPM PCR digest's length depends on its bank). The error's Key is
-// relative to the section.
-type validator interface {
-	validate(v *value) *Error
+// Validator is implemented by sections with rules no field tag can state
+// (a TPM PCR digest's length depends on its bank). It is called after the
+// section is decoded, with the section's node for error lines; the error's
+// Key is relative to the section.
+type Validator interface {
+	Validate(n Node) *Error
 }
+
+// Node is one node of a policy document, for a [Validator] to locate the
+// keys it reports.
+type Node struct{ v *value }
+
+// At follows map keys (string) and list indexes (int) from n; a path that
+// leads nowhere gives a node whose Line is 0.
+func (n Node) At(path ...any) Node { return Node{n.v.at(path...)} }
+
+// Line is the node's 1-based line in the file, or 0 when unknown.
+func (n Node) Line() int {
+	if n.v == nil {
+		return 0
+	}
+	return n.v.line
+}
+
+// Errorf returns an error of one of the kinds ErrSyntax … ErrVersion
+// (errors.Is matches the kind), with the message as given.
+func Errorf(kind error, format string, args ...any) error { return errorf(kind, format, args...) }
+
+// CheckHex checks a hex string rule value as the hex tags do: white space
+// around it trimmed, an optional 0x prefix when allow0x, and a decoded
+// length among lens. It returns "" when the value is good, else the reason.
+func CheckHex(s string, allow0x bool, lens ...int) string {
+	spec := hexSpec{lens: lens, prefix0x: allow0x}
+	return spec.checkString(s)
+}
+
+// IsDecimal reports whether s is a plain decimal number as written in a
+// policy file (digits with an optional minus sign, no leading zero).
+func IsDecimal(s string) bool { return isDecimal(s) }
 
 func decode(v *value, rv reflect.Value, path string, spec fieldSpec) error {
 	bad := func(format string, args ...any) error {
@@ -71,8 +104,8 @@ func decode(v *value, rv reflect.Value, path string, spec fieldSpec) error {
 		if err := decodeStruct(v, rv, path); err != nil {
 			return err
 		}
-		if val, ok := rv.Addr().Interface().(validator); ok {
-			if e := val.validate(v); e != nil {
+		if val, ok := rv.Addr().Interface().(Validator); ok {
+			if e := val.Validate(Node{v}); e != nil {
 				e.Key = join(path, e.Key)
 				return e
 			}

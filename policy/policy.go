@@ -8,9 +8,11 @@ package policy
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 )
 
 // Version is the policy file version this package reads.
@@ -19,35 +21,97 @@ const Version = 1
 // MaxSize bounds a policy file.
 const MaxSize = 1 << 20
 
-// Policy is a decoded policy file. A nil section means "the platform's
+// Policy is a decoded policy file: its version, its name, and one section
+// per platform. The sections are owned by their platforms: each platform
+// package defines its section's type and reads it with [Get]; this package
+// knows only the file format. A missing section means "the platform's
 // default policy".
 type Policy struct {
-	Version int `json:"version"`
+	Version int
 	// Name is a free-form label echoed in results.
-	Name   string  `json:"name,omitempty"`
-	SEVSNP *SEVSNP `json:"sev-snp,omitempty"`
-	TDX    *TDX    `json:"tdx,omitempty"`
-	SGX    *SGX    `json:"sgx,omitempty"`
-	TPM    *TPM    `json:"tpm,omitempty"`
-	Azure  *Azure  `json:"azure,omitempty"`
+	Name     string
+	sections map[string]any
+}
+
+// Section names one platform's section of a policy file and makes its
+// value: New returns a pointer to a new zero value of the section's struct
+// type (func() any { return new(sevsnp.Policy) }), whose fields the file's
+// keys are matched with by their json tags, exactly.
+type Section struct {
+	Name string
+	New  func() any
 }
 
 // Default returns the default policy: every platform section at its default.
 func Default() *Policy { return &Policy{Version: Version} }
 
-// Parse decodes a policy file in JSON or YAML. A file starting with '{' is
-// JSON; anything else is YAML (one document).
+// Get returns the section called name as the platform's type, or nil when
+// the policy has none (or p is nil). A section of another type is nil too:
+// a platform never reads another's rules by mistake.
+func Get[T any](p *Policy, name string) *T {
+	if p == nil {
+		return nil
+	}
+	s, _ := p.sections[name].(*T)
+	return s
+}
+
+// With returns a copy of p whose section name is sec (nil removes it). The
+// other sections are shared, never written: p may be shared with other
+// goroutines.
+func (p *Policy) With(name string, sec any) *Policy {
+	c := Policy{Version: Version}
+	if p != nil {
+		c = *p
+	}
+	m := make(map[string]any, len(c.sections)+1)
+	for k, v := range c.sections {
+		m[k] = v
+	}
+	if sec == nil || reflect.ValueOf(sec).IsNil() {
+		delete(m, name)
+	} else {
+		m[name] = sec
+	}
+	c.sections = m
+	return &c
+}
+
+// Sections returns the names of the sections p has, sorted.
+func (p *Policy) Sections() []string {
+	if p == nil {
+		return nil
+	}
+	return sortedKeys(p.sections)
+}
+
+// MarshalJSON writes the policy in its file format (JSON).
+func (p *Policy) MarshalJSON() ([]byte, error) {
+	m := map[string]any{"version": p.Version}
+	if p.Name != "" {
+		m["name"] = p.Name
+	}
+	for k, v := range p.sections {
+		m[k] = v
+	}
+	return json.Marshal(m)
+}
+
+// Parse decodes a policy file in JSON or YAML whose sections are those
+// given (a platform list gives its platforms' sections; see
+// platform.ParsePolicy). A file starting with '{' is JSON; anything else is
+// YAML (one document).
 //
 // Nothing in a policy file is ever silently dropped or reinterpreted: a
 // misspelt rule must never become "no rule". So Parse refuses, each time with
-// a *Error naming the key: unknown keys (keys are exact, byte for byte, as
-// documented; encoding/json's case-insensitive matching is not used),
-// duplicate keys at any depth, a second YAML document, YAML anchors, aliases
-// and merge keys, integers written other than in plain decimal (YAML 010,
-// 0x10, 1_000, +5, 1e3, 10.0), booleans other than true and false, empty
-// values, and byte strings whose length is not the length of the field they
-// are compared with (see the hex tags on the section types).
-func Parse(data []byte) (*Policy, error) {
+// a *Error naming the key: unknown keys and sections (keys are exact, byte
+// for byte, as documented; encoding/json's case-insensitive matching is not
+// used), duplicate keys at any depth, a second YAML document, YAML anchors,
+// aliases and merge keys, integers written other than in plain decimal (YAML
+// 010, 0x10, 1_000, +5, 1e3, 10.0), booleans other than true and false,
+// empty values, and byte strings whose length is not the length of the field
+// they are compared with (see the hex tags on the section types).
+func Parse(data []byte, sections ...Section) (*Policy, error) {
 	if len(data) > MaxSize {
 		return nil, &Error{Err: errorf(ErrSyntax, "file larger than %d bytes", MaxSize)}
 	}
@@ -78,14 +142,46 @@ func Parse(data []byte) (*Policy, error) {
 			return nil, versionError(version, line)
 		}
 	}
-	var p Policy
-	if err := decode(root, reflect.ValueOf(&p).Elem(), "", fieldSpec{}); err != nil {
+	doc, err := documentType(sections)
+	if err != nil {
 		return nil, err
+	}
+	dv := reflect.New(doc).Elem()
+	if err := decode(root, dv, "", fieldSpec{}); err != nil {
+		return nil, err
+	}
+	p := &Policy{Version: int(dv.Field(0).Int()), Name: dv.Field(1).String(), sections: map[string]any{}}
+	for i, s := range sections {
+		if f := dv.Field(2 + i); !f.IsNil() {
+			p.sections[s.Name] = f.Interface()
+		}
 	}
 	if p.Version != Version {
 		return nil, versionError(p.Version, 0)
 	}
-	return &p, nil
+	return p, nil
+}
+
+// documentType is the struct type of a whole file: version, name and one
+// pointer field per section, tagged with the section's key, so that the
+// file is decoded as one struct, by the same rules at every depth.
+func documentType(sections []Section) (reflect.Type, error) {
+	fields := []reflect.StructField{
+		{Name: "Version", Type: reflect.TypeFor[int](), Tag: `json:"version"`},
+		{Name: "Name", Type: reflect.TypeFor[string](), Tag: `json:"name,omitempty"`},
+	}
+	seen := map[string]bool{"version": true, "name": true}
+	for i, s := range sections {
+		t := reflect.TypeOf(s.New())
+		if s.Name == "" || seen[s.Name] || strings.ContainsAny(s.Name, "\\\",`") || t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+			// A bad section list is a bug in the platform list, caught by
+			// its tests.
+			return nil, &Error{Key: s.Name, Err: errorf(ErrSyntax, "bad section %q in the platform list", s.Name)}
+		}
+		seen[s.Name] = true
+		fields = append(fields, reflect.StructField{Name: fmt.Sprintf("S%d", i), Type: t, Tag: reflect.StructTag(`json:"` + s.Name + `,omitempty"`)})
+	}
+	return reflect.StructOf(fields), nil
 }
 
 func versionError(v, line int) error {

@@ -1,8 +1,15 @@
-package policy
+package policy_test
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/cloudra/cloudra/platform/azure"
+	"github.com/cloudra/cloudra/platform/sevsnp"
+	"github.com/cloudra/cloudra/platform/sgx"
+	"github.com/cloudra/cloudra/platform/tdx"
+	"github.com/cloudra/cloudra/platform/tpm"
+	"github.com/cloudra/cloudra/policy"
 )
 
 func TestParseYAMLAndJSON(t *testing.T) {
@@ -25,16 +32,16 @@ tpm:
 azure:
   require-freshness: true
 `
-	p, err := Parse([]byte(y))
+	p, err := parse([]byte(y))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.SEVSNP == nil || p.SEVSNP.VMPL == nil || *p.SEVSNP.VMPL != 2 || p.TDX == nil || p.SGX.MinISVSVN != 2 || p.TPM == nil || p.Azure == nil {
+	if sevsnp.PolicyOf(p) == nil || sevsnp.PolicyOf(p).VMPL == nil || *sevsnp.PolicyOf(p).VMPL != 2 || tdx.PolicyOf(p) == nil || sgx.PolicyOf(p).MinISVSVN != 2 || tpm.PolicyOf(p) == nil || azure.PolicyOf(p) == nil {
 		t.Fatalf("decoded %+v", p)
 	}
 	j := `{"version": 1, "sev-snp": {"vmpl": 2}}`
-	q, err := Parse([]byte(j))
-	if err != nil || *q.SEVSNP.VMPL != 2 {
+	q, err := parse([]byte(j))
+	if err != nil || *sevsnp.PolicyOf(q).VMPL != 2 {
 		t.Fatalf("json: %v %+v", err, q)
 	}
 }
@@ -48,9 +55,9 @@ func TestParseRejects(t *testing.T) {
 		`{"version": 1} {}`:                        "trailing",
 		"version: 1\nsev-snp: [1, 2]":              "a list, want a mapping",
 		"version: 1\n1: x":                         "",
-		strings.Repeat(" ", MaxSize+1):             "larger than",
+		strings.Repeat(" ", policy.MaxSize+1):      "larger than",
 	} {
-		_, err := Parse([]byte(in))
+		_, err := parse([]byte(in))
 		if err == nil {
 			t.Errorf("%.40q accepted", in)
 			continue
@@ -66,8 +73,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"version":1,"tdx":{"mrtd":["00"]},"tpm":{"pcrs":{"sha256":{"0":["00"]}}}}`))
 	f.Add([]byte("version: 1\nazure: {require-freshness: false}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p, err := Parse(data)
-		if err == nil && (p == nil || p.Version != Version) {
+		p, err := parse(data)
+		if err == nil && (p == nil || p.Version != policy.Version) {
 			t.Fatal("accepted a policy without version 1")
 		}
 	})

@@ -1,4 +1,4 @@
-package policy
+package policy_test
 
 import (
 	"bytes"
@@ -13,18 +13,24 @@ import (
 	"testing"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/platform/azure"
+	"github.com/cloudra/cloudra/platform/sevsnp"
+	"github.com/cloudra/cloudra/platform/sgx"
+	"github.com/cloudra/cloudra/platform/tdx"
+	"github.com/cloudra/cloudra/platform/tpm"
+	"github.com/cloudra/cloudra/policy"
 	"go.yaml.in/yaml/v3"
 )
 
-// mustReject parses in and returns its *Error, failing unless it is one of
+// mustReject parses in and returns its *policy.Error, failing unless it is one of
 // kind and names key.
-func mustReject(t *testing.T, in string, kind error, key string) *Error {
+func mustReject(t *testing.T, in string, kind error, key string) *policy.Error {
 	t.Helper()
-	p, err := Parse([]byte(in))
+	p, err := parse([]byte(in))
 	if err == nil {
 		t.Fatalf("accepted %q: %+v", in, p)
 	}
-	var pe *Error
+	var pe *policy.Error
 	if !errors.As(err, &pe) {
 		t.Fatalf("%q: %T %v, want a *policy.Error", in, err, err)
 	}
@@ -40,9 +46,9 @@ func mustReject(t *testing.T, in string, kind error, key string) *Error {
 	return pe
 }
 
-func mustAccept(t *testing.T, in string) *Policy {
+func mustAccept(t *testing.T, in string) *policy.Policy {
 	t.Helper()
-	p, err := Parse([]byte(in))
+	p, err := parse([]byte(in))
 	if err != nil {
 		t.Fatalf("%q: %v", in, err)
 	}
@@ -52,12 +58,12 @@ func mustAccept(t *testing.T, in string) *Policy {
 func hx(n int) string { return strings.Repeat("a5", n) }
 
 func TestPolicyRejectsSecondYAMLDocument(t *testing.T) {
-	e := mustReject(t, "version: 1\n---\nsev-snp:\n  allow-debug: true\n", ErrSyntax, "")
+	e := mustReject(t, "version: 1\n---\nsev-snp:\n  allow-debug: true\n", policy.ErrSyntax, "")
 	if e.Line != 2 || !strings.Contains(e.Error(), "second YAML document") {
 		t.Errorf("%v (line %d)", e, e.Line)
 	}
-	mustReject(t, "version: 1\n---\n", ErrSyntax, "")
-	mustReject(t, "version: 1\n...\n---\nversion: 1\n", ErrSyntax, "")
+	mustReject(t, "version: 1\n---\n", policy.ErrSyntax, "")
+	mustReject(t, "version: 1\n...\n---\nversion: 1\n", policy.ErrSyntax, "")
 	// A document start marker before the one document is fine.
 	mustAccept(t, "---\nversion: 1\n")
 	mustAccept(t, "version: 1\n...\n")
@@ -81,7 +87,7 @@ func TestPolicyRejectsDuplicateKeys(t *testing.T) {
 		{`{"version": 1, "sev-snp": {"vmpl": 2, "vmp\u006c": 0}}`, "sev-snp.vmpl"},
 		{`{"version": 1, "name": "a", "tdx": {}, "name": "b"}`, "name"},
 	} {
-		e := mustReject(t, c.in, ErrDuplicateKey, c.key)
+		e := mustReject(t, c.in, policy.ErrDuplicateKey, c.key)
 		if !strings.Contains(e.Error(), "duplicate key") {
 			t.Errorf("%v", e)
 		}
@@ -101,7 +107,7 @@ func TestPolicyRejectsCaseFoldedKeys(t *testing.T) {
 		{`{"version": 1, "tpm": {"\u212Aernel-digests": []}}`, "tpm.\u212Aernel-digests"},
 		{"version: 1\nsev-snp:\n  allow-debug: false\n  \u017fev-snp: 1\n", "sev-snp.\u017fev-snp"},
 	} {
-		e := mustReject(t, c.in, ErrUnknownField, c.key)
+		e := mustReject(t, c.in, policy.ErrUnknownField, c.key)
 		if !strings.Contains(e.Error(), "unknown field") {
 			t.Errorf("%v", e)
 		}
@@ -115,7 +121,7 @@ func TestPolicyRejectsCaseFoldedKeys(t *testing.T) {
 		{"version: 1\nsev-snp: {}\n\u017fev-snp: {allow-debug: true}\n", "\u017fev-snp"},
 		{"version: 1\ntpm:\n  kernel-digests: []\n  \u212Aernel-digests: []\n", "tpm.\u212Aernel-digests"},
 	} {
-		e := mustReject(t, c.in, ErrDuplicateKey, c.key)
+		e := mustReject(t, c.in, policy.ErrDuplicateKey, c.key)
 		if !strings.Contains(e.Error(), "up to case folding") {
 			t.Errorf("%v", e)
 		}
@@ -126,80 +132,80 @@ func TestPolicyRejectsCaseFoldedKeys(t *testing.T) {
 // version, not for keys this version does not know; a file without one
 // after its keys are checked.
 func TestPolicyVersionFirst(t *testing.T) {
-	mustReject(t, "version: 2\nsev-snp:\n  future-rule: 1\n", ErrVersion, "version")
-	mustReject(t, `{"sev-snp": {"future-rule": 1}, "version": 2}`, ErrVersion, "version")
-	mustReject(t, "sev-snp: {}\n", ErrVersion, "version")
-	mustReject(t, "sev-snp: {vmpl: 010}\n", ErrValue, "sev-snp.vmpl")
+	mustReject(t, "version: 2\nsev-snp:\n  future-rule: 1\n", policy.ErrVersion, "version")
+	mustReject(t, `{"sev-snp": {"future-rule": 1}, "version": 2}`, policy.ErrVersion, "version")
+	mustReject(t, "sev-snp: {}\n", policy.ErrVersion, "version")
+	mustReject(t, "sev-snp: {vmpl: 010}\n", policy.ErrValue, "sev-snp.vmpl")
 }
 
 func TestPolicyRejectsUnknownKeys(t *testing.T) {
-	mustReject(t, "version: 1\nsev-snp:\n  alow-debug: true\n", ErrUnknownField, "sev-snp.alow-debug")
-	mustReject(t, `{"version": 1, "tdx": {"tcb": {"accept": []}}}`, ErrUnknownField, "tdx.tcb.accept")
-	mustReject(t, "version: 1\nnope: 1\n", ErrUnknownField, "nope")
+	mustReject(t, "version: 1\nsev-snp:\n  alow-debug: true\n", policy.ErrUnknownField, "sev-snp.alow-debug")
+	mustReject(t, `{"version": 1, "tdx": {"tcb": {"accept": []}}}`, policy.ErrUnknownField, "tdx.tcb.accept")
+	mustReject(t, "version: 1\nnope: 1\n", policy.ErrUnknownField, "nope")
 }
 
 func TestPolicyRejectsNonDecimalIntegers(t *testing.T) {
 	for _, v := range []string{"010", "0x10", "0o10", "0b11", "1_000", "+5", "1e3", "10.0", "-0", ".inf", "'5'", "\"5\"", "0x", "true", "[1]"} {
-		mustReject(t, "version: 1\nsev-snp:\n  min-tcb: {bootloader: "+v+", tee: 0, snp: 0, microcode: 0}\n", ErrValue, "sev-snp.min-tcb.bootloader")
-		mustReject(t, "version: 1\nsev-snp:\n  vmpl: "+v+"\n", ErrValue, "sev-snp.vmpl")
+		mustReject(t, "version: 1\nsev-snp:\n  min-tcb: {bootloader: "+v+", tee: 0, snp: 0, microcode: 0}\n", policy.ErrValue, "sev-snp.min-tcb.bootloader")
+		mustReject(t, "version: 1\nsev-snp:\n  vmpl: "+v+"\n", policy.ErrValue, "sev-snp.vmpl")
 	}
 	for _, v := range []string{"1e3", "10.0", "1E0", "-1", "\"5\"", "5.5", "-0"} {
-		mustReject(t, `{"version": 1, "sgx": {"min-isvsvn": `+v+`}}`, ErrValue, "sgx.min-isvsvn")
+		mustReject(t, `{"version": 1, "sgx": {"min-isvsvn": `+v+`}}`, policy.ErrValue, "sgx.min-isvsvn")
 	}
-	mustReject(t, "version: 1.0\n", ErrValue, "version")
-	mustReject(t, `{"version": 1.0}`, ErrValue, "version")
-	mustReject(t, "version: 0x1\n", ErrValue, "version")
+	mustReject(t, "version: 1.0\n", policy.ErrValue, "version")
+	mustReject(t, `{"version": 1.0}`, policy.ErrValue, "version")
+	mustReject(t, "version: 0x1\n", policy.ErrValue, "version")
 	// Unsigned fields: negative or out of range.
-	mustReject(t, "version: 1\nsev-snp:\n  vmpl: -1\n", ErrValue, "sev-snp.vmpl")
-	mustReject(t, "version: 1\nsev-snp:\n  min-build: 256\n", ErrValue, "sev-snp.min-build")
-	mustReject(t, "version: 1\nsgx:\n  isvprodid: 65536\n", ErrValue, "sgx.isvprodid")
-	mustReject(t, "version: 1\nsgx:\n  miscselect: 4294967296\n", ErrValue, "sgx.miscselect")
-	mustReject(t, "version: 1\nsgx:\n  tcb: {min-tcb-evaluation-data-number: -3}\n", ErrValue, "sgx.tcb.min-tcb-evaluation-data-number")
-	mustReject(t, "version: 1\nsgx:\n  tcb: {min-tcb-evaluation-data-number: 99999999999999999999}\n", ErrValue, "sgx.tcb.min-tcb-evaluation-data-number")
+	mustReject(t, "version: 1\nsev-snp:\n  vmpl: -1\n", policy.ErrValue, "sev-snp.vmpl")
+	mustReject(t, "version: 1\nsev-snp:\n  min-build: 256\n", policy.ErrValue, "sev-snp.min-build")
+	mustReject(t, "version: 1\nsgx:\n  isvprodid: 65536\n", policy.ErrValue, "sgx.isvprodid")
+	mustReject(t, "version: 1\nsgx:\n  miscselect: 4294967296\n", policy.ErrValue, "sgx.miscselect")
+	mustReject(t, "version: 1\nsgx:\n  tcb: {min-tcb-evaluation-data-number: -3}\n", policy.ErrValue, "sgx.tcb.min-tcb-evaluation-data-number")
+	mustReject(t, "version: 1\nsgx:\n  tcb: {min-tcb-evaluation-data-number: 99999999999999999999}\n", policy.ErrValue, "sgx.tcb.min-tcb-evaluation-data-number")
 	// Plain decimal is read as written.
 	p := mustAccept(t, "version: 1\nsev-snp:\n  vmpl: 0\n  min-build: 255\n  min-tcb: {bootloader: 10, tee: 0, snp: 8, microcode: 115}\nsgx:\n  isvprodid: 65535\n  miscselect: 4294967295\n  tcb: {min-tcb-evaluation-data-number: 17}\n")
-	if *p.SEVSNP.VMPL != 0 || p.SEVSNP.MinBuild != 255 || p.SEVSNP.MinTCB.Bootloader != 10 || *p.SGX.ISVProdID != 65535 ||
-		*p.SGX.MiscSelect != 4294967295 || p.SGX.TCB.MinTCBEvaluationDataNumber != 17 {
-		t.Errorf("%+v %+v", p.SEVSNP, p.SGX)
+	if *sevsnp.PolicyOf(p).VMPL != 0 || sevsnp.PolicyOf(p).MinBuild != 255 || sevsnp.PolicyOf(p).MinTCB.Bootloader != 10 || *sgx.PolicyOf(p).ISVProdID != 65535 ||
+		*sgx.PolicyOf(p).MiscSelect != 4294967295 || sgx.PolicyOf(p).TCB.MinTCBEvaluationDataNumber != 17 {
+		t.Errorf("%+v %+v", sevsnp.PolicyOf(p), sgx.PolicyOf(p))
 	}
 }
 
 func TestPolicyRejectsNonBooleans(t *testing.T) {
 	for _, v := range []string{"yes", "no", "on", "off", "y", "n", "1", "0", "'true'", "\"false\"", "enabled"} {
-		mustReject(t, "version: 1\nsev-snp:\n  allow-debug: "+v+"\n", ErrValue, "sev-snp.allow-debug")
-		mustReject(t, "version: 1\nsev-snp:\n  require-crl: "+v+"\n", ErrValue, "sev-snp.require-crl")
+		mustReject(t, "version: 1\nsev-snp:\n  allow-debug: "+v+"\n", policy.ErrValue, "sev-snp.allow-debug")
+		mustReject(t, "version: 1\nsev-snp:\n  require-crl: "+v+"\n", policy.ErrValue, "sev-snp.require-crl")
 	}
-	mustReject(t, "version: 1\nsev-snp:\n  allow-debug: !!bool yes\n", ErrValue, "sev-snp.allow-debug")
-	mustReject(t, "version: 1\nsev-snp:\n  vmpl: !!int two\n", ErrValue, "sev-snp.vmpl")
-	mustReject(t, `{"version": 1, "tpm": {"secure-boot": "true"}}`, ErrValue, "tpm.secure-boot")
-	mustReject(t, `{"version": 1, "tpm": {"secure-boot": 1}}`, ErrValue, "tpm.secure-boot")
+	mustReject(t, "version: 1\nsev-snp:\n  allow-debug: !!bool yes\n", policy.ErrValue, "sev-snp.allow-debug")
+	mustReject(t, "version: 1\nsev-snp:\n  vmpl: !!int two\n", policy.ErrValue, "sev-snp.vmpl")
+	mustReject(t, `{"version": 1, "tpm": {"secure-boot": "true"}}`, policy.ErrValue, "tpm.secure-boot")
+	mustReject(t, `{"version": 1, "tpm": {"secure-boot": 1}}`, policy.ErrValue, "tpm.secure-boot")
 	// YAML 1.2 core schema spellings, as before.
 	for v, want := range map[string]bool{"true": true, "True": true, "TRUE": true, "false": false, "False": false, "FALSE": false} {
 		p := mustAccept(t, "version: 1\nsev-snp:\n  allow-debug: "+v+"\n  require-crl: "+v+"\n")
-		if *p.SEVSNP.AllowDebug != want || p.SEVSNP.RequireCRL != want {
-			t.Errorf("%s: %+v", v, p.SEVSNP)
+		if *sevsnp.PolicyOf(p).AllowDebug != want || sevsnp.PolicyOf(p).RequireCRL != want {
+			t.Errorf("%s: %+v", v, sevsnp.PolicyOf(p))
 		}
 	}
 }
 
 func TestPolicyRejectsEmptyValues(t *testing.T) {
-	mustReject(t, "version: 1\nsev-snp:\n  vmpl:\n", ErrValue, "sev-snp.vmpl")
-	mustReject(t, "version: 1\nsev-snp:\n  allow-debug: ~\n", ErrValue, "sev-snp.allow-debug")
-	mustReject(t, "version: 1\ntdx:\n", ErrValue, "tdx")
-	mustReject(t, `{"version": 1, "sev-snp": {"measurements": null}}`, ErrValue, "sev-snp.measurements")
-	mustReject(t, `{"version": 1, "tdx": {"mrtd": [null]}}`, ErrValue, "tdx.mrtd[0]")
+	mustReject(t, "version: 1\nsev-snp:\n  vmpl:\n", policy.ErrValue, "sev-snp.vmpl")
+	mustReject(t, "version: 1\nsev-snp:\n  allow-debug: ~\n", policy.ErrValue, "sev-snp.allow-debug")
+	mustReject(t, "version: 1\ntdx:\n", policy.ErrValue, "tdx")
+	mustReject(t, `{"version": 1, "sev-snp": {"measurements": null}}`, policy.ErrValue, "sev-snp.measurements")
+	mustReject(t, `{"version": 1, "tdx": {"mrtd": [null]}}`, policy.ErrValue, "tdx.mrtd[0]")
 }
 
 func TestPolicyRejectsYAMLAliases(t *testing.T) {
-	mustReject(t, "version: 1\nsev-snp: &s {vmpl: 2}\ntdx: *s\n", ErrSyntax, "sev-snp")
-	mustReject(t, "version: 1\nbase: &b {allow-debug: true}\nsev-snp:\n  <<: *b\n", ErrSyntax, "base")
-	mustReject(t, "version: 1\nsev-snp:\n  <<: {allow-debug: true}\n", ErrSyntax, "sev-snp")
+	mustReject(t, "version: 1\nsev-snp: &s {vmpl: 2}\ntdx: *s\n", policy.ErrSyntax, "sev-snp")
+	mustReject(t, "version: 1\nbase: &b {allow-debug: true}\nsev-snp:\n  <<: *b\n", policy.ErrSyntax, "base")
+	mustReject(t, "version: 1\nsev-snp:\n  <<: {allow-debug: true}\n", policy.ErrSyntax, "sev-snp")
 }
 
 func TestPolicyRejectsNonStringYAMLKeys(t *testing.T) {
-	mustReject(t, "version: 1\n1: x\n", ErrValue, "")
-	mustReject(t, "version: 1\ntpm:\n  pcrs:\n    sha256:\n      7: [\""+hx(32)+"\"]\n", ErrValue, "tpm.pcrs.sha256")
-	mustReject(t, "version: 1\ntrue: x\n", ErrValue, "")
+	mustReject(t, "version: 1\n1: x\n", policy.ErrValue, "")
+	mustReject(t, "version: 1\ntpm:\n  pcrs:\n    sha256:\n      7: [\""+hx(32)+"\"]\n", policy.ErrValue, "tpm.pcrs.sha256")
+	mustReject(t, "version: 1\ntrue: x\n", policy.ErrValue, "")
 }
 
 // hexFields lists every byte-string field with its length, as the
@@ -258,13 +264,13 @@ func TestPolicyRejectsWrongHexLength(t *testing.T) {
 			if f.list {
 				key += "[0]"
 			}
-			e := mustReject(t, in, ErrValue, key)
+			e := mustReject(t, in, policy.ErrValue, key)
 			if !strings.Contains(e.Error(), fmt.Sprintf("%d bytes, want", n)) {
 				t.Errorf("%v", e)
 			}
 			// And in JSON.
 			js := fmt.Sprintf(`{"version": 1, %q: {%q: %s}}`, strings.Split(f.key, ".")[0], strings.Split(f.key, ".")[1], quoteHex(f.list, n))
-			mustReject(t, js, ErrValue, key)
+			mustReject(t, js, policy.ErrValue, key)
 		}
 	}
 	// Every hex-tagged field is in the table.
@@ -272,15 +278,15 @@ func TestPolicyRejectsWrongHexLength(t *testing.T) {
 	for _, s := range []struct {
 		name string
 		t    reflect.Type
-	}{{"sev-snp", reflect.TypeFor[SEVSNP]()}, {"tdx", reflect.TypeFor[TDX]()}, {"sgx", reflect.TypeFor[SGX]()}, {"tpm", reflect.TypeFor[TPM]()}, {"azure", reflect.TypeFor[Azure]()}} {
+	}{{"sev-snp", reflect.TypeFor[sevsnp.Policy]()}, {"tdx", reflect.TypeFor[tdx.Policy]()}, {"sgx", reflect.TypeFor[sgx.Policy]()}, {"tpm", reflect.TypeFor[tpm.Policy]()}, {"azure", reflect.TypeFor[azure.Policy]()}} {
 		for i := range s.t.NumField() {
 			f := s.t.Field(i)
 			if tag, ok := f.Tag.Lookup("hex"); ok {
-				if _, err := parseHexSpec(tag); err != nil {
+				if _, err := policy.ParseHexSpec(tag); err != nil {
 					t.Errorf("%s.%s: %v", s.name, f.Name, err)
 				}
-				tagged[s.name+"."+jsonName(f)] = true
-			} else if f.Type == hexBytesType || f.Type == reflect.TypeFor[[]cloudra.HexBytes]() {
+				tagged[s.name+"."+policy.JSONName(f)] = true
+			} else if f.Type == reflect.TypeFor[cloudra.HexBytes]() || f.Type == reflect.TypeFor[[]cloudra.HexBytes]() {
 				t.Errorf("%s.%s: a byte string without a hex tag", s.name, f.Name)
 			}
 		}
@@ -297,20 +303,20 @@ func TestPolicyRejectsWrongHexLength(t *testing.T) {
 	for bank, n := range map[string]int{"sha1": 20, "sha256": 32, "sha384": 48, "sha512": 64, "SHA-256": 32, "sm3_256": 32} {
 		mustAccept(t, fmt.Sprintf("version: 1\ntpm:\n  pcrs:\n    %s:\n      \"0\": [\"%s\", \" 0x%s \"]\n", bank, hx(n), hx(n)))
 		for _, m := range []int{0, 1, n - 1, n + 1, 2 * n} {
-			mustReject(t, fmt.Sprintf("version: 1\ntpm:\n  pcrs:\n    %s:\n      \"0\": [\"%s\", \"%s\"]\n", bank, hx(n), hx(m)), ErrValue, "tpm.pcrs."+bank+".0[1]")
+			mustReject(t, fmt.Sprintf("version: 1\ntpm:\n  pcrs:\n    %s:\n      \"0\": [\"%s\", \"%s\"]\n", bank, hx(n), hx(m)), policy.ErrValue, "tpm.pcrs."+bank+".0[1]")
 		}
 	}
-	mustReject(t, "version: 1\ntpm:\n  pcrs: {sha256: {\"0\": [\"0x"+hx(31)+"zz\"]}}\n", ErrValue, "tpm.pcrs.sha256.0[0]")
-	mustReject(t, "version: 1\ntpm:\n  pcrs: {md5: {\"0\": [\""+hx(16)+"\"]}}\n", ErrValue, "tpm.pcrs.md5")
-	mustReject(t, "version: 1\ntpm:\n  banks: [sha256, sha3]\n", ErrValue, "tpm.banks[1]")
+	mustReject(t, "version: 1\ntpm:\n  pcrs: {sha256: {\"0\": [\"0x"+hx(31)+"zz\"]}}\n", policy.ErrValue, "tpm.pcrs.sha256.0[0]")
+	mustReject(t, "version: 1\ntpm:\n  pcrs: {md5: {\"0\": [\""+hx(16)+"\"]}}\n", policy.ErrValue, "tpm.pcrs.md5")
+	mustReject(t, "version: 1\ntpm:\n  banks: [sha256, sha3]\n", policy.ErrValue, "tpm.banks[1]")
 	for _, idx := range []string{"07", "+7", "-1", "32", "x", "", " 7", "1e1"} {
-		mustReject(t, fmt.Sprintf("version: 1\ntpm:\n  pcrs: {sha256: {%q: [\"%s\"]}}\n", idx, hx(32)), ErrValue, "tpm.pcrs.sha256."+idx)
+		mustReject(t, fmt.Sprintf("version: 1\ntpm:\n  pcrs: {sha256: {%q: [\"%s\"]}}\n", idx, hx(32)), policy.ErrValue, "tpm.pcrs.sha256."+idx)
 	}
 	mustAccept(t, fmt.Sprintf("version: 1\ntpm:\n  pcrs: {sha256: {\"0\": [\"%s\"], \"23\": [\"%s\"], \"31\": [\"%s\"]}}\n", hx(32), hx(32), hx(32)))
 	// Hex itself: odd length or a non-hex digit names the key too.
-	mustReject(t, "version: 1\nsev-snp:\n  host-data: \"abc\"\n", ErrValue, "sev-snp.host-data")
-	mustReject(t, "version: 1\nsev-snp:\n  host-data: \"0x"+hx(31)+"\"\n", ErrValue, "sev-snp.host-data")
-	mustReject(t, "version: 1\nsev-snp:\n  host-data: 0\n", ErrValue, "sev-snp.host-data")
+	mustReject(t, "version: 1\nsev-snp:\n  host-data: \"abc\"\n", policy.ErrValue, "sev-snp.host-data")
+	mustReject(t, "version: 1\nsev-snp:\n  host-data: \"0x"+hx(31)+"\"\n", policy.ErrValue, "sev-snp.host-data")
+	mustReject(t, "version: 1\nsev-snp:\n  host-data: 0\n", policy.ErrValue, "sev-snp.host-data")
 }
 
 func quoteHex(list bool, n int) string {
@@ -347,7 +353,7 @@ func TestPolicyYAMLErrorsDoNotMentionJSON(t *testing.T) {
 		"just a string",
 		"version: 2\n",
 	} {
-		_, err := Parse([]byte(in))
+		_, err := parse([]byte(in))
 		if err == nil {
 			t.Errorf("%q accepted", in)
 			continue
@@ -358,7 +364,7 @@ func TestPolicyYAMLErrorsDoNotMentionJSON(t *testing.T) {
 	}
 	// JSON errors say so, but never in encoding/json's words.
 	for _, in := range []string{`{"version": 1,}`, `{"version": "1"}`, `{"version": 1, "sev-snp": 1}`, `{"version`, `{"version": 1} x`} {
-		_, err := Parse([]byte(in))
+		_, err := parse([]byte(in))
 		if err == nil || strings.Contains(err.Error(), "json:") || strings.Contains(err.Error(), "Go struct") || strings.Contains(err.Error(), "unmarshal") {
 			t.Errorf("%q: %v", in, err)
 		}
@@ -381,11 +387,11 @@ func TestPolicyErrorsNameTheKey(t *testing.T) {
 		}
 	}
 	// Syntax errors name the line.
-	e := mustReject(t, "version: 1\nsev-snp:\n  vmpl: [1\n", ErrSyntax, "")
+	e := mustReject(t, "version: 1\nsev-snp:\n  vmpl: [1\n", policy.ErrSyntax, "")
 	if !strings.Contains(e.Error(), "line") {
 		t.Errorf("%v", e)
 	}
-	e = mustReject(t, "{\"version\": 1,\n\"sev-snp\": {,}}", ErrSyntax, "")
+	e = mustReject(t, "{\"version\": 1,\n\"sev-snp\": {,}}", policy.ErrSyntax, "")
 	if e.Line != 2 {
 		t.Errorf("%v: line %d", e, e.Line)
 	}
@@ -395,8 +401,8 @@ func TestPolicyRejectsDeepNesting(t *testing.T) {
 	deep := "version: 1\nname: " + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + "\n"
 	deepJ := `{"version": 1, "name": ` + strings.Repeat("[", 100000) + strings.Repeat("]", 100000) + `}`
 	for _, in := range []string{deep, deepJ} {
-		var pe *Error
-		if _, err := Parse([]byte(in)); !errors.As(err, &pe) || !strings.Contains(err.Error(), "nested more than") {
+		var pe *policy.Error
+		if _, err := parse([]byte(in)); !errors.As(err, &pe) || !strings.Contains(err.Error(), "nested more than") {
 			t.Errorf("%.40s…: %.200v", in, err)
 		}
 	}
@@ -405,9 +411,9 @@ func TestPolicyRejectsDeepNesting(t *testing.T) {
 // legacyParse is Parse as it was before keys, integers and byte strings
 // were checked exactly: YAML through a generic value into encoding/json. A
 // policy Parse accepts must mean what it meant then.
-func legacyParse(data []byte) (*Policy, error) {
+func legacyParse(data []byte) (*policy.Policy, error) {
 	t := bytes.TrimSpace(data)
-	if len(t) == 0 || len(data) > MaxSize {
+	if len(t) == 0 || len(data) > policy.MaxSize {
 		return nil, errors.New("empty or large")
 	}
 	jsonData := t
@@ -424,17 +430,28 @@ func legacyParse(data []byte) (*Policy, error) {
 	}
 	dec := json.NewDecoder(bytes.NewReader(jsonData))
 	dec.DisallowUnknownFields()
-	var p Policy
-	if err := dec.Decode(&p); err != nil {
+	var doc struct {
+		Version int            `json:"version"`
+		Name    string         `json:"name,omitempty"`
+		SEVSNP  *sevsnp.Policy `json:"sev-snp,omitempty"`
+		TDX     *tdx.Policy    `json:"tdx,omitempty"`
+		SGX     *sgx.Policy    `json:"sgx,omitempty"`
+		TPM     *tpm.Policy    `json:"tpm,omitempty"`
+		Azure   *azure.Policy  `json:"azure,omitempty"`
+	}
+	if err := dec.Decode(&doc); err != nil {
 		return nil, err
 	}
 	if dec.More() {
 		return nil, errors.New("trailing")
 	}
-	if p.Version != Version {
+	if doc.Version != policy.Version {
 		return nil, errors.New("version")
 	}
-	return &p, nil
+	p := &policy.Policy{Version: doc.Version, Name: doc.Name}
+	p = p.With(sevsnp.Platform, doc.SEVSNP).With(tdx.Platform, doc.TDX).With(sgx.Platform, doc.SGX).
+		With(tpm.Platform, doc.TPM).With(azure.SectionKey, doc.Azure)
+	return p, nil
 }
 
 // repoPolicies returns the policy files in the repository's tests and
@@ -480,7 +497,7 @@ func TestPolicyRepoExamplesParseAsBefore(t *testing.T) {
 	}
 	for name, b := range pols {
 		want, lerr := legacyParse(b)
-		got, err := Parse(b)
+		got, err := parse(b)
 		if name == "bad_input.txt:bad-policy.yaml" {
 			if err == nil || lerr == nil {
 				t.Errorf("%s accepted", name)
@@ -509,15 +526,15 @@ func FuzzParsePolicy(f *testing.F) {
 	f.Add([]byte(`{"version":1,"sev-snp":{"vmpl":1,"VMPL":2}}`))
 	f.Add([]byte("version: 1\nsgx: {min-isvsvn: 010, allow-debug: yes}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p, err := Parse(data)
+		p, err := parse(data)
 		if err != nil {
-			var pe *Error
+			var pe *policy.Error
 			if !errors.As(err, &pe) {
 				t.Fatalf("%T %v", err, err)
 			}
 			return
 		}
-		if p == nil || p.Version != Version {
+		if p == nil || p.Version != policy.Version {
 			t.Fatal("accepted a policy without version 1")
 		}
 		q, lerr := legacyParse(data)

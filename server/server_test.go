@@ -22,8 +22,12 @@ import (
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/collateral"
 	"github.com/cloudra/cloudra/platform"
+	"github.com/cloudra/cloudra/platform/sevsnp"
+	"github.com/cloudra/cloudra/platform/sgx"
+	"github.com/cloudra/cloudra/platform/tdx"
 	"github.com/cloudra/cloudra/policy"
 	"github.com/cloudra/cloudra/server"
+	cloudrasim "github.com/cloudra/cloudra/sim"
 	snpsim "github.com/cloudra/cloudra/sim/snp"
 )
 
@@ -43,7 +47,7 @@ var (
 
 func newServer(t *testing.T, mod func(*server.Config)) (*server.Server, *clock) {
 	t.Helper()
-	verifiersOnce.Do(func() { verifiers, verifiersErr = platform.New() })
+	verifiersOnce.Do(func() { verifiers, verifiersErr = platform.New(platform.WithTestRoots(cloudrasim.DemoRoots)) })
 	if verifiersErr != nil {
 		t.Fatal(verifiersErr)
 	}
@@ -94,7 +98,7 @@ var (
 // the simulated ARK's CRL travel in the bundle.
 func snpBundle(t *testing.T, n []byte, o snpsim.ReportOptions, withCertTable bool) []byte {
 	t.Helper()
-	simOnce.Do(func() { sim, simErr = snpsim.New([]byte(platform.DemoSeed)) })
+	simOnce.Do(func() { sim, simErr = snpsim.New([]byte(cloudrasim.DemoSeed)) })
 	if simErr != nil {
 		t.Fatal(simErr)
 	}
@@ -467,7 +471,7 @@ func (f *fetcher) Fetch(_ context.Context, u string) (*collateral.Response, erro
 // Missing collateral is fetched through Config.Fetcher, as `cloudra verify`
 // does; a fetch failure is 503, never a verdict.
 func TestFetcher(t *testing.T) {
-	simOnce.Do(func() { sim, simErr = snpsim.New([]byte(platform.DemoSeed)) })
+	simOnce.Do(func() { sim, simErr = snpsim.New([]byte(cloudrasim.DemoSeed)) })
 	if simErr != nil {
 		t.Fatal(simErr)
 	}
@@ -496,13 +500,13 @@ func TestFetcher(t *testing.T) {
 // The configured policy is never written: the nonce goes into a copy.
 func TestPolicyUnchanged(t *testing.T) {
 	pol := policy.Default()
-	pol.SEVSNP = &policy.SEVSNP{}
+	pol = pol.With(sevsnp.Platform, &sevsnp.Policy{})
 	s, _ := newServer(t, func(c *server.Config) { c.Policy = pol })
 	h := s.Handler()
 	if r := verify(t, h, snpBundle(t, nonce(t, h), snpsim.ReportOptions{}, true)); r.Verdict != "pass" {
 		t.Fatalf("%+v", r)
 	}
-	if pol.SEVSNP.ReportData != nil || pol.TDX != nil || pol.SGX != nil {
+	if sevsnp.PolicyOf(pol).ReportData != nil || tdx.PolicyOf(pol) != nil || sgx.PolicyOf(pol) != nil {
 		t.Fatalf("policy written: %+v", pol)
 	}
 }

@@ -12,8 +12,8 @@ import (
 
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/internal/dcaptest"
-	"github.com/cloudra/cloudra/platform"
 	"github.com/cloudra/cloudra/server"
+	cloudrasim "github.com/cloudra/cloudra/sim"
 	sgxsim "github.com/cloudra/cloudra/sim/sgx"
 	tdxsim "github.com/cloudra/cloudra/sim/tdx"
 )
@@ -23,7 +23,7 @@ import (
 // real collateral the operator would provide.
 func junkTDXBundle(t *testing.T, n []byte) (body []byte, col *cloudra.Collateral) {
 	t.Helper()
-	p, err := tdxsim.New([]byte(platform.DemoSeed))
+	p, err := tdxsim.New([]byte(cloudrasim.DemoSeed))
 	if err != nil {
 		t.Fatal(err)
 	}

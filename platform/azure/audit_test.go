@@ -73,7 +73,7 @@ func TestAuditVTPMQuoteMutations(t *testing.T) {
 			q := *ev.Quote
 			flipFirmwareVersion(t, &q)
 			bad.Quote = &q
-			r, err := av.Verify(context.Background(), bad, col, Policy{}, opts)
+			r, err := av.Verify(context.Background(), bad, col, Sections{}, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,7 +86,7 @@ func TestAuditVTPMQuoteMutations(t *testing.T) {
 			q.Signature = append([]byte(nil), q.Signature...)
 			q.Signature[len(q.Signature)/2] ^= 0x40
 			bad.Quote = &q
-			r, _ = av.Verify(context.Background(), bad, col, Policy{}, opts)
+			r, _ = av.Verify(context.Background(), bad, col, Sections{}, opts)
 			wantTPMFail(t, r, "quote.signature", cloudra.ClassSig)
 			wantFail(t, r, CheckAKBinding, cloudra.ClassBinding)
 
@@ -99,13 +99,13 @@ func TestAuditVTPMQuoteMutations(t *testing.T) {
 				p[tpm.AlgSHA256][0] = make([]byte, 32)
 				q.PCRs = p
 				bad.Quote = &q
-				r, _ = av.Verify(context.Background(), bad, col, Policy{}, opts)
+				r, _ = av.Verify(context.Background(), bad, col, Sections{}, opts)
 				wantTPMFail(t, r, "quote.pcr-digest", cloudra.ClassBinding)
 			}
 
 			bad = ev
 			bad.Nonce = append(append([]byte(nil), ev.Nonce...), 0)
-			r, _ = av.Verify(context.Background(), bad, col, Policy{}, opts)
+			r, _ = av.Verify(context.Background(), bad, col, Sections{}, opts)
 			wantTPMFail(t, r, "quote.nonce", cloudra.ClassFresh)
 			// v2 evidence stays fresh through its user-data echo.
 			if v.userData == nil && !hasViolation(r, RuleFreshness) {
@@ -123,7 +123,7 @@ func TestAuditNoVersionSwitch(t *testing.T) {
 	av := newVerifier(t)
 	ev, col, opts := evidence(t, vectors[2]) // evidence-v1
 	ev.UserData = []byte("challenge")
-	r, err := av.Verify(context.Background(), ev, col, Policy{}, opts)
+	r, err := av.Verify(context.Background(), ev, col, Sections{}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,6 +131,6 @@ func TestAuditNoVersionSwitch(t *testing.T) {
 
 	ev, col, opts = evidence(t, vectors[2])
 	ev.Nonce = nil
-	r, _ = av.Verify(context.Background(), ev, col, Policy{}, opts)
+	r, _ = av.Verify(context.Background(), ev, col, Sections{}, opts)
 	wantTPMFail(t, r, "quote.nonce", cloudra.ClassFresh)
 }

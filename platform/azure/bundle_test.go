@@ -8,7 +8,8 @@ import (
 
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/internal/vectortest"
-	"github.com/cloudra/cloudra/policy"
+	"github.com/cloudra/cloudra/platform/dcap"
+	"github.com/cloudra/cloudra/platform/tdx"
 )
 
 // TestBundle: a bundle as the dispatcher sees it verifies like the direct
@@ -36,7 +37,7 @@ func TestBundle(t *testing.T) {
 				t.Fatalf("evidence %+v", ev)
 			}
 			_, col, opts := evidence(t, v)
-			pol := Policy{TDX: &policy.TDX{TCB: &policy.DCAPTCB{AcceptStatus: []string{"OutOfDate"}}}}
+			pol := Sections{TDX: &tdx.Policy{TCB: &dcap.TCBPolicy{AcceptStatus: []string{"OutOfDate"}}}}
 			r, err := av.Verify(context.Background(), ev, col, pol, opts)
 			if err != nil {
 				t.Fatal(err)
@@ -59,7 +60,7 @@ func TestPolicySection(t *testing.T) {
 	dec := json.NewDecoder(bytes.NewReader([]byte(`{"user-data":"0a0b","require-freshness":false,"require-vtpm-quote":true,
 		"require-secure-boot":true,"require-tpm-enabled":true,"allow-console":false,"vm-unique-ids":["x"]}`)))
 	dec.DisallowUnknownFields()
-	var a policy.Azure
+	var a Policy
 	if err := dec.Decode(&a); err != nil {
 		t.Fatal(err)
 	}

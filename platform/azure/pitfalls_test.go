@@ -10,6 +10,7 @@ import (
 
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/internal/vectortest"
+	"github.com/cloudra/cloudra/platform/sevsnp"
 	"github.com/cloudra/cloudra/platform/tpm"
 	"github.com/cloudra/cloudra/policy"
 )
@@ -112,7 +113,7 @@ func TestHashTypes(t *testing.T) {
 	av := newVerifier(t)
 	ev, col, opts := evidence(t, vectors[1])
 	ev.HCLReport = setU32(raw, offHashType, uint32(HashSHA384))
-	r, err := av.Verify(context.Background(), ev, col, Policy{}, opts)
+	r, err := av.Verify(context.Background(), ev, col, Sections{}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +130,7 @@ func TestClaimsAltered(t *testing.T) {
 		b := clone(ev.HCLReport)
 		b[off]++
 		ev.HCLReport = b
-		r, err := av.Verify(context.Background(), ev, col, Policy{}, opts)
+		r, err := av.Verify(context.Background(), ev, col, Sections{}, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -159,7 +160,7 @@ func TestAKSwapped(t *testing.T) {
 	// Quote of another VM (another AK) with this HCL report.
 	ev2 := ev
 	ev2.Quote = loadQuote(t, other, "quote_v1")
-	r, err := av.Verify(context.Background(), ev2, col, Policy{}, opts)
+	r, err := av.Verify(context.Background(), ev2, col, Sections{}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,14 +177,14 @@ func TestAKSwapped(t *testing.T) {
 	}
 	ev3 := ev
 	ev3.AKPublic = ak
-	r, _ = av.Verify(context.Background(), ev3, col, Policy{}, opts)
+	r, _ = av.Verify(context.Background(), ev3, col, Sections{}, opts)
 	wantFail(t, r, CheckAKMatch, cloudra.ClassBinding)
 	if c, _ := r.Check("quote.signature"); c.Outcome != cloudra.OutcomePass {
 		t.Errorf("quote.signature %+v", c)
 	}
 	own, _ := tpm.ParsePublic(vectortest.Read(t, vectors[1].dir+"/hcl_akpub.pem"))
 	ev3.AKPublic = own
-	r, _ = av.Verify(context.Background(), ev3, col, Policy{}, opts)
+	r, _ = av.Verify(context.Background(), ev3, col, Sections{}, opts)
 	wantPass(t, r)
 
 	// HCLAkPub in the claims replaced by the other VM's AK (same size), and
@@ -201,7 +202,7 @@ func TestAKSwapped(t *testing.T) {
 	ev4 := ev
 	ev4.HCLReport = bytes.Replace(ev.HCLReport, []byte(mine.N), []byte(theirs.N), 1)
 	ev4.Quote = loadQuote(t, other, "quote_v1")
-	r, _ = av.Verify(context.Background(), ev4, col, Policy{}, opts)
+	r, _ = av.Verify(context.Background(), ev4, col, Sections{}, opts)
 	wantFail(t, r, CheckBinding, cloudra.ClassBinding)
 	wantFail(t, r, CheckAKBinding, cloudra.ClassBinding)
 	if c, _ := r.Check("quote.signature"); c.Outcome != cloudra.OutcomePass {
@@ -218,7 +219,7 @@ func TestFreshness(t *testing.T) {
 	av := newVerifier(t)
 	ev, col, opts := evidence(t, vectors[1])
 	ev.Nonce = []byte("challengf")
-	r, _ := av.Verify(context.Background(), ev, col, Policy{}, opts)
+	r, _ := av.Verify(context.Background(), ev, col, Sections{}, opts)
 	wantFail(t, r, "quote.nonce", cloudra.ClassFresh)
 	if !hasViolation(r, RuleFreshness) {
 		t.Errorf("no freshness violation\n%s", dump(r))
@@ -226,20 +227,20 @@ func TestFreshness(t *testing.T) {
 
 	ev, col, opts = evidence(t, vectors[1])
 	ev.Quote = nil
-	r, _ = av.Verify(context.Background(), ev, col, Policy{}, opts)
+	r, _ = av.Verify(context.Background(), ev, col, Sections{}, opts)
 	if r.Verdict != cloudra.Fail || !hasViolation(r, RuleFreshness) || !r.HasFailure(cloudra.ClassFresh) {
 		t.Errorf("want REJECT/fresh\n%s", dump(r))
 	}
-	r, _ = av.Verify(context.Background(), ev, col, Policy{Azure: &policy.Azure{RequireFreshness: policy.Bool(false)}}, opts)
+	r, _ = av.Verify(context.Background(), ev, col, Sections{Azure: &Policy{RequireFreshness: policy.Bool(false)}}, opts)
 	wantPass(t, r)
-	r, _ = av.Verify(context.Background(), ev, col, Policy{Azure: &policy.Azure{RequireFreshness: policy.Bool(false), RequireVTPMQuote: policy.Bool(true)}}, opts)
+	r, _ = av.Verify(context.Background(), ev, col, Sections{Azure: &Policy{RequireFreshness: policy.Bool(false), RequireVTPMQuote: policy.Bool(true)}}, opts)
 	if !hasViolation(r, RuleVTPMQuote) {
 		t.Errorf("require-vtpm-quote\n%s", dump(r))
 	}
 	// The v2 user-data echo alone is fresh.
 	ev2, col2, opts2 := evidence(t, vectors[3])
 	ev2.Quote = nil
-	r, _ = av.Verify(context.Background(), ev2, col2, Policy{}, opts2)
+	r, _ = av.Verify(context.Background(), ev2, col2, Sections{}, opts2)
 	wantPass(t, r)
 }
 
@@ -250,8 +251,8 @@ func TestVMPLAndPolicyCopies(t *testing.T) {
 	av := newVerifier(t)
 	ev, col, opts := evidence(t, vectors[1])
 	two := uint32(2)
-	snp := &policy.SEVSNP{VMPL: &two, ReportData: []byte("challenge")}
-	r, _ := av.Verify(context.Background(), ev, col, Policy{SEVSNP: snp}, opts)
+	snp := &sevsnp.Policy{VMPL: &two, ReportData: []byte("challenge")}
+	r, _ := av.Verify(context.Background(), ev, col, Sections{SEVSNP: snp}, opts)
 	if hasViolation(r, "vmpl") {
 		t.Errorf("guest VMPL rule applied to the paravisor's report\n%s", dump(r))
 	}
@@ -267,7 +268,7 @@ func TestVMPLAndPolicyCopies(t *testing.T) {
 func TestVMConfiguration(t *testing.T) {
 	av := newVerifier(t)
 	ev, col, opts := evidence(t, vectors[1])
-	pol := Policy{Azure: &policy.Azure{RequireSecureBoot: policy.Bool(true), RequireTPMEnabled: policy.Bool(true),
+	pol := Sections{Azure: &Policy{RequireSecureBoot: policy.Bool(true), RequireTPMEnabled: policy.Bool(true),
 		VMUniqueIDs: []string{"26f8bc30-774e-4290-8e7a-535f3b672aee"}}}
 	r, _ := av.Verify(context.Background(), ev, col, pol, opts)
 	wantPass(t, r)

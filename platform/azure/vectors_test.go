@@ -9,6 +9,9 @@ import (
 
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/internal/vectortest"
+	"github.com/cloudra/cloudra/platform/dcap"
+	"github.com/cloudra/cloudra/platform/sevsnp"
+	"github.com/cloudra/cloudra/platform/tdx"
 	"github.com/cloudra/cloudra/platform/tpm"
 	"github.com/cloudra/cloudra/policy"
 )
@@ -91,7 +94,7 @@ func TestVerifyVectors(t *testing.T) {
 			t.Run(v.dir+"/"+prefix, func(t *testing.T) {
 				ev, col, opts := evidence(t, v)
 				ev.Quote = loadQuote(t, v, prefix)
-				r, err := av.Verify(context.Background(), ev, col, Policy{}, opts)
+				r, err := av.Verify(context.Background(), ev, col, Sections{}, opts)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -142,7 +145,7 @@ func TestV2UserData(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ev, col, opts := evidence(t, v)
 			ev.UserData = tc.ud
-			r, err := av.Verify(context.Background(), ev, col, Policy{}, opts)
+			r, err := av.Verify(context.Background(), ev, col, Sections{}, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -157,14 +160,14 @@ func TestV2UserData(t *testing.T) {
 	// --report-data) when the azure section names none.
 	ev, col, opts := evidence(t, v)
 	ev.UserData = nil
-	r, _ := av.Verify(context.Background(), ev, col, Policy{Azure: &policy.Azure{UserData: v2Nonce}}, opts)
+	r, _ := av.Verify(context.Background(), ev, col, Sections{Azure: &Policy{UserData: v2Nonce}}, opts)
 	wantPass(t, r)
-	r, _ = av.Verify(context.Background(), ev, col, Policy{SEVSNP: &policy.SEVSNP{ReportData: []byte("123abc")}}, opts)
+	r, _ = av.Verify(context.Background(), ev, col, Sections{SEVSNP: &sevsnp.Policy{ReportData: []byte("123abc")}}, opts)
 	wantFail(t, r, CheckUserData, cloudra.ClassBinding)
 	// The v0 evidence (zero user-data) fails an expected echo.
 	ev0, col0, opts0 := evidence(t, vectors[1])
 	ev0.UserData = []byte("challenge")
-	r, _ = av.Verify(context.Background(), ev0, col0, Policy{}, opts0)
+	r, _ = av.Verify(context.Background(), ev0, col0, Sections{}, opts0)
 	wantFail(t, r, CheckUserData, cloudra.ClassBinding)
 }
 
@@ -179,7 +182,7 @@ func TestTDXVector(t *testing.T) {
 		t.Run(prefix, func(t *testing.T) {
 			ev, col, opts := evidence(t, v)
 			ev.Quote = loadQuote(t, v, prefix)
-			r, err := av.Verify(context.Background(), ev, col, Policy{}, opts)
+			r, err := av.Verify(context.Background(), ev, col, Sections{}, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -202,7 +205,7 @@ func TestTDXVector(t *testing.T) {
 				t.Errorf("tdx part %s", dump(tdxPart))
 			}
 			// Accepting OutOfDate (with its advisories) passes.
-			pol := Policy{TDX: &policy.TDX{TCB: &policy.DCAPTCB{AcceptStatus: []string{"UpToDate", "OutOfDate"}}}}
+			pol := Sections{TDX: &tdx.Policy{TCB: &dcap.TCBPolicy{AcceptStatus: []string{"UpToDate", "OutOfDate"}}}}
 			r, err = av.Verify(context.Background(), ev, col, pol, opts)
 			if err != nil {
 				t.Fatal(err)
@@ -235,7 +238,7 @@ func TestTDXVector(t *testing.T) {
 	// Without the TD quote: undecidable.
 	ev, col, opts := evidence(t, v)
 	ev.TDQuote = nil
-	if _, err := av.Verify(context.Background(), ev, col, Policy{}, opts); err != ErrNoTDQuote {
+	if _, err := av.Verify(context.Background(), ev, col, Sections{}, opts); err != ErrNoTDQuote {
 		t.Errorf("err %v, want ErrNoTDQuote", err)
 	}
 }
@@ -246,7 +249,7 @@ func TestKinvolkMismatch(t *testing.T) {
 	av := newVerifier(t)
 	v := vectors[6]
 	ev, col, opts := evidence(t, v)
-	r, err := av.Verify(context.Background(), ev, col, Policy{}, opts)
+	r, err := av.Verify(context.Background(), ev, col, Sections{}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +262,7 @@ func TestKinvolkMismatch(t *testing.T) {
 	}
 	// Without any VCEK: the KDS URL is named.
 	ev.Quote = nil
-	_, err = av.Verify(context.Background(), ev, &cloudra.Collateral{}, Policy{}, opts)
+	_, err = av.Verify(context.Background(), ev, &cloudra.Collateral{}, Sections{}, opts)
 	if err == nil || !strings.Contains(err.Error(), "VCEK") {
 		t.Fatalf("err %v, want missing collateral", err)
 	}

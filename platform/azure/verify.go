@@ -72,22 +72,22 @@ type Evidence struct {
 	Product string
 }
 
-// Policy holds the policy sections an Azure verification reads. The
+// Sections holds the policy sections an Azure verification reads. The
 // sev-snp and tdx sections are adjusted for the paravisor (see Verify);
 // the caller's values are never modified.
-type Policy struct {
-	Azure  *policy.Azure
-	SEVSNP *policy.SEVSNP
-	TDX    *policy.TDX
-	TPM    *policy.TPM
+type Sections struct {
+	Azure  *Policy
+	SEVSNP *sevsnp.Policy
+	TDX    *tdx.Policy
+	TPM    *tpm.Policy
 }
 
 // PolicyFrom picks the sections of a policy file; az is its azure section.
-func PolicyFrom(p *policy.Policy, az *policy.Azure) Policy {
+func PolicyFrom(p *policy.Policy, az *Policy) Sections {
 	if p == nil {
-		return Policy{Azure: az}
+		return Sections{Azure: az}
 	}
-	return Policy{Azure: az, SEVSNP: p.SEVSNP, TDX: p.TDX, TPM: p.TPM}
+	return Sections{Azure: az, SEVSNP: sevsnp.PolicyOf(p), TDX: tdx.PolicyOf(p), TPM: tpm.PolicyOf(p)}
 }
 
 // Verifier verifies Azure confidential VM evidence with the SEV-SNP and TDX
@@ -130,13 +130,13 @@ func NewVerifier(snp *sevsnp.Verifier, tdx *tdx.Verifier) *Verifier {
 // missing collateral (the hardware verifier's
 // *cloudra.MissingCollateralError, passed through), a TDX report without
 // its TD quote ([ErrNoTDQuote]), or no verifier for the report type.
-func (v *Verifier) Verify(ctx context.Context, ev Evidence, col *cloudra.Collateral, pol Policy, opts cloudra.Options) (*cloudra.Result, error) {
+func (v *Verifier) Verify(ctx context.Context, ev Evidence, col *cloudra.Collateral, pol Sections, opts cloudra.Options) (*cloudra.Result, error) {
 	if opts.Time.IsZero() {
 		return nil, cloudra.ErrNoTime
 	}
 	az := pol.Azure
 	if az == nil {
-		az = &policy.Azure{}
+		az = &Policy{}
 	}
 	res := &cloudra.Result{Platform: Platform, Cloud: "azure"}
 	h, err := ParseHCLReport(ev.HCLReport)
@@ -162,7 +162,7 @@ func (v *Verifier) Verify(ctx context.Context, ev Evidence, col *cloudra.Collate
 			return nil, errors.New("azure: no SEV-SNP verifier")
 		}
 		hwName = hardwareSNPReport
-		var sp policy.SEVSNP
+		var sp sevsnp.Policy
 		if pol.SEVSNP != nil {
 			sp = *pol.SEVSNP
 		}
@@ -185,7 +185,7 @@ func (v *Verifier) Verify(ctx context.Context, ev Evidence, col *cloudra.Collate
 			return nil, ErrNoTDQuote
 		}
 		hwName = hardwareTDQuote
-		var tp policy.TDX
+		var tp tdx.Policy
 		if pol.TDX != nil {
 			tp = *pol.TDX
 		}
@@ -409,7 +409,7 @@ func checkUserData(res *cloudra.Result, rc *RuntimeClaims, want []byte, source s
 }
 
 // appraiseVMConfig applies the vm-configuration rules.
-func appraiseVMConfig(res *cloudra.Result, vc *VMConfiguration, az *policy.Azure) {
+func appraiseVMConfig(res *cloudra.Result, vc *VMConfiguration, az *Policy) {
 	got := func(b *bool) string {
 		if b == nil {
 			return "absent"

@@ -22,7 +22,7 @@ var platformInfoBits = map[string]uint64{
 // appraise evaluates every rule of pol against the genuine report r and
 // records each violated rule (all of them, not only the first) plus one
 // check per rule group. Rule names are the policy field names.
-func appraise(res *cloudra.Result, r *Report, product string, vlek bool, pol *policy.SEVSNP) {
+func appraise(res *cloudra.Result, r *Report, product string, vlek bool, pol *Policy) {
 	n := len(res.Violations)
 	violate := func(rule string, class cloudra.Class, want, got string) {
 		res.Violate(rule, class, want, got)

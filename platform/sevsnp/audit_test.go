@@ -386,7 +386,7 @@ func TestAuditB3SignerConfusion(t *testing.T) {
 	if c, _ := res.Check(checkHWID); c.Outcome != cloudra.OutcomeSkip || !strings.Contains(c.Detail, "VLEK") {
 		t.Errorf("VLEK hwID check: %+v", c)
 	}
-	wantReject(t, f.verify(Evidence{Report: f.report}, &policy.SEVSNP{Signer: "vcek"}), cloudra.ClassPolicy)
+	wantReject(t, f.verify(Evidence{Report: f.report}, &Policy{Signer: "vcek"}), cloudra.ClassPolicy)
 }
 
 type pkixExtension = pkix.Extension
@@ -432,7 +432,7 @@ func TestAuditB5ReportedAboveCurrent(t *testing.T) {
 // always refused.
 func TestAuditB6FirmwareVersion(t *testing.T) {
 	f := newFixture(t, Milan, false)
-	strict := &policy.SEVSNP{AllowProvisional: policy.Bool(false)}
+	strict := &Policy{AllowProvisional: policy.Bool(false)}
 	for _, off := range []int{sevsnptest.OffCurrentVer + 1, sevsnptest.OffCurrentVer + 2} { // minor, major
 		rep := f.mutate(func(b []byte) { b[off]++ })
 		wantPass(t, f.verify(Evidence{Report: rep}, nil))
@@ -487,7 +487,7 @@ func TestAuditB12CRL(t *testing.T) {
 	}
 	wantReject(t, res, cloudra.ClassFresh)
 	col.CRLs = []*x509.RevocationList{c}
-	res, err = f.v.Verify(context.Background(), Evidence{Report: f.report}, &col, &policy.SEVSNP{RequireCRL: true}, f.opts)
+	res, err = f.v.Verify(context.Background(), Evidence{Report: f.report}, &col, &Policy{RequireCRL: true}, f.opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -601,11 +601,11 @@ func TestAuditV1RealProvisional(t *testing.T) {
 			}
 			col := collateral(t, c.dir, c.certs...)
 			opts := cloudra.Options{Time: vectortest.Time(t, c.at)}
-			res, err := v.Verify(context.Background(), Evidence{Report: raw}, col, &policy.SEVSNP{VMPL: c.vmpl}, opts)
+			res, err := v.Verify(context.Background(), Evidence{Report: raw}, col, &Policy{VMPL: c.vmpl}, opts)
 			if err != nil || res.Verdict != cloudra.Pass {
 				t.Fatalf("default: %v %v %+v", err, res.FailureClasses(), res.Violations)
 			}
-			res, err = v.Verify(context.Background(), Evidence{Report: raw}, col, &policy.SEVSNP{VMPL: c.vmpl, AllowProvisional: policy.Bool(false)}, opts)
+			res, err = v.Verify(context.Background(), Evidence{Report: raw}, col, &Policy{VMPL: c.vmpl, AllowProvisional: policy.Bool(false)}, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -635,14 +635,14 @@ func TestAuditV3VLEKPinnedVMPL(t *testing.T) {
 	opts := cloudra.Options{Time: vectortest.Time(t, "2024-12-11T22:14:21Z")}
 	v := NewVerifier(testRoots(t))
 	one := uint32(1)
-	res, err := v.Verify(context.Background(), Evidence{Report: raw}, col, &policy.SEVSNP{VMPL: &one, Signer: "vlek"}, opts)
+	res, err := v.Verify(context.Background(), Evidence{Report: raw}, col, &Policy{VMPL: &one, Signer: "vlek"}, opts)
 	if err != nil || res.Verdict != cloudra.Pass {
 		t.Fatalf("%v %v %+v", err, res.FailureClasses(), res.Violations)
 	}
 	if res.Cloud != "aws" || res.Claim("vmpl") != uint32(1) || res.Claim("chip_id") != strings.Repeat("00", 64) {
 		t.Errorf("cloud %q vmpl %v chip %v", res.Cloud, res.Claim("vmpl"), res.Claim("chip_id"))
 	}
-	res, err = v.Verify(context.Background(), Evidence{Report: raw}, col, &policy.SEVSNP{VMPL: &one, Signer: "vcek"}, opts)
+	res, err = v.Verify(context.Background(), Evidence{Report: raw}, col, &Policy{VMPL: &one, Signer: "vcek"}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

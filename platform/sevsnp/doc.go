@@ -6,7 +6,7 @@
 // Everything here is pure: no device access, no network, no clock. A report
 // is verified with [Verifier.Verify] against collateral the caller supplies
 // (VCEK/VLEK, optionally ASK/ASVK and CRLs), AMD roots pinned by fingerprint
-// ([DefaultRoots]), a policy section ([policy.SEVSNP]) and a time
+// ([DefaultRoots]), a policy section ([Policy]) and a time
 // ([cloudra.Options.Time]).
 //
 // Trust ends at the pinned ARK of the product line. An ARK carried in the

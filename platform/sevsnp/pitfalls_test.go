@@ -124,7 +124,7 @@ func (f *fixture) mutate(fn func(b []byte)) []byte {
 	return f.sign(b)
 }
 
-func (f *fixture) verify(ev Evidence, pol *policy.SEVSNP) *cloudra.Result {
+func (f *fixture) verify(ev Evidence, pol *Policy) *cloudra.Result {
 	f.t.Helper()
 	res, err := f.v.Verify(context.Background(), ev, f.col, pol, f.opts)
 	if err != nil {
@@ -346,7 +346,7 @@ func TestB4ChipID(t *testing.T) {
 	wantReject(t, f.verify(Evidence{Report: rep}, nil), cloudra.ClassBinding)
 	rep = f.mutate(func(b []byte) { clear(b[sevsnptest.OffChipID : sevsnptest.OffChipID+64]) })
 	wantReject(t, f.verify(Evidence{Report: rep}, nil), cloudra.ClassBinding)
-	wantPass(t, f.verify(Evidence{Report: rep}, &policy.SEVSNP{AllowMaskedChipID: true}))
+	wantPass(t, f.verify(Evidence{Report: rep}, &Policy{AllowMaskedChipID: true}))
 	// Turin: 8-byte hwID; CHIP_ID[8:64] must be zero.
 	g := newFixture(t, Turin, false)
 	wantPass(t, g.verify(Evidence{Report: g.report}, nil))
@@ -386,9 +386,9 @@ func TestB5TCB(t *testing.T) {
 	}
 	// Floor in one component while the packed value is larger.
 	f := newFixture(t, Milan, false)
-	res := f.verify(Evidence{Report: f.report}, &policy.SEVSNP{MinTCB: &policy.SNPTCB{Bootloader: 5}})
+	res := f.verify(Evidence{Report: f.report}, &Policy{MinTCB: &TCBFloor{Bootloader: 5}})
 	wantReject(t, res, cloudra.ClassPolicy)
-	wantPass(t, f.verify(Evidence{Report: f.report}, &policy.SEVSNP{MinTCB: &policy.SNPTCB{Bootloader: 4, SNP: 0x18, Microcode: 0xdb}}))
+	wantPass(t, f.verify(Evidence{Report: f.report}, &Policy{MinTCB: &TCBFloor{Bootloader: 4, SNP: 0x18, Microcode: 0xdb}}))
 }
 
 // B6: provisional firmware.
@@ -398,10 +398,10 @@ func TestB6Provisional(t *testing.T) {
 	up.Microcode++
 	prov := f.mutate(func(b []byte) { putTCB(b, sevsnptest.OffCurrentTCB, Milan, up) })
 	wantPass(t, f.verify(Evidence{Report: prov}, nil)) // default: allowed (V1)
-	wantReject(t, f.verify(Evidence{Report: prov}, &policy.SEVSNP{AllowProvisional: policy.Bool(false)}), cloudra.ClassPolicy)
+	wantReject(t, f.verify(Evidence{Report: prov}, &Policy{AllowProvisional: policy.Bool(false)}), cloudra.ClassPolicy)
 	build := f.mutate(func(b []byte) { b[sevsnptest.OffCurrentVer]++ })
-	wantReject(t, f.verify(Evidence{Report: build}, &policy.SEVSNP{AllowProvisional: policy.Bool(false)}), cloudra.ClassPolicy)
-	wantPass(t, f.verify(Evidence{Report: f.report}, &policy.SEVSNP{AllowProvisional: policy.Bool(false)}))
+	wantReject(t, f.verify(Evidence{Report: build}, &Policy{AllowProvisional: policy.Bool(false)}), cloudra.ClassPolicy)
+	wantPass(t, f.verify(Evidence{Report: f.report}, &Policy{AllowProvisional: policy.Bool(false)}))
 	// COMMITTED above CURRENT: always rejected.
 	bad := f.mutate(func(b []byte) { putTCB(b, sevsnptest.OffCommittedTCB, Milan, up) })
 	res := f.verify(Evidence{Report: bad}, nil)
@@ -433,24 +433,24 @@ func TestB7GuestPolicy(t *testing.T) {
 	if !hasRule(res, "allow-debug") || !hasRule(res, "allow-migrate-agent") {
 		t.Errorf("violations %+v", res.Violations)
 	}
-	wantPass(t, f.verify(Evidence{Report: set(PolicyDebug)}, &policy.SEVSNP{AllowDebug: policy.Bool(true)}))
-	wantReject(t, f.verify(Evidence{Report: f.report}, &policy.SEVSNP{AllowSMT: policy.Bool(false)}), cloudra.ClassPolicy)
+	wantPass(t, f.verify(Evidence{Report: set(PolicyDebug)}, &Policy{AllowDebug: policy.Bool(true)}))
+	wantReject(t, f.verify(Evidence{Report: f.report}, &Policy{AllowSMT: policy.Bool(false)}), cloudra.ClassPolicy)
 	for _, c := range []struct {
 		bit uint64
-		pol policy.SEVSNP
+		pol Policy
 	}{
-		{PolicySingleSocket, policy.SEVSNP{RequireSingleSocket: true}},
-		{PolicyMemAES256XTS, policy.SEVSNP{RequireMemAES256XTS: true}},
-		{PolicyRAPLDis, policy.SEVSNP{RequireRAPLDis: true}},
-		{PolicyCiphertextHiding, policy.SEVSNP{RequireCiphertextHiding: true}},
-		{PolicyPageSwapDisable, policy.SEVSNP{RequirePageSwapDisable: true}},
+		{PolicySingleSocket, Policy{RequireSingleSocket: true}},
+		{PolicyMemAES256XTS, Policy{RequireMemAES256XTS: true}},
+		{PolicyRAPLDis, Policy{RequireRAPLDis: true}},
+		{PolicyCiphertextHiding, Policy{RequireCiphertextHiding: true}},
+		{PolicyPageSwapDisable, Policy{RequirePageSwapDisable: true}},
 	} {
 		wantReject(t, f.verify(Evidence{Report: f.report}, &c.pol), cloudra.ClassPolicy)
 		wantPass(t, f.verify(Evidence{Report: set(c.bit)}, &c.pol))
 	}
-	wantReject(t, f.verify(Evidence{Report: set(PolicyCXLAllow)}, &policy.SEVSNP{AllowCXL: policy.Bool(false)}), cloudra.ClassPolicy)
-	wantReject(t, f.verify(Evidence{Report: set(0x0100)}, &policy.SEVSNP{MinGuestABI: "1.51"}), cloudra.ClassPolicy)
-	wantPass(t, f.verify(Evidence{Report: set(0x0133)}, &policy.SEVSNP{MinGuestABI: "1.51"}))
+	wantReject(t, f.verify(Evidence{Report: set(PolicyCXLAllow)}, &Policy{AllowCXL: policy.Bool(false)}), cloudra.ClassPolicy)
+	wantReject(t, f.verify(Evidence{Report: set(0x0100)}, &Policy{MinGuestABI: "1.51"}), cloudra.ClassPolicy)
+	wantPass(t, f.verify(Evidence{Report: set(0x0133)}, &Policy{MinGuestABI: "1.51"}))
 	// Bits 26–63 are reserved: parse error.
 	wantReject(t, f.verify(Evidence{Report: set(1 << 30)}, nil), cloudra.ClassParse)
 	wantReject(t, f.verify(Evidence{Report: f.mutate(func(b []byte) { b[sevsnptest.OffPolicy+2] = 0 })}, nil), cloudra.ClassParse) // bit 17 must be one
@@ -464,7 +464,7 @@ func TestB8VMPL(t *testing.T) {
 		wantReject(t, f.verify(Evidence{Report: rep}, nil), cloudra.ClassPolicy)
 		v := vmpl
 		if vmpl == 2 {
-			wantPass(t, f.verify(Evidence{Report: rep}, &policy.SEVSNP{VMPL: &v}))
+			wantPass(t, f.verify(Evidence{Report: rep}, &Policy{VMPL: &v}))
 		}
 	}
 }
@@ -477,15 +477,15 @@ func TestB9ReportData(t *testing.T) {
 		want[i] = byte(0xa0 + i)
 	}
 	good := f.mutate(func(b []byte) { copy(b[sevsnptest.OffReportData:], want[:]) })
-	wantPass(t, f.verify(Evidence{Report: good}, &policy.SEVSNP{ReportData: want[:]}))
+	wantPass(t, f.verify(Evidence{Report: good}, &Policy{ReportData: want[:]}))
 	wrong := append([]byte(nil), want[:]...)
 	wrong[31] ^= 1
-	wantReject(t, f.verify(Evidence{Report: good}, &policy.SEVSNP{ReportData: wrong}), cloudra.ClassBinding)
+	wantReject(t, f.verify(Evidence{Report: good}, &Policy{ReportData: wrong}), cloudra.ClassBinding)
 	upper := f.mutate(func(b []byte) { copy(b[sevsnptest.OffReportData:], want[:]); b[sevsnptest.OffReportData+40] = 1 })
-	wantReject(t, f.verify(Evidence{Report: upper}, &policy.SEVSNP{ReportData: want[:]}), cloudra.ClassBinding)
+	wantReject(t, f.verify(Evidence{Report: upper}, &Policy{ReportData: want[:]}), cloudra.ClassBinding)
 	full := make([]byte, 64)
 	copy(full, want[:])
-	wantPass(t, f.verify(Evidence{Report: good}, &policy.SEVSNP{ReportData: full}))
+	wantPass(t, f.verify(Evidence{Report: good}, &Policy{ReportData: full}))
 }
 
 // B10: versions.
@@ -503,7 +503,7 @@ func TestB10Versions(t *testing.T) {
 		ro.Version = v
 		rep := f.sign(sevsnptest.NewReport(ro))
 		wantPass(t, f.verify(Evidence{Report: rep, Product: Milan}, nil))
-		res := f.verify(Evidence{Report: rep, Product: Milan}, &policy.SEVSNP{MinReportVersion: 3})
+		res := f.verify(Evidence{Report: rep, Product: Milan}, &Policy{MinReportVersion: 3})
 		if v == 2 {
 			wantReject(t, res, cloudra.ClassPolicy)
 		} else {
@@ -557,7 +557,7 @@ func TestB12CRL(t *testing.T) {
 	if c, _ := res.Check(checkCRL); c.Outcome != cloudra.OutcomeSkip || len(res.Warnings) == 0 {
 		t.Errorf("fail-open without warning: %+v %v", c, res.Warnings)
 	}
-	wantReject(t, f.verify(Evidence{Report: f.report}, &policy.SEVSNP{RequireCRL: true}), cloudra.ClassCollateral)
+	wantReject(t, f.verify(Evidence{Report: f.report}, &Policy{RequireCRL: true}), cloudra.ClassCollateral)
 	base := *f.col
 	crl := func(this, next time.Time, signer bool, revoked ...*big.Int) {
 		t.Helper()
@@ -574,7 +574,7 @@ func TestB12CRL(t *testing.T) {
 		f.col = &col
 	}
 	crl(testTime.Add(-time.Hour), testTime.Add(24*time.Hour), false)
-	wantPass(t, f.verify(Evidence{Report: f.report}, &policy.SEVSNP{RequireCRL: true}))
+	wantPass(t, f.verify(Evidence{Report: f.report}, &Policy{RequireCRL: true}))
 	crl(testTime.Add(-time.Hour), testTime.Add(24*time.Hour), false, f.amd.ASK.SerialNumber)
 	wantReject(t, f.verify(Evidence{Report: f.report}, nil), cloudra.ClassChain)
 	crl(testTime.Add(-time.Hour), testTime.Add(24*time.Hour), true) // signed by a non-ARK key
@@ -636,7 +636,7 @@ func TestTwoCandidates(t *testing.T) {
 func TestProductResolution(t *testing.T) {
 	f := newFixture(t, Milan, false)
 	wantReject(t, f.verify(Evidence{Report: f.report, Product: "Genoa"}, nil), cloudra.ClassParse)
-	wantReject(t, f.verify(Evidence{Report: f.report}, &policy.SEVSNP{Product: "Turin"}), cloudra.ClassPolicy)
+	wantReject(t, f.verify(Evidence{Report: f.report}, &Policy{Product: "Turin"}), cloudra.ClassPolicy)
 	wantReject(t, f.verify(Evidence{Report: f.report, Product: "Bergamo-X"}, nil), cloudra.ClassParse)
 	ro := f.ro
 	ro.Version = 2

@@ -15,7 +15,7 @@ func TestPolicyFile(t *testing.T) {
 version: 1
 sev-snp:
   report-data: "0102"
-  measurements: ["` + string(bytes.Repeat([]byte("ab"), 48)) + `"]
+  measurements: ["`+string(bytes.Repeat([]byte("ab"), 48))+`"]
   vmpl: 2
   allow-debug: false
   allow-provisional: false
@@ -24,16 +24,16 @@ sev-snp:
   require-crl: true
   require-platform-info: [smt-en]
   product: Milan
-`))
+`), PolicySection())
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := p.SEVSNP
+	s := PolicyOf(p)
 	if s == nil || len(s.ReportData) != 2 || len(s.Measurements[0]) != 48 || *s.VMPL != 2 || s.MinTCB.Microcode != 115 ||
 		s.Signer != "vcek" || !s.RequireCRL || *s.AllowProvisional || s.Product != "Milan" {
 		t.Fatalf("%+v", s)
 	}
-	if _, err := policy.Parse([]byte(`{"version":1,"sev-snp":{"alow-debug":true}}`)); err == nil {
+	if _, err := policy.Parse([]byte(`{"version":1,"sev-snp":{"alow-debug":true}}`), PolicySection()); err == nil {
 		t.Error("misspelt rule accepted")
 	}
 }

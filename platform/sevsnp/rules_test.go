@@ -18,7 +18,7 @@ func TestEveryRuleReported(t *testing.T) {
 	}
 	z48 := bytes.Repeat([]byte{0xee}, 48)
 	vmpl := uint32(3)
-	bad := &policy.SEVSNP{
+	bad := &Policy{
 		ReportData:          []byte{1},
 		Measurements:        []cloudra.HexBytes{z48},
 		HostData:            bytes.Repeat([]byte{1}, 32),
@@ -32,7 +32,7 @@ func TestEveryRuleReported(t *testing.T) {
 		MinGuestABI:         "9.0",
 		MinFirmware:         "2.0",
 		MinBuild:            200,
-		MinTCB:              &policy.SNPTCB{Microcode: 0xff},
+		MinTCB:              &TCBFloor{Microcode: 0xff},
 		Signer:              "vlek",
 		MinReportVersion:    5,
 		RequirePlatformInfo: []string{"tsme-en"},
@@ -53,7 +53,7 @@ func TestEveryRuleReported(t *testing.T) {
 		t.Error("policy failures must keep the claims of genuine evidence")
 	}
 	vmpl0 := uint32(0)
-	good := &policy.SEVSNP{
+	good := &Policy{
 		ReportData:          r.ReportData[:],
 		Measurements:        []cloudra.HexBytes{z48, r.Measurement[:]},
 		HostData:            r.HostData[:],
@@ -65,7 +65,7 @@ func TestEveryRuleReported(t *testing.T) {
 		MinGuestABI:         "0.0",
 		MinFirmware:         "1.55",
 		MinBuild:            29,
-		MinTCB:              &policy.SNPTCB{Bootloader: 4, SNP: 0x18, Microcode: 0xdb},
+		MinTCB:              &TCBFloor{Bootloader: 4, SNP: 0x18, Microcode: 0xdb},
 		Signer:              "vcek",
 		MinReportVersion:    3,
 		RequirePlatformInfo: []string{"smt-en"},

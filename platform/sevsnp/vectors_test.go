@@ -13,7 +13,6 @@ import (
 
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/internal/vectortest"
-	"github.com/cloudra/cloudra/policy"
 )
 
 var (
@@ -200,7 +199,7 @@ func TestVerifyVectorClaims(t *testing.T) {
 	v := NewVerifier(testRoots(t))
 	dir := "snp/virtee-sev-milan-v2-vcek"
 	res, err := v.Verify(context.Background(), Evidence{Report: vectortest.Read(t, dir+"/report.bin")}, collateral(t, dir, "vcek.der", "cert_chain_milan.pem"),
-		&policy.SEVSNP{MinTCB: &policy.SNPTCB{Bootloader: 3, SNP: 8, Microcode: 0x73}}, cloudra.Options{Time: vectortest.Time(t, "2023-04-04T19:23:43Z")})
+		&Policy{MinTCB: &TCBFloor{Bootloader: 3, SNP: 8, Microcode: 0x73}}, cloudra.Options{Time: vectortest.Time(t, "2023-04-04T19:23:43Z")})
 	if err != nil || res.Verdict != cloudra.Pass {
 		t.Fatalf("%v %+v", err, res)
 	}
@@ -223,7 +222,7 @@ func TestVerifyVectorClaims(t *testing.T) {
 	}
 	// A floor one above in one component only.
 	res, _ = v.Verify(context.Background(), Evidence{Report: vectortest.Read(t, dir+"/report.bin")}, collateral(t, dir, "vcek.der", "cert_chain_milan.pem"),
-		&policy.SEVSNP{MinTCB: &policy.SNPTCB{Bootloader: 3, SNP: 9}}, cloudra.Options{Time: vectortest.Time(t, "2023-04-04T19:23:43Z")})
+		&Policy{MinTCB: &TCBFloor{Bootloader: 3, SNP: 9}}, cloudra.Options{Time: vectortest.Time(t, "2023-04-04T19:23:43Z")})
 	if !res.HasFailure(cloudra.ClassPolicy) {
 		t.Errorf("min-tcb snp 9 not rejected")
 	}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/internal/lebytes"
-	"github.com/cloudra/cloudra/policy"
 )
 
 // Platform is the platform name in results.
@@ -110,7 +109,7 @@ const (
 // missing ([*cloudra.MissingCollateralError] with the KDS URLs). Otherwise it
 // returns a finished Result; claims are present only when signature and chain
 // verify. pol may be nil (the default policy).
-func (v *Verifier) Verify(ctx context.Context, ev Evidence, col *cloudra.Collateral, pol *policy.SEVSNP, opts cloudra.Options) (*cloudra.Result, error) {
+func (v *Verifier) Verify(ctx context.Context, ev Evidence, col *cloudra.Collateral, pol *Policy, opts cloudra.Options) (*cloudra.Result, error) {
 	if opts.Time.IsZero() {
 		return nil, cloudra.ErrNoTime
 	}
@@ -118,7 +117,7 @@ func (v *Verifier) Verify(ctx context.Context, ev Evidence, col *cloudra.Collate
 		return nil, errors.New("sevsnp: verifier has no roots (hint: use NewVerifier(DefaultRoots()))")
 	}
 	if pol == nil {
-		pol = &policy.SEVSNP{}
+		pol = &Policy{}
 	}
 	if col == nil {
 		col = &cloudra.Collateral{}

@@ -15,7 +15,6 @@ import (
 	"github.com/cloudra/cloudra/internal/dcaptest"
 	"github.com/cloudra/cloudra/internal/vectortest"
 	"github.com/cloudra/cloudra/platform/dcap"
-	"github.com/cloudra/cloudra/policy"
 )
 
 // C3: header combinations an SGX quote must not have.
@@ -120,7 +119,7 @@ func TestAuditStatusGating(t *testing.T) {
 			} else {
 				expect(t, res, cloudra.ClassPolicy, "tcb.status")
 			}
-			strict := run(t, v, k, k.SGXQuote().Bytes(), col, &policy.SGX{TCB: &policy.DCAPTCB{AcceptStatus: []string{"UpToDate"}}})
+			strict := run(t, v, k, k.SGXQuote().Bytes(), col, &Policy{TCB: &dcap.TCBPolicy{AcceptStatus: []string{"UpToDate"}}})
 			if status == "UpToDate" {
 				if strict.Verdict != cloudra.Pass {
 					t.Errorf("UpToDate under [UpToDate]: %v", strict.Violations)
@@ -159,7 +158,7 @@ func TestAuditCollateralFreshness(t *testing.T) {
 	qe := k.DefaultQEIdentity(false)
 	qe.Next = k.Now.AddDate(0, 0, -1)
 	expect(t, run(t, v, k, k.SGXQuote().Bytes(), k.CollateralWith(k.DefaultTCBInfo(false).Marshal(), qe.Marshal()), nil), cloudra.ClassFresh, "qe-identity.verify")
-	expect(t, run(t, v, k, k.SGXQuote().Bytes(), k.Collateral(false), &policy.SGX{TCB: &policy.DCAPTCB{MinTCBEvaluationDataNumber: 18}}), cloudra.ClassFresh, "tcb.min-tcb-evaluation-data-number")
+	expect(t, run(t, v, k, k.SGXQuote().Bytes(), k.Collateral(false), &Policy{TCB: &dcap.TCBPolicy{MinTCBEvaluationDataNumber: 18}}), cloudra.ClassFresh, "tcb.min-tcb-evaluation-data-number")
 }
 
 // C9: the TCB Info signature covers the exact bytes.
@@ -219,13 +218,13 @@ func TestAuditVectorDetails(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name, dir, at string
-		pol           *policy.SGX
+		pol           *Policy
 		verdict       cloudra.Verdict
 		serial, date  string
 		claims        map[string]any
 	}{
 		{name: "dcapqvl-v3 allow-list", dir: "sgx/dcapqvl-v3-configuration-swhardening", at: "2025-07-01T00:00:00Z",
-			pol:     &policy.SGX{TCB: &policy.DCAPTCB{AllowedAdvisories: []string{"INTEL-SA-00289", "INTEL-SA-00615"}}},
+			pol:     &Policy{TCB: &dcap.TCBPolicy{AllowedAdvisories: []string{"INTEL-SA-00289", "INTEL-SA-00615"}}},
 			verdict: cloudra.Pass, serial: "81b77732b761e98eb9b963a4abd1e5b9bf5dd8d6", date: "2024-03-13T00:00:00Z",
 			claims: map[string]any{"isvsvn": uint16(0), "miscselect": uint32(0), "fmspc": "00a067110000"}},
 		{name: "automata-v3", dir: "sgx/automata-v3-00606a-swhardening", at: "2025-08-15T05:45:00Z",

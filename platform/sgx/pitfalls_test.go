@@ -22,7 +22,7 @@ func setup(t testing.TB) (*dcaptest.Kit, *Verifier) {
 	return k, v
 }
 
-func run(t testing.TB, v *Verifier, k *dcaptest.Kit, b []byte, col *cloudra.Collateral, pol *policy.SGX) *cloudra.Result {
+func run(t testing.TB, v *Verifier, k *dcaptest.Kit, b []byte, col *cloudra.Collateral, pol *Policy) *cloudra.Result {
 	t.Helper()
 	res, err := v.Verify(context.Background(), Evidence{Quote: b}, col, pol, cloudra.Options{Time: k.Now, AllowTestRoots: true})
 	if err != nil {
@@ -76,7 +76,7 @@ func TestEnclavePolicy(t *testing.T) {
 	debug := k.SGXQuote()
 	debug.Body = body(func(r *dcap.EnclaveReport) { r.Attributes[0] |= dcap.SGXAttrDebug })
 	expect(t, run(t, v, k, debug.Bytes(), k.Collateral(false), nil), cloudra.ClassPolicy, "attributes.debug")
-	if res := run(t, v, k, debug.Bytes(), k.Collateral(false), &policy.SGX{AllowDebug: policy.Bool(true)}); res.Verdict != cloudra.Pass {
+	if res := run(t, v, k, debug.Bytes(), k.Collateral(false), &Policy{AllowDebug: policy.Bool(true)}); res.Verdict != cloudra.Pass {
 		t.Errorf("allow-debug: %v", res.Violations)
 	}
 
@@ -89,7 +89,7 @@ func TestEnclavePolicy(t *testing.T) {
 	})
 	b := q.Bytes()
 	r := dcaptest.EnclaveBody()
-	good := &policy.SGX{
+	good := &Policy{
 		MREnclave: []cloudra.HexBytes{r.MREnclave[:]}, MRSigner: []cloudra.HexBytes{r.MRSigner[:]},
 		ISVProdID: ptr(uint16(7)), MinISVSVN: 3, ConfigSVN: ptr(uint16(2)),
 		ISVFamilyID: append(cloudra.HexBytes{1}, make([]byte, 15)...), ISVExtProdID: append(cloudra.HexBytes{2}, make([]byte, 15)...),
@@ -99,7 +99,7 @@ func TestEnclavePolicy(t *testing.T) {
 	if res := run(t, v, k, b, k.Collateral(false), good); res.Verdict != cloudra.Pass {
 		t.Fatalf("%v", res.Violations)
 	}
-	bad := &policy.SGX{
+	bad := &Policy{
 		MREnclave: []cloudra.HexBytes{make([]byte, 32)}, MRSigner: []cloudra.HexBytes{make([]byte, 32)},
 		ISVProdID: ptr(uint16(8)), MinISVSVN: 4, ConfigSVN: ptr(uint16(1)),
 		ISVFamilyID: make([]byte, 16), ISVExtProdID: make([]byte, 16), ConfigID: make([]byte, 64),

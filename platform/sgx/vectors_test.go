@@ -9,7 +9,7 @@ import (
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/internal/dcaptest"
 	"github.com/cloudra/cloudra/internal/vectortest"
-	"github.com/cloudra/cloudra/policy"
+	"github.com/cloudra/cloudra/platform/dcap"
 )
 
 var vectors = []struct {
@@ -19,7 +19,7 @@ var vectors = []struct {
 	advisories    []string
 	claims        map[string]any
 	violations    []string
-	pol           *policy.SGX
+	pol           *Policy
 }{
 	{
 		name: "dcapqvl-v3-configuration-swhardening", dir: "sgx/dcapqvl-v3-configuration-swhardening", at: "2025-07-01T00:00:00Z",
@@ -38,14 +38,14 @@ var vectors = []struct {
 		// With an advisory allow-list that omits one advisory: rejected.
 		name: "dcapqvl-v3-allowlist", dir: "sgx/dcapqvl-v3-configuration-swhardening", at: "2025-07-01T00:00:00Z",
 		verdict: cloudra.Fail, status: "ConfigurationAndSWHardeningNeeded", advisories: []string{"INTEL-SA-00289", "INTEL-SA-00615"},
-		pol:        &policy.SGX{TCB: &policy.DCAPTCB{AllowedAdvisories: []string{"INTEL-SA-00615"}}},
+		pol:        &Policy{TCB: &dcap.TCBPolicy{AllowedAdvisories: []string{"INTEL-SA-00615"}}},
 		violations: []string{"tcb.allowed-advisories"},
 	},
 	{
 		// UpToDate only: rejected.
 		name: "dcapqvl-v3-uptodate-only", dir: "sgx/dcapqvl-v3-configuration-swhardening", at: "2025-07-01T00:00:00Z",
 		verdict: cloudra.Fail, status: "ConfigurationAndSWHardeningNeeded", advisories: []string{"INTEL-SA-00289", "INTEL-SA-00615"},
-		pol:        &policy.SGX{TCB: &policy.DCAPTCB{AcceptStatus: []string{"UpToDate"}}},
+		pol:        &Policy{TCB: &dcap.TCBPolicy{AcceptStatus: []string{"UpToDate"}}},
 		violations: []string{"tcb.status"},
 	},
 	{

@@ -61,12 +61,12 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 // Checks and errors are as for tdx.Verifier.Verify, without the TDX module
 // step. The error is non-nil only when no decision is possible (no time,
 // missing collateral, ctx done: the error wraps ctx.Err()).
-func (v *Verifier) Verify(ctx context.Context, ev Evidence, col *cloudra.Collateral, pol *policy.SGX, opts cloudra.Options) (*cloudra.Result, error) {
+func (v *Verifier) Verify(ctx context.Context, ev Evidence, col *cloudra.Collateral, pol *Policy, opts cloudra.Options) (*cloudra.Result, error) {
 	if opts.Time.IsZero() {
 		return nil, cloudra.ErrNoTime
 	}
 	if pol == nil {
-		pol = &policy.SGX{}
+		pol = &Policy{}
 	}
 	res := &cloudra.Result{Platform: Platform}
 	q, err := dcap.ParseQuote(ev.Quote)
@@ -134,9 +134,9 @@ func (c *Claims) Claims() []cloudra.Claim {
 
 // Appraise records one violation per broken rule of pol (nil: defaults) for
 // an authentic enclave report.
-func Appraise(res *cloudra.Result, r *dcap.EnclaveReport, pol *policy.SGX) {
+func Appraise(res *cloudra.Result, r *dcap.EnclaveReport, pol *Policy) {
 	if pol == nil {
-		pol = &policy.SGX{}
+		pol = &Policy{}
 	}
 	if r.Flags()&dcap.SGXAttrDebug != 0 && !policy.Or(pol.AllowDebug, false) {
 		res.Violate("attributes.debug", cloudra.ClassPolicy, "DEBUG clear", hex.EncodeToString(r.Attributes[:]))

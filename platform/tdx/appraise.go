@@ -12,9 +12,9 @@ import (
 
 // Appraise records one violation per broken rule of pol (nil: defaults) for
 // an authentic TD report body.
-func Appraise(res *cloudra.Result, r *dcap.TDReport, pol *policy.TDX) {
+func Appraise(res *cloudra.Result, r *dcap.TDReport, pol *Policy) {
 	if pol == nil {
-		pol = &policy.TDX{}
+		pol = &Policy{}
 	}
 	attrs := r.Attributes()
 	got := hex.EncodeToString(r.TDAttributes[:])

@@ -159,11 +159,11 @@ func TestAuditTDAttributes(t *testing.T) {
 	if res := run(t, v, k, quote(sept|dcap.TDAttrKL, 0xe7), k.Collateral(true), nil); res.Verdict != cloudra.Pass {
 		t.Errorf("KL allowed by default: %s", dcaptest.Dump(res))
 	}
-	expect(t, run(t, v, k, quote(sept|dcap.TDAttrKL, 0xe7), k.Collateral(true), &policy.TDX{AllowKL: policy.Bool(false)}), cloudra.ClassPolicy, "td-attributes.kl")
+	expect(t, run(t, v, k, quote(sept|dcap.TDAttrKL, 0xe7), k.Collateral(true), &Policy{AllowKL: policy.Bool(false)}), cloudra.ClassPolicy, "td-attributes.kl")
 	expect(t, run(t, v, k, quote(sept|1<<20, 0xe7), k.Collateral(true), nil), cloudra.ClassPolicy, "td-attributes.reserved")
 	expect(t, run(t, v, k, quote(sept|1<<40, 0xe7), k.Collateral(true), nil), cloudra.ClassPolicy, "td-attributes.reserved")
-	expect(t, run(t, v, k, quote(sept|1<<40, 0xe7), k.Collateral(true), &policy.TDX{AllowDebug: policy.Bool(true)}), cloudra.ClassPolicy, "td-attributes.reserved")
-	allow := &policy.TDX{XFAM: []cloudra.HexBytes{{0xe7, 0x02, 0x06, 0, 0, 0, 0, 0}}}
+	expect(t, run(t, v, k, quote(sept|1<<40, 0xe7), k.Collateral(true), &Policy{AllowDebug: policy.Bool(true)}), cloudra.ClassPolicy, "td-attributes.reserved")
+	allow := &Policy{XFAM: []cloudra.HexBytes{{0xe7, 0x02, 0x06, 0, 0, 0, 0, 0}}}
 	if res := run(t, v, k, quote(sept, 0xe7), k.Collateral(true), allow); res.Verdict != cloudra.Pass {
 		t.Errorf("XFAM in the allow-list: %s", dcaptest.Dump(res))
 	}

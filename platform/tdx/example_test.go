@@ -7,7 +7,6 @@ import (
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/internal/dcaptest"
 	"github.com/cloudra/cloudra/platform/tdx"
-	"github.com/cloudra/cloudra/policy"
 )
 
 // A TD quote from a forged Intel-like platform, verified with its
@@ -20,7 +19,7 @@ func ExampleVerifier_Verify() {
 		panic(err)
 	}
 	quote := k.TDQuote(4, false).Bytes()
-	pol := &policy.TDX{ReportData: make([]byte, 64)}
+	pol := &tdx.Policy{ReportData: make([]byte, 64)}
 	res, err := v.Verify(context.Background(), tdx.Evidence{Quote: quote}, k.Collateral(true), pol, cloudra.Options{Time: k.Now, AllowTestRoots: true})
 	if err != nil {
 		panic(err) // no time, or collateral missing: no decision

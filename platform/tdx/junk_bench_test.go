@@ -30,8 +30,8 @@ var junkTime = time.Date(2023, 7, 1, 1, 0, 0, 0, time.UTC)
 
 // junkDebugPolicy allows the benchmark's debug TD, as the bench module's
 // TDX benchmark does (go-tdx-guest does not appraise TD attributes).
-func junkDebugPolicy() *policy.TDX {
-	return &policy.TDX{AllowDebug: policy.Bool(true), RequireSEPTVEDisable: policy.Bool(false)}
+func junkDebugPolicy() *Policy {
+	return &Policy{AllowDebug: policy.Bool(true), RequireSEPTVEDisable: policy.Bool(false)}
 }
 
 // tdxJunk mints 2 MiB of junk collateral aimed at the benchmark quote's

@@ -41,7 +41,7 @@ func forgedVerifier(t testing.TB, k *dcaptest.Kit) *Verifier {
 	return v
 }
 
-func run(t testing.TB, v *Verifier, k *dcaptest.Kit, quote []byte, col *cloudra.Collateral, pol *policy.TDX) *cloudra.Result {
+func run(t testing.TB, v *Verifier, k *dcaptest.Kit, quote []byte, col *cloudra.Collateral, pol *Policy) *cloudra.Result {
 	t.Helper()
 	res, err := v.Verify(context.Background(), Evidence{Quote: quote}, col, pol, cloudra.Options{Time: k.Now, AllowTestRoots: true})
 	if err != nil {
@@ -313,7 +313,7 @@ func TestStatusGating(t *testing.T) {
 			expect(t, res, cloudra.ClassPolicy, "tcb.status")
 			// Even when listed, Revoked never passes.
 			res = run(t, v, k, k.TDQuote(4, false).Bytes(), k.CollateralWith(ti.Marshal(), k.DefaultQEIdentity(true).Marshal()),
-				&policy.TDX{TCB: &policy.DCAPTCB{AcceptStatus: []string{status}}})
+				&Policy{TCB: &dcap.TCBPolicy{AcceptStatus: []string{status}}})
 			if (res.Verdict == cloudra.Pass) == (status == "Revoked") {
 				t.Errorf("accept-status [%s]: %s", status, res.Verdict)
 			}
@@ -329,7 +329,7 @@ func TestStatusGating(t *testing.T) {
 		ti := k.DefaultTCBInfo(true)
 		ti.Levels[0].Status, ti.Levels[0].Advisories = "SWHardeningNeeded", []string{"INTEL-SA-00615"}
 		res := run(t, v, k, k.TDQuote(4, false).Bytes(), k.CollateralWith(ti.Marshal(), k.DefaultQEIdentity(true).Marshal()),
-			&policy.TDX{TCB: &policy.DCAPTCB{ForbiddenAdvisories: []string{"INTEL-SA-00615"}}})
+			&Policy{TCB: &dcap.TCBPolicy{ForbiddenAdvisories: []string{"INTEL-SA-00615"}}})
 		expect(t, res, cloudra.ClassPolicy, "tcb.forbidden-advisories")
 	})
 }
@@ -434,7 +434,7 @@ func TestCollateralFreshness(t *testing.T) {
 	qe := k.DefaultQEIdentity(true)
 	qe.Next = k.Now
 	expect(t, run(t, v, k, k.TDQuote(4, false).Bytes(), k.CollateralWith(k.DefaultTCBInfo(true).Marshal(), qe.Marshal()), nil), cloudra.ClassFresh, "qe-identity.verify")
-	res := run(t, v, k, k.TDQuote(4, false).Bytes(), k.Collateral(true), &policy.TDX{TCB: &policy.DCAPTCB{MinTCBEvaluationDataNumber: 18}})
+	res := run(t, v, k, k.TDQuote(4, false).Bytes(), k.Collateral(true), &Policy{TCB: &dcap.TCBPolicy{MinTCBEvaluationDataNumber: 18}})
 	expect(t, res, cloudra.ClassFresh, "tcb.min-tcb-evaluation-data-number")
 }
 
@@ -461,19 +461,19 @@ func TestTDAttributes(t *testing.T) {
 	}
 	sept := uint64(dcap.TDAttrSEPTVEDisable)
 	expect(t, run(t, v, k, quote(sept|dcap.TDAttrDebug), k.Collateral(true), nil), cloudra.ClassPolicy, "td-attributes.debug")
-	if res := run(t, v, k, quote(sept|dcap.TDAttrDebug), k.Collateral(true), &policy.TDX{AllowDebug: policy.Bool(true)}); res.Verdict != cloudra.Pass {
+	if res := run(t, v, k, quote(sept|dcap.TDAttrDebug), k.Collateral(true), &Policy{AllowDebug: policy.Bool(true)}); res.Verdict != cloudra.Pass {
 		t.Errorf("allow-debug: %s", dcaptest.Dump(res))
 	}
 	// Reserved TUD bit: rejected even when debug is allowed.
-	expect(t, run(t, v, k, quote(sept|dcap.TDAttrDebug|2), k.Collateral(true), &policy.TDX{AllowDebug: policy.Bool(true)}), cloudra.ClassPolicy, "td-attributes.reserved")
+	expect(t, run(t, v, k, quote(sept|dcap.TDAttrDebug|2), k.Collateral(true), &Policy{AllowDebug: policy.Bool(true)}), cloudra.ClassPolicy, "td-attributes.reserved")
 	expect(t, run(t, v, k, quote(sept|1<<8), k.Collateral(true), nil), cloudra.ClassPolicy, "td-attributes.reserved")
 	expect(t, run(t, v, k, quote(0), k.Collateral(true), nil), cloudra.ClassPolicy, "td-attributes.sept-ve-disable")
-	if res := run(t, v, k, quote(0), k.Collateral(true), &policy.TDX{RequireSEPTVEDisable: policy.Bool(false)}); res.Verdict != cloudra.Pass {
+	if res := run(t, v, k, quote(0), k.Collateral(true), &Policy{RequireSEPTVEDisable: policy.Bool(false)}); res.Verdict != cloudra.Pass {
 		t.Errorf("Azure-style TD_ATTRIBUTES = 0 with the rule off: %s", dcaptest.Dump(res))
 	}
-	expect(t, run(t, v, k, quote(sept|dcap.TDAttrPKS), k.Collateral(true), &policy.TDX{AllowPKS: policy.Bool(false)}), cloudra.ClassPolicy, "td-attributes.pks")
+	expect(t, run(t, v, k, quote(sept|dcap.TDAttrPKS), k.Collateral(true), &Policy{AllowPKS: policy.Bool(false)}), cloudra.ClassPolicy, "td-attributes.pks")
 	// Every violation is reported, not only the first.
-	res := run(t, v, k, quote(dcap.TDAttrDebug|2), k.Collateral(true), &policy.TDX{MRTD: []cloudra.HexBytes{make([]byte, 48)}})
+	res := run(t, v, k, quote(dcap.TDAttrDebug|2), k.Collateral(true), &Policy{MRTD: []cloudra.HexBytes{make([]byte, 48)}})
 	if len(res.Violations) < 4 {
 		t.Errorf("want debug, reserved, sept-ve-disable and mrtd violations: %v", res.Violations)
 	}
@@ -488,7 +488,7 @@ func TestMeasurementPolicy(t *testing.T) {
 	q := k.TDQuote(5, true)
 	q.Body = r.Marshal()
 	b := q.Bytes()
-	res := run(t, v, k, b, k.Collateral(true), &policy.TDX{
+	res := run(t, v, k, b, k.Collateral(true), &Policy{
 		MRTD:         []cloudra.HexBytes{r.MRTD[:]},
 		RTMR0:        []cloudra.HexBytes{make([]byte, 48)},
 		ReportData:   cloudra.HexBytes{0xab},
@@ -501,7 +501,7 @@ func TestMeasurementPolicy(t *testing.T) {
 	}
 	res = run(t, v, k, b, k.Collateral(true), nil)
 	expect(t, res, cloudra.ClassPolicy, "mrservicetd")
-	res = run(t, v, k, b, k.Collateral(true), &policy.TDX{
+	res = run(t, v, k, b, k.Collateral(true), &Policy{
 		MRServiceTD:  []cloudra.HexBytes{r.MRServiceTD[:]},
 		MRTD:         []cloudra.HexBytes{make([]byte, 48)},
 		RTMR3:        []cloudra.HexBytes{{1}},

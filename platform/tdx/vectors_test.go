@@ -23,7 +23,7 @@ var vectors = []struct {
 	advisories           []string
 	claims               map[string]string
 	violations           []string // rules expected among the violations
-	pol                  *policy.TDX
+	pol                  *Policy
 }{
 	{
 		name: "dcapqvl-v4-uptodate", quote: "tdx/dcapqvl-v4-uptodate/quote.bin", col: "tdx/dcapqvl-v4-uptodate/collateral", at: "2025-07-01T00:00:00Z",
@@ -91,7 +91,7 @@ var vectors = []struct {
 	},
 	{
 		name: "trustee-v4-spr-tdx_quote_4-debug-allowed", quote: "tdx/trustee-v4-spr-tdx_quote_4/quote.bin", col: "tdx/trustee-v4-spr-tdx_quote_4/collateral", at: "2023-07-01T01:00:00Z",
-		verdict: cloudra.Pass, status: "UpToDate", pol: &policy.TDX{AllowDebug: policy.Bool(true)},
+		verdict: cloudra.Pass, status: "UpToDate", pol: &Policy{AllowDebug: policy.Bool(true)},
 	},
 	{
 		name: "trustee-v5-alibaba", quote: "tdx/trustee-v5-alibaba-tdx_quote_5/quote.bin", col: "tdx/trustee-v5-alibaba-tdx_quote_5/collateral", at: "2025-06-25T00:00:00Z",

@@ -16,7 +16,6 @@ import (
 	"github.com/cloudra/cloudra/platform/dcap"
 	"github.com/cloudra/cloudra/platform/dcap/pcs"
 	"github.com/cloudra/cloudra/platform/internal/dcapverify"
-	"github.com/cloudra/cloudra/policy"
 )
 
 // Platform is the platform name in results.
@@ -78,13 +77,13 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 // Claims are set only when the quote signature, PCK chain and QE report
 // signature and binding verify (and no CRL revokes the chain). The TCB
 // status is Intel's merged status of platform, TDX module and QE; which
-// statuses pass is policy (policy.DCAPTCB).
-func (v *Verifier) Verify(ctx context.Context, ev Evidence, col *cloudra.Collateral, pol *policy.TDX, opts cloudra.Options) (*cloudra.Result, error) {
+// statuses pass is policy (dcap.TCBPolicy).
+func (v *Verifier) Verify(ctx context.Context, ev Evidence, col *cloudra.Collateral, pol *Policy, opts cloudra.Options) (*cloudra.Result, error) {
 	if opts.Time.IsZero() {
 		return nil, cloudra.ErrNoTime
 	}
 	if pol == nil {
-		pol = &policy.TDX{}
+		pol = &Policy{}
 	}
 	res := &cloudra.Result{Platform: Platform}
 	q, err := dcap.ParseQuote(ev.Quote)

@@ -325,7 +325,7 @@ func TestAuditA6NoSecondInterpretation(t *testing.T) {
 		"pss-sha384 labelled 256": label(AlgRSAPSS, AlgSHA256, sign(AlgRSAPSS, crypto.SHA384)),
 	} {
 		q := Quote{Attest: raw, Signature: sig, PCRs: testPCRs()}
-		r, _ := VerifyQuote(context.Background(), q, ak, testNonce, &policy.TPM{Banks: []string{"sha1", "sha256", "sha384"}}, cloudra.Options{})
+		r, _ := VerifyQuote(context.Background(), q, ak, testNonce, &Policy{Banks: []string{"sha1", "sha256", "sha384"}}, cloudra.Options{})
 		if c, _ := r.Check("quote.signature"); c.Outcome != cloudra.OutcomeFail || c.Class != cloudra.ClassSig {
 			t.Errorf("%s: quote.signature %+v", name, c)
 		}
@@ -432,8 +432,8 @@ func TestAuditD5HiddenBootApplication(t *testing.T) {
 	}
 	apps := boot.EFIApps
 	allowed := apps[:len(apps)-1] // the last one (the kernel) is not allowed
-	wantPass(t, verifyForged(t, quoteOverLog(t, b), testNonce, &policy.TPM{EFIAppDigests: apps}))
-	r = verifyForged(t, quoteOverLog(t, b), testNonce, &policy.TPM{EFIAppDigests: allowed})
+	wantPass(t, verifyForged(t, quoteOverLog(t, b), testNonce, &Policy{EFIAppDigests: apps}))
+	r = verifyForged(t, quoteOverLog(t, b), testNonce, &Policy{EFIAppDigests: allowed})
 	if r.Verdict != cloudra.Fail || len(r.Violations) != 1 || r.Violations[0].Rule != "efi-app-digests" {
 		t.Fatalf("disallowed kernel: %s %+v", r.Verdict, r.Violations)
 	}
@@ -448,7 +448,7 @@ func TestAuditD5HiddenBootApplication(t *testing.T) {
 		eventlog.EvEFIBootServicesDriver, eventlog.EvIPL} {
 		m, _ := eventlog.Parse(b)
 		m.Events[last].Type = typ
-		r := verifyForged(t, quoteOverLog(t, m.Marshal()), testNonce, &policy.TPM{EFIAppDigests: allowed})
+		r := verifyForged(t, quoteOverLog(t, m.Marshal()), testNonce, &Policy{EFIAppDigests: allowed})
 		if r.Verdict != cloudra.Fail || !r.HasFailure(cloudra.ClassPolicy) {
 			t.Errorf("kernel retyped to %v: %s %v (apps %v)", typ, r.Verdict, r.FailureClasses(), r.Claims)
 		}
@@ -461,7 +461,7 @@ func TestAuditD5HiddenBootApplication(t *testing.T) {
 func TestAuditD4RequireAKAttributes(t *testing.T) {
 	keys(t)
 	good := forgeQuote(t, goodAttest(testNonce))
-	pol := &policy.TPM{RequireAKAttributes: policy.Bool(true)}
+	pol := &Policy{RequireAKAttributes: policy.Bool(true)}
 	bare := AKFromKey(&forgeRSA.PublicKey)
 	bare.BoundBy = "test"
 	r, _ := VerifyQuote(context.Background(), good, bare, testNonce, nil, cloudra.Options{})
@@ -473,7 +473,7 @@ func TestAuditD4RequireAKAttributes(t *testing.T) {
 	r, _ = VerifyQuote(context.Background(), good, AK{Public: rsaAK(t), BoundBy: "test"}, testNonce, pol, cloudra.Options{})
 	wantPass(t, r)
 
-	r, _ = VerifyQuote(context.Background(), good, AK{Public: rsaAK(t), BoundBy: "test"}, testNonce, &policy.TPM{RequireEventLog: policy.Bool(true)}, cloudra.Options{})
+	r, _ = VerifyQuote(context.Background(), good, AK{Public: rsaAK(t), BoundBy: "test"}, testNonce, &Policy{RequireEventLog: policy.Bool(true)}, cloudra.Options{})
 	if r.Verdict != cloudra.Fail || len(r.Violations) != 1 || r.Violations[0].Rule != "require-event-log" {
 		t.Errorf("no log under require-event-log: %s %+v", r.Verdict, r.Violations)
 	}

@@ -10,7 +10,6 @@ import (
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/internal/vectortest"
 	"github.com/cloudra/cloudra/platform/eventlog"
-	"github.com/cloudra/cloudra/policy"
 )
 
 // BenchmarkVerifyQuote is the whole quote verification of a real Azure
@@ -29,7 +28,7 @@ func BenchmarkVerifyQuote(b *testing.B) {
 	q := Quote{Attest: vectortest.Read(b, dir+"quote_v1.tpms_attest.bin"),
 		Signature: vectortest.Read(b, dir+"quote_v1.signature_rsassa_sha256.bin"), PlainSignature: true, PCRs: pcrs}
 	fp, _ := ak.Fingerprint()
-	pol := &policy.TPM{AKPins: []string{string(hexOf(fp[:]))}}
+	pol := &Policy{AKPins: []string{string(hexOf(fp[:]))}}
 	nonce := []byte("challenge")
 	b.ReportAllocs()
 	for b.Loop() {

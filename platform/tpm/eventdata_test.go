@@ -8,7 +8,6 @@ import (
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/internal/vectortest"
 	"github.com/cloudra/cloudra/platform/eventlog"
-	"github.com/cloudra/cloudra/policy"
 )
 
 // TestForgedEventDataReported: a real log whose Secure Boot authority or
@@ -51,7 +50,7 @@ func TestForgedEventDataReported(t *testing.T) {
 			if n != 1 {
 				t.Fatal("event not found")
 			}
-			pol := &policy.TPM{KernelCmdlines: []string{gb.KernelCmdline, gb.KernelCmdline + " init=/bin/sh"}}
+			pol := &Policy{KernelCmdlines: []string{gb.KernelCmdline, gb.KernelCmdline + " init=/bin/sh"}}
 			r := verifyForged(t, quoteOverLog(t, l.Marshal()), testNonce, pol)
 			onlyFailure(t, r, "eventlog.events", cloudra.ClassPolicy)
 			c, _ := r.Check("eventlog.events")

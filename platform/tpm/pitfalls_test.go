@@ -19,7 +19,7 @@ import (
 
 var testNonce = []byte("0123456789abcdef")
 
-func verifyForged(t *testing.T, q Quote, nonce []byte, pol *policy.TPM) *cloudra.Result {
+func verifyForged(t *testing.T, q Quote, nonce []byte, pol *Policy) *cloudra.Result {
 	t.Helper()
 	r, err := VerifyQuote(context.Background(), q, AK{Public: rsaAK(t), BoundBy: "test"}, nonce, pol, cloudra.Options{})
 	if err != nil {
@@ -159,7 +159,7 @@ func TestD2PCRMapping(t *testing.T) {
 	a.PCRDigest = digestOf(crypto.SHA256, a.PCRSelect, p)
 	q2 := forgeQuote(t, a)
 	q2.PCRs = p
-	pol := &policy.TPM{PCRs: map[string]map[string][]string{"sha256": {"9": {hex.EncodeToString(p[AlgSHA256][9])}, "8": {"00"}}}}
+	pol := &Policy{PCRs: map[string]map[string][]string{"sha256": {"9": {hex.EncodeToString(p[AlgSHA256][9])}, "8": {"00"}}}}
 	r := verifyForged(t, q2, testNonce, pol)
 	if len(r.Violations) != 1 || r.Violations[0].Rule != "pcrs.sha256.8" {
 		t.Errorf("violations %+v", r.Violations)
@@ -198,7 +198,7 @@ func TestD3Nonce(t *testing.T) {
 	if len(r.Violations) != 1 || r.Violations[0].Rule != "require-nonce" || r.Violations[0].Class != cloudra.ClassFresh {
 		t.Errorf("violations %+v", r.Violations)
 	}
-	wantPass(t, verifyForged(t, q0, nil, &policy.TPM{RequireNonce: policy.Bool(false)}))
+	wantPass(t, verifyForged(t, q0, nil, &Policy{RequireNonce: policy.Bool(false)}))
 }
 
 // D4: signature by an unrelated key; AK without restricted/fixedTPM; AK
@@ -232,7 +232,7 @@ func TestD4AK(t *testing.T) {
 	// Pinned by TPM Name or by SPKI digest.
 	ak := rsaAK(t)
 	for _, pin := range []string{hex.EncodeToString(ak.Name), pinOf(t, ak)} {
-		r, _ = VerifyQuote(context.Background(), good, AK{Public: ak}, testNonce, &policy.TPM{AKPins: []string{pin}}, cloudra.Options{})
+		r, _ = VerifyQuote(context.Background(), good, AK{Public: ak}, testNonce, &Policy{AKPins: []string{pin}}, cloudra.Options{})
 		wantPass(t, r)
 	}
 	// Signature scheme that the AK's fixed scheme forbids.
@@ -269,7 +269,7 @@ func TestSchemes(t *testing.T) {
 	if r.Verdict != cloudra.Fail || len(r.Violations) != 1 || r.Violations[0].Rule != "banks.signature_hash" {
 		t.Errorf("SHA-1 signature: %v %+v", r.FailureClasses(), r.Violations)
 	}
-	r, _ = VerifyQuote(context.Background(), q1, AK{Public: pss, BoundBy: "t"}, testNonce, &policy.TPM{Banks: []string{"sha1", "sha256"}}, cloudra.Options{})
+	r, _ = VerifyQuote(context.Background(), q1, AK{Public: pss, BoundBy: "t"}, testNonce, &Policy{Banks: []string{"sha1", "sha256"}}, cloudra.Options{})
 	wantPass(t, r)
 }
 
@@ -283,7 +283,7 @@ func TestQuoteWithEventLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	quoteFor := func(raw []byte) Quote { return quoteOverLog(t, raw) }
-	pol := &policy.TPM{SecureBoot: policy.Bool(true), KernelCmdlines: []string{"nope"}}
+	pol := &Policy{SecureBoot: policy.Bool(true), KernelCmdlines: []string{"nope"}}
 	r := verifyForged(t, quoteFor(b), testNonce, pol)
 	if c, _ := r.Check("eventlog.events"); c.Outcome != cloudra.OutcomePass {
 		t.Errorf("genuine log: %+v", c)
@@ -297,7 +297,7 @@ func TestQuoteWithEventLog(t *testing.T) {
 			l.Events[i].Type = eventlog.EvUnused
 		}
 	}
-	r = verifyForged(t, quoteFor(l.Marshal()), testNonce, &policy.TPM{SecureBoot: policy.Bool(true)})
+	r = verifyForged(t, quoteFor(l.Marshal()), testNonce, &Policy{SecureBoot: policy.Bool(true)})
 	wantFail(t, r, "eventlog.events", cloudra.ClassPolicy)
 	if len(r.Violations) != 1 || r.Violations[0].Rule != "secure-boot" {
 		t.Errorf("violations %+v", r.Violations)

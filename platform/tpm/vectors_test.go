@@ -84,10 +84,10 @@ func wantFail(t *testing.T, r *cloudra.Result, check string, class cloudra.Class
 	t.Errorf("no failed %s check; classes %v, checks %+v", check, r.FailureClasses(), r.Checks)
 }
 
-func gcePolicy(t *testing.T, withSHA1 bool) *policy.TPM {
+func gcePolicy(t *testing.T, withSHA1 bool) *Policy {
 	root := mustCert(t, gceDir+"/ca/tpm_ek_root_1.cer")
 	fp := sha256Hex(root.Raw)
-	p := &policy.TPM{AKRoots: []string{fp}, RequireNonce: policy.Bool(false)}
+	p := &Policy{AKRoots: []string{fp}, RequireNonce: policy.Bool(false)}
 	if withSHA1 {
 		p.Banks = []string{"sha1", "sha256", "sha384"}
 	}
@@ -191,7 +191,7 @@ func TestAzureKinvolk2024(t *testing.T) {
 		PlainSignature: true,
 		PCRs:           mustPCRs(t, kinvolk+"/2024/quote.pcrs_sha256.json"),
 	}
-	pol := &policy.TPM{AKPins: []string{pinOf(t, ak)}}
+	pol := &Policy{AKPins: []string{pinOf(t, ak)}}
 	r, err := VerifyQuote(context.Background(), q, AK{Public: ak}, []byte("challenge"), pol, cloudra.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -151,7 +151,7 @@ func appendScheme(b []byte, sig *Signature) []byte {
 // Check names: quote.parse, quote.magic, quote.type, quote.signature,
 // quote.nonce, quote.pcr-selection, quote.pcr-digest, ak.attributes,
 // ak.trust, eventlog.parse, eventlog.replay (one per PCR), eventlog.events.
-func VerifyQuote(ctx context.Context, q Quote, ak AK, nonce []byte, pol *policy.TPM, opts cloudra.Options) (*cloudra.Result, error) {
+func VerifyQuote(ctx context.Context, q Quote, ak AK, nonce []byte, pol *Policy, opts cloudra.Options) (*cloudra.Result, error) {
 	if ak.Public == nil || ak.Public.Key == nil {
 		return nil, errors.New("tpm: no attestation key given (hint: pass the AK public key, e.g. tpm2_readpublic -f pem)")
 	}
@@ -159,7 +159,7 @@ func VerifyQuote(ctx context.Context, q Quote, ak AK, nonce []byte, pol *policy.
 		return nil, cloudra.ErrNoTime
 	}
 	if pol == nil {
-		pol = &policy.TPM{}
+		pol = &Policy{}
 	}
 	blk := &quoteResult{res: cloudra.Result{Platform: Platform}}
 	r := &blk.res
@@ -385,7 +385,7 @@ func selectionMismatch(sel []PCRSelection, pcrs PCRs) (missing, extra []string) 
 }
 
 // checkAK records ak.attributes and ak.trust.
-func checkAK(r *cloudra.Result, ak AK, pol *policy.TPM, opts cloudra.Options, cl *Claims) {
+func checkAK(r *cloudra.Result, ak AK, pol *Policy, opts cloudra.Options, cl *Claims) {
 	p := ak.Public
 	switch {
 	case p.HasTPMArea() && p.Attributes&AKAttributes != AKAttributes:
@@ -445,7 +445,7 @@ func checkAK(r *cloudra.Result, ak AK, pol *policy.TPM, opts cloudra.Options, cl
 
 // verifyAKCert checks that the certificate certifies this key and chains to
 // a root pinned by policy at opts.Time.
-func verifyAKCert(ak AK, pol *policy.TPM, opts cloudra.Options) (string, error) {
+func verifyAKCert(ak AK, pol *Policy, opts cloudra.Options) (string, error) {
 	certKey, ok := ak.Cert.PublicKey.(interface{ Equal(crypto.PublicKey) bool })
 	if !ok || !certKey.Equal(ak.Public.Key) {
 		return "", errors.New("AK certificate is for another key")
@@ -555,7 +555,7 @@ func logBanks(l *eventlog.Log) string {
 }
 
 // appraise applies the PCR and boot rules of the policy.
-func appraise(r *cloudra.Result, pol *policy.TPM, a *Attest, pcrs PCRs, boot *eventlog.State) {
+func appraise(r *cloudra.Result, pol *Policy, a *Attest, pcrs PCRs, boot *eventlog.State) {
 	for bankName, rules := range pol.PCRs {
 		bank, err := ParseHashAlg(bankName)
 		if err != nil {

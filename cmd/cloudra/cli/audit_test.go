@@ -16,7 +16,6 @@ import (
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/internal/vectortest"
 	"github.com/cloudra/cloudra/platform/tpm"
-	"github.com/cloudra/cloudra/policy"
 )
 
 // Pitfall A4 for TPM quotes: the same real quotes and the same mutations
@@ -122,7 +121,7 @@ func TestAuditTPMEntryPointParity(t *testing.T) {
 
 				// 1. Library, AK pinned.
 				lib, err := tpm.VerifyQuote(context.Background(), tpm.Quote{Attest: q.attest, Signature: q.sig, PlainSignature: q.plain, PCRs: pcrs},
-					tpm.AK{Public: pub}, q.nonce, &policy.TPM{AKPins: []string{pin}}, cloudra.Options{})
+					tpm.AK{Public: pub}, q.nonce, &tpm.Policy{AKPins: []string{pin}}, cloudra.Options{})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -12,6 +12,7 @@ import (
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/platform"
 	"github.com/cloudra/cloudra/policy"
+	"github.com/cloudra/cloudra/sim"
 	sgxsim "github.com/cloudra/cloudra/sim/sgx"
 	snpsim "github.com/cloudra/cloudra/sim/snp"
 	tdxsim "github.com/cloudra/cloudra/sim/tdx"
@@ -109,7 +110,7 @@ each for the right reason. Exit 0 when every scenario ends as it must.`,
 }
 
 func runDemo(ctx context.Context, env *Env) ([]scenario, error) {
-	vs, err := platform.New()
+	vs, err := newVerifiers(true)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +119,7 @@ func runDemo(ctx context.Context, env *Env) ([]scenario, error) {
 		return nil, err
 	}
 	now := env.Now().UTC()
-	seed := []byte(platform.DemoSeed)
+	seed := []byte(sim.DemoSeed)
 	snp, err := snpsim.New(seed)
 	if err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/collateral"
 	"github.com/cloudra/cloudra/platform"
+	"github.com/cloudra/cloudra/platform/sevsnp"
 )
 
 // fetchRevocation fetches, before an online verification, the revocation
@@ -40,7 +41,7 @@ func fetchRevocation(ctx context.Context, env *Env, fetcher collateral.Fetcher, 
 	if len(errs) == 0 {
 		return nil, nil
 	}
-	if in.Policy != nil && in.Policy.SEVSNP != nil && in.Policy.SEVSNP.RequireCRL && !anyCRLAtHand(in, refs) {
+	if sevsnp.PolicyOf(in.Policy) != nil && sevsnp.PolicyOf(in.Policy).RequireCRL && !anyCRLAtHand(in, refs) {
 		return nil, undecided(fmt.Errorf("fetching the revocation list that policy require-crl demands: %w", errors.Join(errs...)),
 			"check the network, or pass --collateral DIR holding the CRL (cloudra collateral fetch writes one)")
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cloudra/cloudra/collateral"
-	"github.com/cloudra/cloudra/platform"
 	"github.com/cloudra/cloudra/server"
 )
 
@@ -68,7 +67,7 @@ func runServe(ctx context.Context, env *Env, f *serveFlags) error {
 	if err != nil {
 		return err
 	}
-	vs, err := platform.New()
+	vs, err := newVerifiers(f.allowTestRoots)
 	if err != nil {
 		return undecided(err, "")
 	}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/cmd/cloudra/cli"
-	"github.com/cloudra/cloudra/platform"
+	"github.com/cloudra/cloudra/sim"
 	snpsim "github.com/cloudra/cloudra/sim/snp"
 )
 
@@ -98,7 +98,7 @@ func TestServe(t *testing.T) {
 		t.Fatalf("nonce: %d %s", code, body)
 	}
 	n, _ := hex.DecodeString(nr.Nonce)
-	sim, err := snpsim.New([]byte(platform.DemoSeed))
+	sim, err := snpsim.New([]byte(sim.DemoSeed))
 	if err != nil {
 		t.Fatal(err)
 	}

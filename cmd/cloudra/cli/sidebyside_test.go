@@ -13,8 +13,8 @@ import (
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/internal/swtpmtest"
 	"github.com/cloudra/cloudra/internal/vectortest"
-	"github.com/cloudra/cloudra/platform"
 	"github.com/cloudra/cloudra/platform/tpm"
+	"github.com/cloudra/cloudra/sim"
 	snpsim "github.com/cloudra/cloudra/sim/snp"
 )
 
@@ -290,7 +290,7 @@ func TestVerifyAcceptsSnpguestFiles(t *testing.T) {
 
 	// A simulated platform's report with its whole chain (VCEK, ASK, ARK)
 	// on the command line: the ARK given there is not a root.
-	p, err := snpsim.New([]byte(platform.DemoSeed))
+	p, err := snpsim.New([]byte(sim.DemoSeed))
 	if err != nil {
 		t.Fatal(err)
 	}

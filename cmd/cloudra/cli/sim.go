@@ -4,9 +4,11 @@ import (
 	"fmt"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/platform"
 	snpdevice "github.com/cloudra/cloudra/platform/sevsnp/device"
 	sgxdevice "github.com/cloudra/cloudra/platform/sgx/device"
 	tdxdevice "github.com/cloudra/cloudra/platform/tdx/device"
+	"github.com/cloudra/cloudra/sim"
 	sgxsim "github.com/cloudra/cloudra/sim/sgx"
 	snpsim "github.com/cloudra/cloudra/sim/snp"
 	tdxsim "github.com/cloudra/cloudra/sim/tdx"
@@ -54,4 +56,15 @@ func simFiles(files []sgxsim.File) []cloudra.Artifact {
 		out = append(out, cloudra.Artifact{Kind: f.Kind, Name: f.Name, Data: f.Data})
 	}
 	return out
+}
+
+// newVerifiers returns the platform verifiers; with testRoots (demo,
+// --allow-test-roots) they also know the simulated platforms' roots, which
+// are minted on the first verification that allows them. This is the only
+// place the simulators' roots reach a verifier.
+func newVerifiers(testRoots bool) (*platform.Verifiers, error) {
+	if !testRoots {
+		return platform.New()
+	}
+	return platform.New(platform.WithTestRoots(sim.DemoRoots))
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/platform/tpm"
-	"github.com/cloudra/cloudra/policy"
 )
 
 type checkQuoteFlags struct {
@@ -115,9 +114,9 @@ func runCheckQuote(ctx context.Context, env *Env, f *checkQuoteFlags) error {
 	if err != nil {
 		return err
 	}
-	tp := policy.TPM{}
-	if pol.TPM != nil {
-		tp = *pol.TPM
+	tp := tpm.Policy{}
+	if s := tpm.PolicyOf(pol); s != nil {
+		tp = *s
 	}
 	// The key on the command line is the caller's trust decision, as with
 	// tpm2_checkquote: pin it for this check.

@@ -147,7 +147,7 @@ func runVerify(ctx context.Context, env *Env, f *verifyFlags, args []string) err
 	if err != nil {
 		return err
 	}
-	vs, err := platform.New()
+	vs, err := newVerifiers(f.allowTestRoots)
 	if err != nil {
 		return undecided(err, "")
 	}
@@ -267,7 +267,7 @@ func loadPolicy(path string) (*policy.Policy, error) {
 	if err != nil {
 		return nil, undecided(err, "")
 	}
-	p, err := policy.Parse(b)
+	p, err := platform.ParsePolicy(b)
 	if err != nil {
 		return nil, undecided(fmt.Errorf("%s: %w", path, err), "")
 	}

@@ -8,17 +8,17 @@ import (
 	"strings"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/platform/dcap"
 	"github.com/cloudra/cloudra/platform/dcap/pcs"
-	"github.com/cloudra/cloudra/policy"
 )
 
 // AppraiseTCB applies the TCB rules of p (nil: defaults) to the outcome and
 // records the "tcb.status" check plus one violation per broken rule. A quote
 // whose TCB could not be evaluated (a collateral step failed) gets a failed
 // "tcb.status": TCB is never silently "not evaluated" (pitfalls C13).
-func AppraiseTCB(res *cloudra.Result, out *Outcome, p *policy.DCAPTCB) {
+func AppraiseTCB(res *cloudra.Result, out *Outcome, p *dcap.TCBPolicy) {
 	if p == nil {
-		p = &policy.DCAPTCB{}
+		p = &dcap.TCBPolicy{}
 	}
 	if out == nil || out.Verdict == nil {
 		res.Failf("tcb.status", cloudra.ClassCollateral, "TCB not evaluated: a collateral check above failed")
@@ -27,7 +27,7 @@ func AppraiseTCB(res *cloudra.Result, out *Outcome, p *policy.DCAPTCB) {
 	v := out.Verdict
 	accept := p.AcceptStatus
 	if len(accept) == 0 {
-		accept = policy.DefaultAcceptStatus()
+		accept = dcap.DefaultAcceptStatus()
 	}
 	st := v.Status.String()
 	adv := strings.Join(v.Advisories, ", ")

@@ -11,7 +11,6 @@ import (
 	"github.com/cloudra/cloudra/internal/swtpmtest"
 	"github.com/cloudra/cloudra/platform/tpm"
 	"github.com/cloudra/cloudra/platform/tpm/device"
-	"github.com/cloudra/cloudra/policy"
 )
 
 // A quote the device code collects from a TPM (swtpm) passes the full
@@ -50,7 +49,7 @@ func TestAuditDeviceQuoteThroughVerifier(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			pol := &policy.TPM{AKPins: []string{hex.EncodeToString(ak.Name)}, Banks: []string{"sha1", "sha256"}}
+			pol := &tpm.Policy{AKPins: []string{hex.EncodeToString(ak.Name)}, Banks: []string{"sha1", "sha256"}}
 			quote := tpm.Quote{Attest: q.Attest, Signature: q.Signature, PCRs: pcrs}
 			r, err := tpm.VerifyQuote(context.Background(), quote, tpm.AK{Public: pub}, nonce, pol, cloudra.Options{})
 			if err != nil {

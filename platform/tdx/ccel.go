@@ -1,4 +1,4 @@
-package platform
+package tdx
 
 import (
 	"github.com/cloudra/cloudra"
@@ -6,12 +6,12 @@ import (
 	"github.com/cloudra/cloudra/platform/eventlog"
 )
 
-// checkCCEL replays the CC event log that travelled with a TD quote into
+// CheckCCEL replays the CC event log that travelled with a TD quote into
 // RTMR0–3 (SHA-384, CC MR index 1–4) and compares every RTMR with the one the
 // verified quote carries, adding the checks to r. RTMRs are only as
 // meaningful as the log that explains them: without a log they attest bytes,
 // not a boot chain. Nothing is compared when the quote did not verify.
-func checkCCEL(r *cloudra.Result, quote []byte, log []byte) {
+func CheckCCEL(r *cloudra.Result, quote []byte, log []byte) {
 	if r.HasFailure(cloudra.ClassSig) || r.HasFailure(cloudra.ClassChain) || r.HasFailure(cloudra.ClassParse) {
 		r.Add("eventlog.replay", cloudra.OutcomeSkip, "", "the quote did not verify: its RTMRs are not compared with the CC event log")
 		return

@@ -1,6 +1,15 @@
-package policy
+package tpm
 
-// TPM is the tpm section of a policy file: rules for TPM 2.0 quotes (and
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+
+	"github.com/cloudra/cloudra/policy"
+)
+
+// Policy is the tpm section of a policy file: rules for TPM 2.0 quotes (and
 // vTPM quotes inside Azure evidence) and the event logs that explain them.
 // A nil section, or a nil field, means the default stated on the field.
 //
@@ -13,7 +22,7 @@ package policy
 // Part 1, §16 "Names"; Part 2, §10.5.3 TPMU_NAME); an AK root fingerprint 32
 // (SHA-256); a kernel or EFI application digest 20, 32, 48 or 64 (SHA-1,
 // SHA-256, SHA-384 or SHA-512, whichever bank the event log is replayed in).
-type TPM struct {
+type Policy struct {
 	// Banks lists the PCR banks a quote may select, and the hashes a quote
 	// signature may use. Default: sha256, sha384, sha512. Add "sha1" to
 	// accept SHA-1 banks and SHA-1 signatures (legacy TPMs, GCE's SHA-1 bank).
@@ -63,9 +72,72 @@ type TPM struct {
 
 // TPMBanks returns the allowed banks: p.Banks, or sha256, sha384 and
 // sha512 when p is nil or lists none.
-func (p *TPM) TPMBanks() []string {
+func (p *Policy) TPMBanks() []string {
 	if p == nil || len(p.Banks) == 0 {
 		return []string{"sha256", "sha384", "sha512"}
 	}
 	return p.Banks
 }
+
+// maxPCRIndex is the highest PCR a quote can select: TPMS_PCR_SELECTION
+// carries at most PCR_SELECT_MAX = 4 bytes of bitmap (TPM 2.0 Part 2,
+// §10.6.1; MaxPCRSelectBytes), 32 PCRs.
+const maxPCRIndex = 8*MaxPCRSelectBytes - 1
+
+// policyBank reads a bank name as a quote's banks are matched
+// (ParseHashAlg: case-insensitive, '-' ignored, or the TPM_ALG_ID in hex),
+// with its digest size (TPM 2.0 Part 2, §10.12.2 TPMU_HA).
+func policyBank(name string) (Alg, int, bool) {
+	a, err := ParseHashAlg(name)
+	if err != nil {
+		return 0, 0, false
+	}
+	return a, a.DigestSize(), a.DigestSize() > 0
+}
+
+// Validate checks the pcrs and banks rules: every bank is one the verifier
+// knows, no bank is given twice under two spellings ("sha256", "SHA-256"),
+// every PCR index is a plain decimal 0–31, and every digest has the bank's
+// digest size. It implements policy.Validator.
+func (p *Policy) Validate(n policy.Node) *policy.Error {
+	for i, b := range p.Banks {
+		if _, _, ok := policyBank(b); !ok {
+			return &policy.Error{Key: fmt.Sprintf("banks[%d]", i), Line: n.At("banks", i).Line(), Err: policy.Errorf(policy.ErrValue, "unknown bank %q (want sha1, sha256, sha384 or sha512)", b)}
+		}
+	}
+	seen := map[Alg]string{}
+	for _, bank := range slices.Sorted(maps.Keys(p.PCRs)) {
+		alg, size, ok := policyBank(bank)
+		key := "pcrs." + bank
+		bn := n.At("pcrs", bank)
+		if !ok {
+			return &policy.Error{Key: key, Line: bn.Line(), Err: policy.Errorf(policy.ErrValue, "unknown bank %q (want sha1, sha256, sha384 or sha512)", bank)}
+		}
+		if other, dup := seen[alg]; dup {
+			return &policy.Error{Key: key, Line: bn.Line(), Err: policy.Errorf(policy.ErrDuplicateKey, "duplicate key: the same bank as %q", other)}
+		}
+		seen[alg] = bank
+		rules := p.PCRs[bank]
+		for _, idx := range slices.Sorted(maps.Keys(rules)) {
+			i, err := strconv.Atoi(idx)
+			if err != nil || !policy.IsDecimal(idx) || i < 0 || i > maxPCRIndex {
+				return &policy.Error{Key: key + "." + idx, Line: bn.At(idx).Line(), Err: policy.Errorf(policy.ErrValue, "%q is not a PCR index (a plain decimal 0 to %d)", idx, maxPCRIndex)}
+			}
+			for j, d := range rules[idx] {
+				if msg := policy.CheckHex(d, true, size); msg != "" {
+					return &policy.Error{Key: fmt.Sprintf("%s.%s[%d]", key, idx, j), Line: bn.At(idx, j).Line(), Err: policy.Errorf(policy.ErrValue, "%s (the %s digest size)", msg, bank)}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// PolicySection is the tpm section of the policy file format, for
+// policy.Parse (platform.ParsePolicy gives every platform's).
+func PolicySection() policy.Section {
+	return policy.Section{Name: Platform, New: func() any { return new(Policy) }}
+}
+
+// PolicyOf returns the tpm section of p, or nil (the defaults).
+func PolicyOf(p *policy.Policy) *Policy { return policy.Get[Policy](p, Platform) }

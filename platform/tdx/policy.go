@@ -1,8 +1,12 @@
-package policy
+package tdx
 
-import "github.com/cloudra/cloudra"
+import (
+	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/platform/dcap"
+	"github.com/cloudra/cloudra/policy"
+)
 
-// TDX is the tdx section of a policy file. A nil section, and every omitted
+// Policy is the tdx section of a policy file. A nil section, and every omitted
 // field, means the default given in each field's comment. Byte strings are
 // hex in quote order (never reversed). Allow-lists pass when empty or when
 // the quote's value is one of the entries.
@@ -14,7 +18,7 @@ import "github.com/cloudra/cloudra"
 // MRSIGNERSEAM 48, XFAM 8, MRTD, MRCONFIGID, MROWNER, MROWNERCONFIG and
 // RTMR0–3 48 each, REPORTDATA 64 (the policy gives a prefix of 1 to 64),
 // MRSERVICETD 48.
-type TDX struct {
+type Policy struct {
 	// ReportData is the expected REPORT_DATA: 1 to 64 bytes; the quote's
 	// first len(ReportData) bytes must equal it and the rest must be zero.
 	// Empty: not checked.
@@ -52,37 +56,14 @@ type TDX struct {
 	MinTEETCBSVN cloudra.HexBytes `json:"min-tee-tcb-svn,omitempty" hex:"16"`
 
 	// TCB are the rules for the TCB status from Intel's collateral.
-	TCB *DCAPTCB `json:"tcb,omitempty"`
+	TCB *dcap.TCBPolicy `json:"tcb,omitempty"`
 }
 
-// DCAPTCB are the TCB rules shared by the tdx and sgx sections.
-//
-// The status is Intel's merged status of platform, TDX module and QE (Intel
-// QVL rules). Default accepted: UpToDate; SWHardeningNeeded,
-// ConfigurationNeeded, ConfigurationAndSWHardeningNeeded, TDRelaunchAdvised
-// and TDRelaunchAdvisedConfigurationNeeded pass with a warning naming the
-// advisories. OutOfDate, OutOfDateConfigurationNeeded, Revoked and
-// NotSupported (no matching TCB level) fail unless listed; Revoked and
-// NotSupported always fail.
-type DCAPTCB struct {
-	AcceptStatus []string `json:"accept-status,omitempty"`
-	// AllowedAdvisories, when set, is the complete list of advisory IDs
-	// ("INTEL-SA-00615") that may apply; any other fails.
-	AllowedAdvisories []string `json:"allowed-advisories,omitempty"`
-	// ForbiddenAdvisories fail whenever they apply.
-	ForbiddenAdvisories []string `json:"forbidden-advisories,omitempty"`
-	// AcceptQEStatus are the accepted QE identity statuses (default UpToDate).
-	AcceptQEStatus []string `json:"accept-qe-status,omitempty"`
-	// MinTCBEvaluationDataNumber is a floor for the TCB Info and QE Identity
-	// tcbEvaluationDataNumber (pitfalls C8: a cache serving an old set).
-	MinTCBEvaluationDataNumber int `json:"min-tcb-evaluation-data-number,omitempty"`
+// PolicySection is the tdx section of the policy file format, for
+// policy.Parse (platform.ParsePolicy gives every platform's).
+func PolicySection() policy.Section {
+	return policy.Section{Name: Platform, New: func() any { return new(Policy) }}
 }
 
-// DefaultAcceptStatus returns the default of DCAPTCB.AcceptStatus, a fresh
-// slice on each call, so that no caller can widen the default for everyone.
-func DefaultAcceptStatus() []string {
-	return []string{
-		"UpToDate", "SWHardeningNeeded", "ConfigurationNeeded", "ConfigurationAndSWHardeningNeeded",
-		"TDRelaunchAdvised", "TDRelaunchAdvisedConfigurationNeeded",
-	}
-}
+// PolicyOf returns the tdx section of p, or nil (the defaults).
+func PolicyOf(p *policy.Policy) *Policy { return policy.Get[Policy](p, Platform) }

@@ -1,8 +1,11 @@
-package policy
+package sevsnp
 
-import "github.com/cloudra/cloudra"
+import (
+	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/policy"
+)
 
-// SEVSNP is the sev-snp section of a policy file. A nil section, and every
+// Policy is the sev-snp section of a policy file. A nil section, and every
 // omitted field, means the default given in each field's comment. Byte
 // strings are hex.
 //
@@ -17,7 +20,7 @@ import "github.com/cloudra/cloudra"
 // at 0x20, REPORT_DATA 64 at 0x50 (the policy gives a prefix of 1 to 64),
 // MEASUREMENT 48 at 0x90, HOST_DATA 32 at 0xC0, ID_KEY_DIGEST 48 at 0xE0,
 // AUTHOR_KEY_DIGEST 48 at 0x110.
-type SEVSNP struct {
+type Policy struct {
 	// ReportData is the expected REPORT_DATA: 1 to 64 bytes. The report's
 	// first len(ReportData) bytes must equal it and the remaining bytes must
 	// be zero, so a 32-byte hash must fill exactly the first half (pitfalls
@@ -57,7 +60,7 @@ type SEVSNP struct {
 	MinBuild uint8 `json:"min-build,omitempty"`
 	// MinTCB is the floor for REPORTED_TCB and COMMITTED_TCB, per component
 	// in the product's layout (never a packed integer).
-	MinTCB *SNPTCB `json:"min-tcb,omitempty"`
+	MinTCB *TCBFloor `json:"min-tcb,omitempty"`
 	// AllowProvisional accepts CURRENT_TCB above COMMITTED_TCB and a current
 	// firmware version other than the committed one (default true; COMMITTED
 	// above CURRENT is always rejected).
@@ -81,11 +84,20 @@ type SEVSNP struct {
 	AllowMaskedChipID bool `json:"allow-masked-chip-id,omitempty"`
 }
 
-// SNPTCB is a TCB floor, one security patch level per component.
-type SNPTCB struct {
+// TCBFloor is a TCB floor, one security patch level per component.
+type TCBFloor struct {
 	Bootloader uint8 `json:"bootloader"`
 	TEE        uint8 `json:"tee"`
 	SNP        uint8 `json:"snp"`
 	Microcode  uint8 `json:"microcode"`
 	FMC        uint8 `json:"fmc,omitempty"` // Turin only
 }
+
+// PolicySection is the sev-snp section of the policy file format, for
+// policy.Parse (platform.ParsePolicy gives every platform's).
+func PolicySection() policy.Section {
+	return policy.Section{Name: Platform, New: func() any { return new(Policy) }}
+}
+
+// PolicyOf returns the sev-snp section of p, or nil (the defaults).
+func PolicyOf(p *policy.Policy) *Policy { return policy.Get[Policy](p, Platform) }

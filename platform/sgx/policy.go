@@ -1,8 +1,12 @@
-package policy
+package sgx
 
-import "github.com/cloudra/cloudra"
+import (
+	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/platform/dcap"
+	"github.com/cloudra/cloudra/policy"
+)
 
-// SGX is the sgx section of a policy file. A nil section, and every omitted
+// Policy is the sgx section of a policy file. A nil section, and every omitted
 // field, means the default given in each field's comment. Byte strings are
 // hex in quote order.
 //
@@ -12,7 +16,7 @@ import "github.com/cloudra/cloudra"
 // bytes, ATTRIBUTES 16 (FLAGS 8 ‖ XFRM 8), MRENCLAVE 32, MRSIGNER 32,
 // CONFIGID 64, ISVFAMILYID 16, REPORTDATA 64 (the policy gives a prefix of
 // 1 to 64).
-type SGX struct {
+type Policy struct {
 	// ReportData is the expected REPORT_DATA (1 to 64 bytes; the rest of the
 	// quote's 64 bytes must be zero). Empty: not checked.
 	ReportData cloudra.HexBytes `json:"report-data,omitempty" hex:"1-64"`
@@ -38,6 +42,15 @@ type SGX struct {
 	ISVFamilyID  cloudra.HexBytes `json:"isvfamilyid,omitempty" hex:"16"`  // 16 bytes
 	ConfigID     cloudra.HexBytes `json:"configid,omitempty" hex:"64"`     // 64 bytes
 	ConfigSVN    *uint16          `json:"configsvn,omitempty"`
-	// TCB are the rules for the TCB status (see DCAPTCB).
-	TCB *DCAPTCB `json:"tcb,omitempty"`
+	// TCB are the rules for the TCB status (see dcap.TCBPolicy).
+	TCB *dcap.TCBPolicy `json:"tcb,omitempty"`
 }
+
+// PolicySection is the sgx section of the policy file format, for
+// policy.Parse (platform.ParsePolicy gives every platform's).
+func PolicySection() policy.Section {
+	return policy.Section{Name: Platform, New: func() any { return new(Policy) }}
+}
+
+// PolicyOf returns the sgx section of p, or nil (the defaults).
+func PolicyOf(p *policy.Policy) *Policy { return policy.Get[Policy](p, Platform) }

@@ -1,8 +1,11 @@
-package policy
+package azure
 
-import "github.com/cloudra/cloudra"
+import (
+	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/policy"
+)
 
-// Azure is the azure section of a policy file: rules for Azure confidential
+// Policy is the azure section of a policy file: rules for Azure confidential
 // VM evidence (the paravisor's HCL report from vTPM NV 0x01400001, its
 // runtime claims, and the vTPM quote signed by HCLAkPub). The hardware
 // report inside is appraised with the sev-snp or tdx section and the vTPM
@@ -12,7 +15,7 @@ import "github.com/cloudra/cloudra"
 // user-data is a prefix of the runtime claims' 64-byte user-data, the
 // contents of the 64-byte vTPM NV index 0x01400002 (docs/azure.md), so its
 // hex tag allows 1 to 64 bytes.
-type Azure struct {
+type Policy struct {
 	// UserData is the expected runtime-claims "user-data" (1 to 64 bytes,
 	// hex): the value written to NV 0x01400002 before the report was read.
 	// The claims' 64 bytes must equal it followed by zeros. Empty: the
@@ -38,3 +41,15 @@ type Azure struct {
 	// VMUniqueIDs is an allow-list of vmUniqueId values (case-insensitive).
 	VMUniqueIDs []string `json:"vm-unique-ids,omitempty"`
 }
+
+// SectionKey is the key of the azure section in a policy file.
+const SectionKey = "azure"
+
+// PolicySection is the azure section of the policy file format, for
+// policy.Parse (platform.ParsePolicy gives every platform's).
+func PolicySection() policy.Section {
+	return policy.Section{Name: SectionKey, New: func() any { return new(Policy) }}
+}
+
+// PolicyOf returns the azure section of p, or nil (the defaults).
+func PolicyOf(p *policy.Policy) *Policy { return policy.Get[Policy](p, SectionKey) }

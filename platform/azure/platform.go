@@ -1,0 +1,145 @@
+package azure
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/platform/seam"
+	"github.com/cloudra/cloudra/platform/sevsnp"
+	"github.com/cloudra/cloudra/platform/tdx"
+	"github.com/cloudra/cloudra/platform/tpm"
+	"github.com/cloudra/cloudra/policy"
+)
+
+// Seam returns Azure confidential VMs' entry in cloudra's list of platforms
+// (platform/platforms.go). It is a composite: the hardware report inside an
+// HCL report is verified by the SEV-SNP or TDX platform and the vTPM quote
+// by the TPM platform, obtained through seam.Env.Verifier, and this platform
+// adds the bindings between them.
+func Seam() seam.Platform { return azurePlatform{} }
+
+type azurePlatform struct{}
+
+func (azurePlatform) Name() string { return Platform }
+
+func (azurePlatform) Kinds() []seam.KindSpec {
+	return []seam.KindSpec{{Kind: cloudra.KindAzureHCL, Role: seam.Primary,
+		Parts: []cloudra.Kind{cloudra.KindTDXQuote, cloudra.KindTPMAttest}, PartsOf: hclParts}}
+}
+
+// hclParts: an HCL report owns the vTPM quote (signed by its HCLAkPub) and,
+// when it holds a TDX report, the TD quote of that report. An unreadable
+// report owns the quote only (its verification then fails as parse).
+func hclParts(data []byte) []cloudra.Kind {
+	if h, err := ParseHCLReport(data); err == nil && h.ReportType == ReportTypeTDX {
+		return []cloudra.Kind{cloudra.KindTDXQuote, cloudra.KindTPMAttest}
+	}
+	return []cloudra.Kind{cloudra.KindTPMAttest}
+}
+
+// Detect recognises an HCL report by its "HCLA" signature (the paravisor's
+// attestation report header; docs/azure.md).
+func (azurePlatform) Detect(b []byte) cloudra.Kind {
+	if len(b) >= 4 && string(b[:4]) == "HCLA" {
+		return cloudra.KindAzureHCL
+	}
+	return ""
+}
+
+func (azurePlatform) Inspect(kind cloudra.Kind, data []byte) ([]cloudra.Claim, error) {
+	if kind != cloudra.KindAzureHCL {
+		return nil, fmt.Errorf("azure: no inspector for %s", kind)
+	}
+	h, err := ParseHCLReport(data)
+	if err != nil {
+		return nil, err
+	}
+	return h.Fields(), nil
+}
+
+func (azurePlatform) Policy() policy.Section { return PolicySection() }
+
+// Build builds nothing of its own: the SEV-SNP or TDX verifier an HCL
+// report needs is obtained on first use.
+func (azurePlatform) Build(env seam.Env) (seam.Verifier, error) {
+	return &cvmVerifier{env: env}, nil
+}
+
+type cvmVerifier struct{ env seam.Env }
+
+// parts returns a verifier delegating to the hardware platform the HCL
+// report names; the other one is not built.
+func (c *cvmVerifier) parts(hcl []byte) (*Verifier, error) {
+	h, err := ParseHCLReport(hcl)
+	if err != nil {
+		return NewVerifier(nil, nil), nil // rejected as parse by Verify
+	}
+	switch h.ReportType {
+	case ReportTypeSNP:
+		v, err := c.env.Verifier(sevsnp.Platform)
+		if err != nil {
+			return nil, err
+		}
+		snp, ok := v.(*sevsnp.Verifier)
+		if !ok {
+			return nil, fmt.Errorf("azure: the %s platform's verifier is a %T", sevsnp.Platform, v)
+		}
+		return NewVerifier(snp, nil), nil
+	case ReportTypeTDX:
+		v, err := c.env.Verifier(tdx.Platform)
+		if err != nil {
+			return nil, err
+		}
+		td, ok := v.(*tdx.Verifier)
+		if !ok {
+			return nil, fmt.Errorf("azure: the %s platform's verifier is a %T", tdx.Platform, v)
+		}
+		return NewVerifier(nil, td), nil
+	}
+	return NewVerifier(nil, nil), nil
+}
+
+// VerifyRequest verifies an HCL report with its parts. A relying party's
+// challenge is answered either by the vTPM quote (its extraData) or by the
+// user-data echo through NV 0x01400002: whichever the evidence used is then
+// required to match.
+func (c *cvmVerifier) VerifyRequest(ctx context.Context, req *seam.Request) (*cloudra.Result, error) {
+	ev, err := EvidenceFromBundle(req.Bundle())
+	if err != nil {
+		return nil, err
+	}
+	ev.Nonce = req.Nonce
+	pol := req.Policy
+	az := PolicyOf(pol)
+	if len(req.Challenge) > 0 {
+		if len(ev.Nonce) == 0 && ev.Quote != nil && quoteCarries(ev.Quote.Attest, req.Challenge) {
+			ev.Nonce = req.Challenge
+		} else if len(ev.UserData) == 0 {
+			ev.UserData = req.Challenge
+		}
+	}
+	v, err := c.parts(req.Primary.Data)
+	if err != nil {
+		return nil, err
+	}
+	r, err := v.Verify(ctx, ev, req.Collateral, PolicyFrom(pol, az), req.Options)
+	if err != nil {
+		return nil, err
+	}
+	snp, td := sevsnp.PolicyOf(pol), tdx.PolicyOf(pol)
+	expected := len(ev.Nonce) > 0 || len(ev.UserData) > 0 || (az != nil && len(az.UserData) > 0) ||
+		(snp != nil && len(snp.ReportData) > 0) || (td != nil && len(td.ReportData) > 0)
+	seam.NoteFreshness(r, expected, !r.HasViolation(RuleFreshness) && !seam.FailedCheck(r, CheckUserData) && !seam.FailedCheck(r, "quote.nonce"),
+		"a vTPM quote nonce or user-data")
+	return r, nil
+}
+
+// quoteCarries reports whether a TPMS_ATTEST's extraData is the challenge.
+// It only chooses which binding an Azure verification requires; the quote
+// is then verified in full.
+func quoteCarries(attest, challenge []byte) bool {
+	a, err := tpm.ParseAttest(attest)
+	return err == nil && bytes.Equal(a.ExtraData, challenge)
+}

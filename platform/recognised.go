@@ -1,0 +1,66 @@
+package platform
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/platform/seam"
+	"github.com/cloudra/cloudra/policy"
+)
+
+// recognised is a platform whose artifacts this cloudra recognises but
+// cannot verify yet: a bundle carrying one is refused
+// ([ErrUnsupportedArtifact]), never verified on the rest alone, and
+// `cloudra inspect` names its kind.
+func recognised(name string, kind cloudra.Kind, detect func([]byte) bool) seam.Platform {
+	return &recognisedPlatform{name: name, kind: kind, detect: detect}
+}
+
+// recognisedText is recognised for a kind that is text, seen before armour
+// is removed.
+func recognisedText(name string, kind cloudra.Kind, detect func([]byte) bool) seam.Platform {
+	return &recognisedPlatform{name: name, kind: kind, detectText: detect}
+}
+
+type recognisedPlatform struct {
+	name       string
+	kind       cloudra.Kind
+	detect     func([]byte) bool
+	detectText func([]byte) bool
+}
+
+func (p *recognisedPlatform) Name() string { return p.name }
+func (p *recognisedPlatform) Kinds() []seam.KindSpec {
+	return []seam.KindSpec{{Kind: p.kind, Role: seam.Primary}}
+}
+func (p *recognisedPlatform) Detect(b []byte) cloudra.Kind {
+	if p.detect != nil && p.detect(b) {
+		return p.kind
+	}
+	return ""
+}
+func (p *recognisedPlatform) DetectText(t []byte) cloudra.Kind {
+	if p.detectText != nil && p.detectText(t) {
+		return p.kind
+	}
+	return ""
+}
+func (p *recognisedPlatform) Inspect(kind cloudra.Kind, _ []byte) ([]cloudra.Claim, error) {
+	return nil, fmt.Errorf("%w: no inspector for %s", ErrUnknownArtifact, kind)
+}
+func (p *recognisedPlatform) Policy() policy.Section                { return policy.Section{} }
+func (p *recognisedPlatform) Build(seam.Env) (seam.Verifier, error) { return nil, nil }
+
+// isCOSESign1: a CBOR array of four items (0x84), or one tagged 18,
+// COSE_Sign1 (0xd2 0x84) (RFC 9052 §4.2): the AWS Nitro Enclaves
+// attestation document.
+func isCOSESign1(b []byte) bool {
+	return len(b) > 4 && (b[0] == 0x84 || (b[0] == 0xd2 && b[1] == 0x84))
+}
+
+// isCompactJWS: three base64url parts of a JWS Compact Serialization
+// (RFC 7515 §7.1) whose header starts '{"' ("eyJ"): an MAA token.
+func isCompactJWS(t []byte) bool {
+	return bytes.HasPrefix(t, []byte("eyJ")) && bytes.Count(t, []byte(".")) == 2
+}

@@ -1,0 +1,43 @@
+// Package sim gathers what cloudra's simulated platforms share: the seed of
+// the demo's platforms and their test roots, which a verifier trusts only
+// when it is given them (platform.WithTestRoots, from the CLI's demo and
+// --allow-test-roots) and the verification allows test roots.
+package sim
+
+import (
+	"fmt"
+
+	"github.com/cloudra/cloudra/platform/seam"
+	"github.com/cloudra/cloudra/platform/sevsnp"
+	"github.com/cloudra/cloudra/platform/sgx"
+	"github.com/cloudra/cloudra/platform/tdx"
+	sgxsim "github.com/cloudra/cloudra/sim/sgx"
+	snpsim "github.com/cloudra/cloudra/sim/snp"
+)
+
+// DemoSeed is the seed of the simulated platforms that `cloudra demo` and
+// `cloudra collect --simulate` use by default.
+const DemoSeed = "cloudra-demo"
+
+// TestRoots returns the roots of the simulated platforms of seed: the
+// simulated SEV-SNP ARK and the simulated Intel-like root of the TDX and SGX
+// platforms.
+func TestRoots(seed string) ([]seam.TestRoot, error) {
+	p, err := snpsim.New([]byte(seed))
+	if err != nil {
+		return nil, fmt.Errorf("simulated sev-snp platform: %w", err)
+	}
+	pki, err := sgxsim.NewPKI([]byte(seed))
+	if err != nil {
+		return nil, fmt.Errorf("simulated Intel PKI: %w", err)
+	}
+	return []seam.TestRoot{
+		{Platform: sevsnp.Platform, Product: snpsim.Product, Cert: p.ARK()},
+		{Platform: tdx.Platform, Cert: pki.Root()},
+		{Platform: sgx.Platform, Cert: pki.Root()},
+	}, nil
+}
+
+// DemoRoots returns the test roots of the demo's seed, for
+// platform.WithTestRoots.
+func DemoRoots() ([]seam.TestRoot, error) { return TestRoots(DemoSeed) }

@@ -218,12 +218,13 @@ func TestVerifyFetchingStopsOnCancel(t *testing.T) {
 		t.Errorf("%d fetches after cancellation, want 1", got)
 	}
 
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
 	f = &memFetcher{serve: func(ctx context.Context, _ string) ([]byte, error) {
-		cancel()
+		cancel2()
 		return nil, ctx.Err()
 	}}
-	ctx, cancel = context.WithCancel(context.Background())
-	_, err = vs.VerifyFetching(ctx, in, f, platform.FetchOptions{MaxRounds: 5})
+	_, err = vs.VerifyFetching(ctx2, in, f, platform.FetchOptions{MaxRounds: 5})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("fetch cancelled: err = %v, want context.Canceled", err)
 	}

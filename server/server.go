@@ -74,14 +74,14 @@ import (
 // Defaults for [Config].
 const (
 	// DefaultNonceTTL is how long a challenge stays usable (Veraison's
-	// challenge TTL; pitfalls H2).
+	// challenge TTL; docs/pitfalls-server.md H2).
 	DefaultNonceTTL = 2*time.Minute + 30*time.Second
 	// DefaultMaxBody bounds a verify request body (KBS's
-	// payload_request_size; pitfalls H4).
+	// payload_request_size; docs/pitfalls-server.md H4).
 	DefaultMaxBody = 2 << 20
 	// DefaultMaxNonces bounds the outstanding challenges kept in memory.
 	DefaultMaxNonces = 100_000
-	// NonceSize is the size of an issued nonce in bytes (pitfalls H1).
+	// NonceSize is the size of an issued nonce in bytes (docs/pitfalls-server.md H1).
 	NonceSize = 32
 	// maxFetchRounds bounds verify/fetch rounds, as the CLI does.
 	maxFetchRounds = 3

@@ -23,7 +23,8 @@ import (
 )
 
 // parityCase is real evidence whose verdict the dispatcher must reach
-// exactly as the platform's own verifier does (pitfall A4: every entry point
+// exactly as the platform's own verifier does (docs/pitfalls-snp.md,
+// docs/pitfalls-dcap.md and docs/pitfalls-tpm.md A4: every entry point
 // enforces the same checks).
 type parityCase struct {
 	evidence   string

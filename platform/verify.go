@@ -243,6 +243,20 @@ func SetReportData(p *policy.Policy, rd []byte) {
 // offline verification can fail closed (require-crl).
 func RevocationRefs(b *cloudra.Bundle) []cloudra.CollateralRef {
 	var out []cloudra.CollateralRef
+	for _, r := range revocationRefs(b) {
+		out = append(out, r.ref)
+	}
+	return out
+}
+
+// revocationRef is one revocation list with the platform that named it.
+type revocationRef struct {
+	ref    cloudra.CollateralRef
+	lister seam.RevocationLister
+}
+
+func revocationRefs(b *cloudra.Bundle) []revocationRef {
+	var out []revocationRef
 	seen := map[string]bool{}
 	for _, a := range b.Artifacts {
 		for _, pl := range platforms {
@@ -253,7 +267,7 @@ func RevocationRefs(b *cloudra.Bundle) []cloudra.CollateralRef {
 			for _, r := range rl.RevocationRefs(a) {
 				if !seen[r.URL] {
 					seen[r.URL] = true
-					out = append(out, r)
+					out = append(out, revocationRef{r, rl})
 				}
 			}
 		}

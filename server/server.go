@@ -74,14 +74,14 @@ import (
 // Defaults for [Config].
 const (
 	// DefaultNonceTTL is how long a challenge stays usable (Veraison's
-	// challenge TTL; pitfalls H2).
+	// challenge TTL; docs/pitfalls-server.md H2).
 	DefaultNonceTTL = 2*time.Minute + 30*time.Second
 	// DefaultMaxBody bounds a verify request body (KBS's
-	// payload_request_size; pitfalls H4).
+	// payload_request_size; docs/pitfalls-server.md H4).
 	DefaultMaxBody = 2 << 20
 	// DefaultMaxNonces bounds the outstanding challenges kept in memory.
 	DefaultMaxNonces = 100_000
-	// NonceSize is the size of an issued nonce in bytes (pitfalls H1).
+	// NonceSize is the size of an issued nonce in bytes (docs/pitfalls-server.md H1).
 	NonceSize = 32
 	// maxFetchRounds bounds verify/fetch rounds, as the CLI does.
 	maxFetchRounds = 3
@@ -372,46 +372,47 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 }
 
 // verifyFetching verifies and, while the verifiers name missing collateral
-// and a fetcher is configured, fetches it and verifies again (as `cloudra
-// verify` does). in.Collateral must be the request's own set.
+// and a fetcher is configured, fetches it and verifies again (the loop
+// `cloudra verify` uses, platform.Verifiers.VerifyFetching), each
+// verification bounded by VerifyTimeout.
 func (s *Server) verifyFetching(ctx context.Context, in platform.Input) (*cloudra.Result, *Problem) {
-	for round := 0; ; round++ {
-		vctx, cancel := context.WithTimeout(ctx, s.cfg.VerifyTimeout)
-		res, err := s.cfg.Verifiers.Verify(vctx, in)
-		cancel()
-		if err == nil {
-			return res, nil
-		}
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-			why := fmt.Sprintf("server: verification stopped after %s: %v", s.cfg.VerifyTimeout, err)
-			if ctx.Err() != nil {
-				why = fmt.Sprintf("server: verification stopped, the client left: %v", err)
-			}
-			return nil, newProblem(http.StatusServiceUnavailable, probStopped, why, nil)
-		}
-		var miss *cloudra.MissingCollateralError
-		if !errors.As(err, &miss) {
-			return nil, newProblem(http.StatusUnprocessableEntity, probUndecidable, "server: cannot decide: "+err.Error(), nil)
-		}
-		missing := make([]MissingItem, 0, len(miss.Items))
-		for _, it := range miss.Items {
-			missing = append(missing, MissingItem{What: it.What, URL: it.URL})
-		}
-		if s.cfg.Fetcher == nil || round >= maxFetchRounds {
-			return nil, newProblem(http.StatusUnprocessableEntity, probMissing, "server: cannot decide: "+err.Error(), missing)
-		}
-		// Items may be alternatives (a v2 report's VCEK under each product
-		// line): go on when at least one arrived.
-		c, got, errs := collateral.FetchRefs(ctx, s.cfg.Fetcher, miss.Items, nil, nil)
-		in.Collateral.Merge(c)
-		if got == 0 {
-			detail := fmt.Sprintf("server: fetching collateral: %v", errors.Join(errs...))
-			if errors.Is(errors.Join(errs...), collateral.ErrOffline) {
-				return nil, newProblem(http.StatusUnprocessableEntity, probMissing, detail, missing)
-			}
-			return nil, newProblem(http.StatusServiceUnavailable, probUnavailable, detail, missing)
-		}
+	res, err := s.cfg.Verifiers.VerifyFetching(ctx, in, s.cfg.Fetcher,
+		platform.FetchOptions{MaxRounds: maxFetchRounds, VerifyTimeout: s.cfg.VerifyTimeout})
+	if err == nil {
+		return res, nil
 	}
+	var miss *cloudra.MissingCollateralError
+	var fe *platform.FetchError
+	switch {
+	case errors.As(err, &fe):
+		errors.As(fe.Verify, &miss)
+		detail := "server: " + fe.Error()
+		if fe.Offline() {
+			return nil, newProblem(http.StatusUnprocessableEntity, probMissing, detail, missingItems(miss))
+		}
+		return nil, newProblem(http.StatusServiceUnavailable, probUnavailable, detail, missingItems(miss))
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+		why := fmt.Sprintf("server: verification stopped after %s: %v", s.cfg.VerifyTimeout, err)
+		if ctx.Err() != nil {
+			why = fmt.Sprintf("server: verification stopped, the client left: %v", err)
+		}
+		return nil, newProblem(http.StatusServiceUnavailable, probStopped, why, nil)
+	case errors.As(err, &miss):
+		return nil, newProblem(http.StatusUnprocessableEntity, probMissing, "server: cannot decide: "+err.Error(), missingItems(miss))
+	}
+	return nil, newProblem(http.StatusUnprocessableEntity, probUndecidable, "server: cannot decide: "+err.Error(), nil)
+}
+
+// missingItems lists what miss names, for the problem document.
+func missingItems(miss *cloudra.MissingCollateralError) []MissingItem {
+	if miss == nil {
+		return nil
+	}
+	out := make([]MissingItem, 0, len(miss.Items))
+	for _, it := range miss.Items {
+		out = append(out, MissingItem{What: it.What, URL: it.URL})
+	}
+	return out
 }
 
 func writeResult(w http.ResponseWriter, res *cloudra.Result) {

@@ -8,8 +8,8 @@ import (
 	"github.com/cloudra/cloudra/platform/tpm"
 )
 
-// The tests in this file close the vTPM-quote gaps found when pitfalls E3
-// and A1/A4 were mapped to tests (docs/pitfalls-tpm.md): the same quote
+// The tests in this file close the vTPM-quote gaps found when
+// docs/pitfalls-tpm.md E3, A1 and A4 were mapped to tests: the same quote
 // mutations the tpm package rejects are rejected, with the same class,
 // when the quote arrives inside Azure evidence.
 

@@ -72,7 +72,7 @@ type VMConfiguration struct {
 // ParseRuntimeClaims parses runtime claims JSON. The document must be
 // valid UTF-8 and one JSON object with no duplicate member names at any
 // level (Go's encoding/json would keep the last duplicate, so a verifier
-// and another reader could disagree on "keys" or "user-data"; pitfalls E2)
+// and another reader could disagree on "keys" or "user-data"; docs/pitfalls-tpm.md E2)
 // and nothing after it. Names that differ only in case or Unicode simple
 // folding are duplicates, and a known member must be spelt exactly
 // (checkJSON). Unknown members are ignored. user-data must be hex

@@ -34,7 +34,7 @@ func jwkJSON(kid string, k *JWK) string {
 
 // TestRuntimeClaimsRejectCaseFoldedDuplicates: encoding/json matches member
 // names to fields case-insensitively with Unicode simple folding and keeps
-// the last match, so two names that fold alike are duplicates (pitfalls E2).
+// the last match, so two names that fold alike are duplicates (docs/pitfalls-tpm.md E2).
 // Each document is rejected as a parse error naming both spellings.
 func TestRuntimeClaimsRejectCaseFoldedDuplicates(t *testing.T) {
 	ak, ek := realKeys(t)

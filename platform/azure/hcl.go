@@ -70,7 +70,7 @@ func (t ReportType) String() string {
 type HashType uint32
 
 // Hash types (IgvmAttestHashType). The algorithm is allow-listed: any other
-// value is a parse error (pitfalls E2).
+// value is a parse error (docs/azure.md, the HCL report layout).
 const (
 	HashSHA256 HashType = 1
 	HashSHA384 HashType = 2

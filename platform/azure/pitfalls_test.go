@@ -34,7 +34,7 @@ const (
 )
 
 // TestParsePitfalls: malformed HCL reports are parse errors, never panics
-// (pitfalls E1, E2).
+// (docs/azure.md, the HCL report layout).
 func TestParsePitfalls(t *testing.T) {
 	snp := vectortest.Read(t, vectors[1].dir+"/hcl_report.bin")
 	td := vectortest.Read(t, vectors[5].dir+"/hcl_report.bin")
@@ -122,7 +122,7 @@ func TestHashTypes(t *testing.T) {
 
 // TestClaimsAltered: one byte of the claims changed → the binding fails,
 // HCLAkPub is not bound, the vTPM quote's AK is not anchored, and no
-// claims are returned (pitfalls E2; trustee report[0x06e0] += 1).
+// claims are returned (docs/azure.md, runtime claims; trustee report[0x06e0] += 1).
 func TestClaimsAltered(t *testing.T) {
 	av := newVerifier(t)
 	for _, off := range []int{0x06e0, ClaimsOffset + 2, ClaimsOffset + 1109} {
@@ -151,7 +151,7 @@ func TestClaimsAltered(t *testing.T) {
 
 // TestAKSwapped: a quote by another key, a supplied AK that is not
 // HCLAkPub, and claims whose HCLAkPub is replaced by the quote signer's
-// key all fail (pitfalls E3).
+// key all fail (docs/pitfalls-tpm.md E3).
 func TestAKSwapped(t *testing.T) {
 	av := newVerifier(t)
 	ev, col, opts := evidence(t, vectors[1])
@@ -337,7 +337,7 @@ func TestRuntimeClaims(t *testing.T) {
 }
 
 // TestUserDataShapes: a claims user-data shorter than 64 bytes, absent, or
-// only prefix-equal never passes (pitfalls E3: trustee's prefix compare).
+// only prefix-equal never passes (docs/pitfalls-tpm.md E3: trustee's prefix compare).
 func TestUserDataShapes(t *testing.T) {
 	want := []byte("nonce")
 	full := make([]byte, UserDataSize)

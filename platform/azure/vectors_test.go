@@ -126,7 +126,7 @@ func TestVerifyVectors(t *testing.T) {
 
 // TestV2UserData: the v2 evidence echoes the 48-byte nonce in user-data;
 // "123abc" (trustee test_verify_user_data) is REJECT/binding, and so is a
-// prefix of the nonce (pitfalls E3: no prefix compare).
+// prefix of the nonce (docs/pitfalls-tpm.md E3: no prefix compare).
 func TestV2UserData(t *testing.T) {
 	av := newVerifier(t)
 	v := vectors[3]

@@ -119,12 +119,12 @@ func NewVerifier(snp *sevsnp.Verifier, tdx *tdx.Verifier) *Verifier {
 //
 // Policy adjustments, made on copies: the SNP report of an HCL report is
 // the paravisor's and must be at VMPL 0 whatever the sev-snp section says
-// (pitfalls E1); REPORT_DATA holds the claims hash, so the sev-snp/tdx
-// report-data rule is replaced by the binding check, and a report-data the
-// caller set is taken as the expected user-data unless the azure section
-// or Evidence names one; Azure TDs run with TD_ATTRIBUTES 0, so
-// SEPT_VE_DISABLE is not required unless the tdx section says so
-// explicitly (pitfalls V5).
+// (SEV-SNP ABI spec, ATTESTATION_REPORT VMPL; docs/azure.md); REPORT_DATA
+// holds the claims hash, so the sev-snp/tdx report-data rule is replaced by
+// the binding check, and a report-data the caller set is taken as the
+// expected user-data unless the azure section or Evidence names one; Azure
+// TDs run with TD_ATTRIBUTES 0, so SEPT_VE_DISABLE is not required unless
+// the tdx section says so explicitly (docs/pitfalls-dcap.md V5).
 //
 // The error is non-nil only when no decision is possible: no time,
 // missing collateral (the hardware verifier's

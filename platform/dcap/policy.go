@@ -19,7 +19,7 @@ type TCBPolicy struct {
 	// AcceptQEStatus are the accepted QE identity statuses (default UpToDate).
 	AcceptQEStatus []string `json:"accept-qe-status,omitempty"`
 	// MinTCBEvaluationDataNumber is a floor for the TCB Info and QE Identity
-	// tcbEvaluationDataNumber (pitfalls C8: a cache serving an old set).
+	// tcbEvaluationDataNumber (docs/pitfalls-dcap.md C8: a cache serving an old set).
 	MinTCBEvaluationDataNumber int `json:"min-tcb-evaluation-data-number,omitempty"`
 }
 

@@ -44,7 +44,7 @@ func p256Key(raw []byte) (*ecdsa.PublicKey, error) {
 }
 
 // verifyRS checks a raw r‖s (big-endian, 32 bytes each) ECDSA P-256 signature
-// over SHA-256(msg). Only this encoding is tried (pitfalls A6).
+// over SHA-256(msg). Only this encoding is tried (docs/pitfalls-dcap.md A6).
 func verifyRS(pub *ecdsa.PublicKey, msg []byte, sig *[64]byte) bool {
 	h := sha256.Sum256(msg)
 	r := new(big.Int).SetBytes(sig[:32])

@@ -208,7 +208,7 @@ type State struct {
 	// PCR4, in boot order: shim, boot loader, kernel … — the
 	// EV_EFI_BOOT_SERVICES_APPLICATION events, and EV_EFI_BOOT_SERVICES_DRIVER
 	// or EV_IPL events whose digest is not of their data (an image, so
-	// that retyping an application to them cannot hide it, pitfalls D5).
+	// that retyping an application to them cannot hide it, docs/pitfalls-tpm.md D5).
 	EFIApps []string `json:"efi_apps,omitempty"`
 	// KernelCmdline is the measured command line without its trailing NUL.
 	KernelCmdline string `json:"kernel_cmdline,omitempty"`
@@ -222,7 +222,7 @@ type State struct {
 	// separators, unexpected types in PCR4/PCR7, error separators, and —
 	// starting with ProblemDataDigest — events whose data a claim would come
 	// from but whose digests do not all prove it). A verifier must treat a
-	// non-empty list as a failure (pitfalls D5).
+	// non-empty list as a failure (docs/pitfalls-tpm.md D5).
 	Problems []string `json:"problems,omitempty"`
 	// Notes lists oddities that do not affect the claims.
 	Notes []string `json:"notes,omitempty"`
@@ -256,7 +256,7 @@ const (
 )
 
 // Types expected in PCR4 and PCR7 (PFP §3.3.4.5 and §3.3.4.8). Any other type
-// there may be a retyped measurement (pitfalls D5) and is a problem.
+// there may be a retyped measurement (docs/pitfalls-tpm.md D5) and is a problem.
 var (
 	pcr4Types = map[EventType]bool{EvEFIBootServicesApp: true, EvEFIAction: true, EvSeparator: true,
 		EvIPL: true, EvEventTag: true, EvCompactHash: true, EvEFIBootServicesDriver: true}
@@ -363,7 +363,7 @@ func Analyze(l *Log, bank uint16, verified map[int]bool) (*State, error) {
 			// possibly of its taggedEventData; PFP §10.4.1) must match it:
 			// otherwise it may be a retyped application hidden from
 			// EFIApps, and so from the efi-app-digests and kernel-digests
-			// rules (pitfalls D5).
+			// rules (docs/pitfalls-tpm.md D5).
 			switch e.Type {
 			case EvEFIAction, EvCompactHash, EvEventTag:
 				if !proven && !(e.Type == EvEventTag && taggedDataProven(e)) {

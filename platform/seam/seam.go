@@ -12,6 +12,7 @@ package seam
 import (
 	"context"
 	"crypto/x509"
+	"time"
 
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/policy"
@@ -106,7 +107,14 @@ type ReportDataSetter interface {
 // optional to their verifier (fail-open unless the policy requires one), so
 // that it never names them as missing: a fetcher gets them up front.
 type RevocationLister interface {
+	// RevocationRefs names the lists artifact a can be checked against.
 	RevocationRefs(a cloudra.Artifact) []cloudra.CollateralRef
+	// RevocationAtHand reports whether col holds the list ref names, valid
+	// at t when valid is set.
+	RevocationAtHand(ref cloudra.CollateralRef, col *cloudra.Collateral, t time.Time, valid bool) bool
+	// RevocationRequired reports whether policy p requires the lists, so
+	// that one that cannot be fetched fails the verification closed.
+	RevocationRequired(p *policy.Policy) bool
 }
 
 // Env is what Build is given.

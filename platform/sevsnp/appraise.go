@@ -31,7 +31,7 @@ func appraise(res *cloudra.Result, r *Report, product string, vlek bool, pol *Po
 	pass := func(check string) { res.Add(check, cloudra.OutcomePass, "", "") }
 	h := hex.EncodeToString
 
-	// Binding: REPORT_DATA, full width (pitfalls B9).
+	// Binding: REPORT_DATA, full width (docs/pitfalls-snp.md B9).
 	if len(pol.ReportData) > 0 {
 		switch {
 		case len(pol.ReportData) > 64:
@@ -76,7 +76,7 @@ func appraise(res *cloudra.Result, r *Report, product string, vlek bool, pol *Po
 	}
 
 	// VMPL: 0 unless the policy pins another level; values above 3 are
-	// host-initiated reports (pitfalls B8).
+	// host-initiated reports (docs/pitfalls-snp.md B8).
 	wantVMPL := uint32(0)
 	if pol.VMPL != nil {
 		wantVMPL = *pol.VMPL
@@ -87,7 +87,7 @@ func appraise(res *cloudra.Result, r *Report, product string, vlek bool, pol *Po
 		pass("policy.vmpl")
 	}
 
-	// Guest policy bits (pitfalls B7).
+	// Guest policy bits (docs/pitfalls-snp.md B7).
 	bit := func(rule string, set bool, allowed bool) {
 		if set && !allowed {
 			violate(rule, cloudra.ClassPolicy, "not set", "set")
@@ -135,7 +135,7 @@ func appraise(res *cloudra.Result, r *Report, product string, vlek bool, pol *Po
 	}
 
 	// TCB consistency and floor, component-wise in the product layout
-	// (pitfalls B5, B6).
+	// (docs/pitfalls-snp.md B5, B6).
 	cur, com, rep := r.CurrentTCB.Parts(product), r.CommittedTCB.Parts(product), r.ReportedTCB.Parts(product)
 	if !cur.AtLeast(com) {
 		violate("committed-above-current", cloudra.ClassPolicy, "COMMITTED_TCB ≤ CURRENT_TCB", fmt.Sprintf("committed %s, current %s", com, cur))

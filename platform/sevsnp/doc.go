@@ -22,9 +22,9 @@ package sevsnp
 //     and checks the signature of the first 1184 bytes, so a result for a
 //     1185-byte file says both REJECT/parse and whether the report is genuine.
 //   - REPORT_DATA policy: an expected value of n ≤ 64 bytes must equal the
-//     first n bytes and the remaining 64−n bytes must be zero (pitfalls B9).
+//     first n bytes and the remaining 64−n bytes must be zero (docs/pitfalls-snp.md B9).
 //   - Provisional firmware (CURRENT ≠ COMMITTED) is allowed by default: live
-//     microcode updates make it normal on AWS and Azure (pitfalls V1).
+//     microcode updates make it normal on AWS and Azure (docs/pitfalls-snp.md V1).
 //     COMMITTED above CURRENT, and REPORTED above CURRENT, are always
 //     rejected, component by component.
 //   - Revocation fails open by default (a skipped chain.crl check and a

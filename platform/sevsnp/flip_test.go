@@ -112,7 +112,7 @@ func TestVectorMutations(t *testing.T) {
 // TestVectorCertMutations: virtee's vcek[40] ^= 0xff and trustee's
 // vcek[42] += 1 land in the outer signature AlgorithmIdentifier, so the DER
 // no longer parses: through the certificate table that is REJECT/parse, not
-// REJECT/chain (pitfalls A2 warns of exactly this). The parseable variant of
+// REJECT/chain (docs/pitfalls-snp.md A2 warns of exactly this). The parseable variant of
 // the mutation is TestA2ChainChecked.
 func TestVectorCertMutations(t *testing.T) {
 	vectortest.Dir(t)

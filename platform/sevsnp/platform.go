@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"net/url"
+	"strings"
+	"time"
 
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/platform/seam"
@@ -124,4 +127,35 @@ func (v *Verifier) VerifyRequest(ctx context.Context, req *seam.Request) (*cloud
 	}
 	seam.NoteFreshness(r, sp != nil && len(sp.ReportData) > 0, !r.HasViolation("report-data"), "REPORT_DATA")
 	return r, nil
+}
+
+// RevocationAtHand reports whether col holds a CRL issued by the ARK of the
+// product that ref names (the KDS path /vcek/v1/{product}/crl, AMD Key
+// Distribution Server Interface specification #57230 §4.2), valid at t when
+// valid is set. Which list verifies is then for the verifier to judge.
+func (snpPlatform) RevocationAtHand(ref cloudra.CollateralRef, col *cloudra.Collateral, t time.Time, valid bool) bool {
+	u, err := url.Parse(ref.URL)
+	if err != nil || col == nil {
+		return false
+	}
+	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
+	if len(parts) != 4 || parts[3] != "crl" {
+		return false
+	}
+	issuer := "ARK-" + parts[2]
+	for _, crl := range col.CRLs {
+		if crl.Issuer.CommonName != issuer {
+			continue
+		}
+		if !valid || (!t.Before(crl.ThisUpdate) && t.Before(crl.NextUpdate)) {
+			return true
+		}
+	}
+	return false
+}
+
+// RevocationRequired reports whether the sev-snp section sets require-crl.
+func (snpPlatform) RevocationRequired(p *policy.Policy) bool {
+	s := PolicyOf(p)
+	return s != nil && s.RequireCRL
 }

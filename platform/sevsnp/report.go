@@ -262,7 +262,7 @@ func (r *Report) parse() error {
 	// Signature: R and S, 72 bytes little-endian each; only the low 48 bytes
 	// carry a P-384 scalar, the rest must be zero. The 368 bytes after S are
 	// unsigned and must be zero so that nothing unauthenticated can ride
-	// along (pitfalls B11).
+	// along (docs/pitfalls-snp.md B11).
 	if !s.CopyBytes(r.R[:]) || !s.CopyBytes(r.S[:]) {
 		return malformed("report", "short signature")
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/cloudra/cloudra/policy"
 )
 
-// Every violated rule is reported with its name (pitfalls A3), and each rule
+// Every violated rule is reported with its name (docs/pitfalls-snp.md A3), and each rule
 // has a passing twin.
 func TestEveryRuleReported(t *testing.T) {
 	f := newFixture(t, Milan, false)

@@ -362,7 +362,7 @@ func (v *Verifier) Verify(ctx context.Context, ev Evidence, col *cloudra.Collate
 // failure that rejects the evidence whatever the missing certificate would
 // show (trailing bytes after the report, step 1): then the decision is
 // REJECT/parse and the unchecked signature is recorded as skipped, so a
-// decided rejection is not reported as undecided (pitfalls V4).
+// decided rejection is not reported as undecided (docs/pitfalls-snp.md V4).
 func decidedOr(res *cloudra.Result, err error) (*cloudra.Result, error) {
 	if !res.Failed() {
 		return nil, err
@@ -495,7 +495,7 @@ func checkHWIDBinding(res *cloudra.Result, r *Report, hwid []byte, product strin
 // verifyReportSig checks the ECDSA P-384 signature. R and S are 72-byte
 // little-endian integers (ABI spec, "ECDSA P-384 with SHA-384" signature
 // format); they are converted to one DER ECDSA-Sig-Value and checked once.
-// There is no fallback to any other byte order or hash (pitfalls A6).
+// There is no fallback to any other byte order or hash (docs/pitfalls-snp.md A6).
 //
 // Range: r and s must lie in [1, n-1] (FIPS 186-5 §6.4.2); zero is refused
 // here, values ≥ n by crypto/ecdsa, and bytes 48–71 were checked zero by

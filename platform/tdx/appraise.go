@@ -18,7 +18,7 @@ func Appraise(res *cloudra.Result, r *dcap.TDReport, pol *Policy) {
 	}
 	attrs := r.Attributes()
 	got := hex.EncodeToString(r.TDAttributes[:])
-	// Reserved bits fail whatever the policy says (pitfalls C10, C11).
+	// Reserved bits fail whatever the policy says (docs/pitfalls-dcap.md C10, C11).
 	if reserved := attrs &^ dcap.TDAttrKnown; reserved != 0 {
 		res.Violate("td-attributes.reserved", cloudra.ClassPolicy, "reserved bits clear", fmt.Sprintf("%s (reserved bits %#x)", got, reserved))
 	}

@@ -32,7 +32,7 @@ const (
 
 // AKAttributes are the attributes an attestation key must have: a
 // restricted signing key generated in and bound to its TPM, so it signs only
-// TPM-generated structures (Part 1, §25.2; pitfalls D4, safeboot #36).
+// TPM-generated structures (Part 1, §25.2; docs/pitfalls-tpm.md D4, safeboot #36).
 const AKAttributes = AttrFixedTPM | AttrFixedParent | AttrSensitiveDataOrigin | AttrRestricted | AttrSign
 
 // ECC curves (TPM_ECC_CURVE, Part 2, §6.4).

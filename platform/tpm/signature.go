@@ -135,7 +135,7 @@ var errSigKey = errors.New("signature scheme does not match the key type")
 
 // Verify checks sig over msg (hashed with sig.Hash) under pub. The scheme
 // comes from the signature alone; no other interpretation is tried
-// (pitfalls A6). RSA-PSS accepts any salt length, because TPMs differ
+// (docs/pitfalls-tpm.md A6). RSA-PSS accepts any salt length, because TPMs differ
 // (Part 1 rev 1.16: largest salt the key allows; later: digest size).
 func (sig *Signature) Verify(pub crypto.PublicKey, msg []byte) error {
 	h, ok := sig.Hash.Hash()

@@ -18,7 +18,7 @@ import (
 	"github.com/cloudra/cloudra/platform/tpm"
 )
 
-// Pitfall A4 for TPM quotes: the same real quotes and the same mutations
+// docs/pitfalls-tpm.md A4 for TPM quotes: the same real quotes and the same mutations
 // give the same failed checks, with the same classes, through the library
 // (tpm.VerifyQuote), `cloudra tpm check-quote` and `cloudra verify` of an
 // evidence bundle (docs/pitfalls-tpm.md).

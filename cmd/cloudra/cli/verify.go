@@ -187,59 +187,38 @@ func freshnessHints(res *cloudra.Result, haveNonce, haveReportData bool) []strin
 // verifyFetching verifies, and while the verifier names missing collateral
 // and the network is allowed, fetches it (through the cache) and tries again.
 func verifyFetching(ctx context.Context, env *Env, vs *platform.Verifiers, in platform.Input, f *verifyFlags) (*cloudra.Result, error) {
+	o := platform.FetchOptions{Rewrite: func(u string) string { return rebase(u, f.kdsURL, f.pcsURL) }}
 	var fetcher collateral.Fetcher
-	var warnings []string
-	if !f.offline {
-		// Revocation lists are optional to the verifiers (fail-open), so
-		// they never name them as missing: fetch them up front.
-		fetcher = newFetcher(env, f.cacheDir, f.verbose)
-		var err error
-		if warnings, err = fetchRevocation(ctx, env, fetcher, in, f); err != nil {
-			return nil, err
-		}
-	}
-	for round := 0; ; round++ {
-		res, err := vs.Verify(ctx, in)
-		var miss *cloudra.MissingCollateralError
-		if err == nil {
-			addWarnings(res, warnings)
-			return res, nil
-		}
-		if !errors.As(err, &miss) {
-			return nil, undecided(err, "")
-		}
-		if round >= 3 {
-			return nil, undecided(err, "")
-		}
-		if fetcher == nil {
-			if f.offline {
-				// Offline still serves what an earlier online run cached;
-				// it never dials.
-				c, cerr := collateral.NewCache(f.cacheDir, collateral.CacheOptions{TTLFor: collateral.SuggestedTTL})
-				if f.cacheDir == "" || cerr != nil {
-					return nil, undecided(err, "")
-				}
+	if f.offline {
+		// Offline still serves what an earlier online run cached; it
+		// never dials.
+		if f.cacheDir != "" {
+			if c, err := collateral.NewCache(f.cacheDir, collateral.CacheOptions{TTLFor: collateral.SuggestedTTL}); err == nil {
 				fetcher = collateral.Offline(c)
-			} else {
-				fetcher = newFetcher(env, f.cacheDir, f.verbose)
 			}
 		}
-		// Items may be alternatives (a v2 report's VCEK under each product
-		// line): fetch them all, and go on when at least one arrived.
-		c, got, ferrs := fetchRefs(ctx, env, fetcher, miss.Items, f.kdsURL, f.pcsURL, f.offline)
-		in.Collateral.Merge(c)
-		if got == 0 {
-			if f.offline {
-				return nil, undecided(err, "")
-			}
-			return nil, undecided(fmt.Errorf("fetching collateral: %w", errors.Join(ferrs...)), "pass --collateral DIR with it, or check the network")
-		}
-		if f.verbose {
-			for _, e := range ferrs {
-				fmt.Fprintf(env.Stderr, "cloudra: not fetched: %v\n", e)
-			}
-		}
+	} else {
+		fetcher = newFetcher(env, f.cacheDir, f.verbose)
+		o.Revocation = true
+		o.Progress = func(ev string) { fmt.Fprintf(env.Stderr, "cloudra: %s\n", ev) }
 	}
+	if f.verbose {
+		o.NotFetched = func(e error) { fmt.Fprintf(env.Stderr, "cloudra: not fetched: %v\n", e) }
+	}
+	res, err := vs.VerifyFetching(ctx, in, fetcher, o)
+	var rev *platform.RevocationError
+	var fe *platform.FetchError
+	switch {
+	case err == nil:
+		return res, nil
+	case errors.As(err, &rev):
+		return nil, undecided(err, "check the network, or pass --collateral DIR holding the CRL (cloudra collateral fetch writes one)")
+	case errors.As(err, &fe) && f.offline:
+		return nil, undecided(fe.Verify, "")
+	case errors.As(err, &fe):
+		return nil, undecided(err, "pass --collateral DIR with it, or check the network")
+	}
+	return nil, undecided(err, "")
 }
 
 // newFetcher fetches over HTTP through the disk cache in cacheDir. Cache

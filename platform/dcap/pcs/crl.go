@@ -9,7 +9,7 @@ import (
 )
 
 // ParseCRL parses a DER CRL (PCS serves ?encoding=der) and rejects trailing
-// data (pitfalls C9).
+// data (docs/pitfalls-dcap.md C9).
 func ParseCRL(der []byte) (*x509.RevocationList, error) {
 	crl, err := x509.ParseRevocationList(der)
 	if err != nil {

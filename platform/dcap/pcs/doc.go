@@ -25,7 +25,7 @@
 // Intel signs the exact bytes of the inner JSON object ("tcbInfo" or
 // "enclaveIdentity") as served. The parser keeps that span ([TCBInfo.RawSigned])
 // and the signature is verified over it; the document is never re-serialised,
-// so re-ordered keys or changed whitespace fail the signature (pitfalls C9).
+// so re-ordered keys or changed whitespace fail the signature (docs/pitfalls-dcap.md C9).
 //
 // # Errors
 //

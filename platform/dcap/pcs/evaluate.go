@@ -279,7 +279,7 @@ func (t *TCBInfo) CheckTDXModule(mrSignerSeam [48]byte, seamAttributes [8]byte, 
 // QVL EnclaveIdentityV2 / EnclaveReportVerifier): MRSIGNER equal, ISVPRODID
 // equal, MISCSELECT & miscselectMask == miscselect, ATTRIBUTES &
 // attributesMask == attributes. Every mismatch is reported in one error
-// wrapping [ErrMismatch] (pitfalls C1). Then the first tcbLevels entry with
+// wrapping [ErrMismatch] (docs/pitfalls-dcap.md C1). Then the first tcbLevels entry with
 // isvsvn ≤ the QE's ISVSVN gives the QE status (none → NotSupported).
 // miscselect is the report's MISCSELECT read as a little-endian u32.
 func EvaluateQE(id *QEIdentity, isvsvn uint16, miscselect uint32, attributes [16]byte, mrsigner [32]byte, isvprodid uint16) (*QEEvaluation, error) {
@@ -344,7 +344,7 @@ type Verdict struct {
 //     NotSupported gives NotSupported; otherwise the platform status stands.
 //
 // A nil qe leaves the platform status as it is (callers must not skip the QE
-// identity; pitfalls C1).
+// identity; docs/pitfalls-dcap.md C1).
 func Converge(p *TCBEvaluation, qe *QEEvaluation) Verdict {
 	v := Verdict{Status: NotSupported, Platform: NotSupported}
 	if p == nil {

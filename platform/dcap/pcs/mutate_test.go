@@ -53,7 +53,7 @@ var docCases = []docCase{
 }
 
 // TestSignedSpan: every single-byte change inside the signed object that
-// still parses must fail the signature (pitfalls A1, C9); a flipped
+// still parses must fail the signature (docs/pitfalls-dcap.md A1, C9); a flipped
 // signature byte too.
 func TestSignedSpan(t *testing.T) {
 	vectortest.Dir(t)

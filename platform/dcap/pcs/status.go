@@ -66,7 +66,7 @@ func (s Status) String() string {
 func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // parseLevelStatus accepts exactly the seven tcbStatus strings Intel
-// documents for TCB levels; any other string is a parse error (pitfalls C5).
+// documents for TCB levels; any other string is a parse error (docs/pitfalls-dcap.md C5).
 func parseLevelStatus(s string) (Status, error) {
 	for st := UpToDate; st <= Revoked; st++ {
 		if statusNames[st] == s {

@@ -318,7 +318,7 @@ func TestRenewedSigningCertificate(t *testing.T) {
 }
 
 // TestCollateralTypeConfusion: SGX TCB Info or QE identity for a TDX quote
-// and vice versa (pitfalls C4).
+// and vice versa (docs/pitfalls-dcap.md C4).
 func TestCollateralTypeConfusion(t *testing.T) {
 	vectortest.Dir(t)
 	r := root(t)
@@ -450,7 +450,7 @@ func qvlGreater(a, b *TCBLevel) bool {
 
 // TestLevelOrder: every real TCB Info lists its levels in the order QVL's
 // std::set<TcbLevel, greater> iterates them, so walking the document order
-// is QVL's walk (pitfalls C6, dcap-qvl #126).
+// is QVL's walk (docs/pitfalls-dcap.md C6, dcap-qvl #126).
 func TestLevelOrder(t *testing.T) {
 	vectortest.Dir(t)
 	for _, v := range vectors {

@@ -43,7 +43,7 @@ func (q *QEIdentity) Verify(col *cloudra.Collateral, root *x509.Certificate, at 
 }
 
 // Match checks that the TCB Info is for the given TEE (id "TDX" for TDX
-// quotes, "SGX" for SGX quotes; pitfalls C4), FMSPC and PCE-ID (both from the
+// quotes, "SGX" for SGX quotes; docs/pitfalls-dcap.md C4), FMSPC and PCE-ID (both from the
 // PCK certificate extension). Errors wrap [ErrMismatch].
 func (t *TCBInfo) Match(tee TEE, fmspc [6]byte, pceID [2]byte) error {
 	var errs []error
@@ -60,7 +60,7 @@ func (t *TCBInfo) Match(tee TEE, fmspc [6]byte, pceID [2]byte) error {
 }
 
 // Match checks that the identity is the one of the quoting enclave for tee:
-// "QE" for SGX, "TD_QE" for TDX (pitfalls C4). Errors wrap [ErrMismatch].
+// "QE" for SGX, "TD_QE" for TDX (docs/pitfalls-dcap.md C4). Errors wrap [ErrMismatch].
 func (q *QEIdentity) Match(tee TEE) error {
 	if q.TEE() != tee {
 		return fmt.Errorf("pcs: enclave identity %q is not the quoting enclave of a %s quote: %w", q.ID, tee, ErrMismatch)
@@ -99,7 +99,7 @@ func verifySigned(what string, signed []byte, sig [64]byte, issue, next time.Tim
 }
 
 // checkSignature verifies an ECDSA P-256/SHA-256 signature r‖s (32+32 bytes,
-// big-endian) by cert over msg. No other encoding is tried (pitfalls A6).
+// big-endian) by cert over msg. No other encoding is tried (docs/pitfalls-dcap.md A6).
 func checkSignature(cert *x509.Certificate, msg []byte, sig [64]byte) error {
 	pub, ok := cert.PublicKey.(*ecdsa.PublicKey)
 	if !ok || pub.Curve != elliptic.P256() {

@@ -15,7 +15,7 @@ import (
 // AppraiseTCB applies the TCB rules of p (nil: defaults) to the outcome and
 // records the "tcb.status" check plus one violation per broken rule. A quote
 // whose TCB could not be evaluated (a collateral step failed) gets a failed
-// "tcb.status": TCB is never silently "not evaluated" (pitfalls C13).
+// "tcb.status": TCB is never silently "not evaluated" (docs/pitfalls-dcap.md C13).
 func AppraiseTCB(res *cloudra.Result, out *Outcome, p *dcap.TCBPolicy) {
 	if p == nil {
 		p = &dcap.TCBPolicy{}

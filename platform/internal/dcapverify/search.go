@@ -707,7 +707,7 @@ func checkWindow(what string, issue, next, at time.Time) error {
 }
 
 // checkSignature verifies an ECDSA P-256/SHA-256 signature r‖s by cert over
-// msg, the only encoding PCS uses (pitfalls A6).
+// msg, the only encoding PCS uses (docs/pitfalls-dcap.md A6).
 func checkSignature(cert *x509.Certificate, msg []byte, sig [64]byte) error {
 	pub, ok := cert.PublicKey.(*ecdsa.PublicKey)
 	if !ok || pub.Curve != elliptic.P256() {

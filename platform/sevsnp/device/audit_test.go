@@ -9,7 +9,7 @@ import (
 
 // TestDeviceHostileReasons tightens TestDeviceHostile (which asserts only
 // err != nil): each hostile answer is refused for its own reason, before it
-// could be stored as evidence (pitfalls A5, B8, B9 on the collection side).
+// could be stored as evidence (docs/pitfalls-snp.md A5, B8, B9 on the collection side).
 func TestDeviceHostileReasons(t *testing.T) {
 	for _, c := range []struct {
 		mode string

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudra/cloudra/internal/simroots"
 	cloudrasim "github.com/cloudra/cloudra/sim"
 
 	"github.com/cloudra/cloudra"
@@ -85,7 +86,7 @@ func TestTDXCCELReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vs, err := platform.New(platform.WithTestRoots(cloudrasim.DemoRoots))
+	vs, err := platform.New(platform.WithTestRoots(simroots.Demo))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +137,7 @@ func TestTDXCCELSpecIDEventAtMRIndex1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vs, err := platform.New(platform.WithTestRoots(cloudrasim.DemoRoots))
+	vs, err := platform.New(platform.WithTestRoots(simroots.Demo))
 	if err != nil {
 		t.Fatal(err)
 	}

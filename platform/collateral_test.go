@@ -10,9 +10,8 @@ import (
 	"testing"
 	"time"
 
-	cloudrasim "github.com/cloudra/cloudra/sim"
-
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/simroots"
 	"github.com/cloudra/cloudra/internal/vectortest"
 	"github.com/cloudra/cloudra/platform"
 )
@@ -33,7 +32,7 @@ func TestUnreadableBundleCollateralIsAWarning(t *testing.T) {
 	corrupt := bytes.Clone(vcek)
 	corrupt[8] = 0x05 // the TBS version tag
 	at, _ := time.Parse(time.RFC3339, "2025-01-16T21:21:54Z")
-	vs, err := platform.New(platform.WithTestRoots(cloudrasim.DemoRoots))
+	vs, err := platform.New(platform.WithTestRoots(simroots.Demo))
 	if err != nil {
 		t.Fatal(err)
 	}

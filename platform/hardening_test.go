@@ -10,10 +10,9 @@ import (
 	"testing"
 	"time"
 
-	cloudrasim "github.com/cloudra/cloudra/sim"
-
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/collateral"
+	"github.com/cloudra/cloudra/internal/simroots"
 	"github.com/cloudra/cloudra/internal/vectortest"
 	"github.com/cloudra/cloudra/platform"
 	"github.com/cloudra/cloudra/platform/tpm"
@@ -78,7 +77,7 @@ func azure2023(t *testing.T) (*cloudra.Bundle, *cloudra.Collateral, time.Time) {
 
 func newVerifiers(t *testing.T) *platform.Verifiers {
 	t.Helper()
-	vs, err := platform.New(platform.WithTestRoots(cloudrasim.DemoRoots))
+	vs, err := platform.New(platform.WithTestRoots(simroots.Demo))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,10 +10,9 @@ import (
 	"testing"
 	"time"
 
-	cloudrasim "github.com/cloudra/cloudra/sim"
-
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/collateral"
+	"github.com/cloudra/cloudra/internal/simroots"
 	"github.com/cloudra/cloudra/internal/vectortest"
 	"github.com/cloudra/cloudra/platform"
 	"github.com/cloudra/cloudra/platform/sevsnp"
@@ -49,7 +48,7 @@ var parityCases = []parityCase{
 
 func TestDispatcherParity(t *testing.T) {
 	dir := vectortest.Dir(t)
-	vs, err := platform.New(platform.WithTestRoots(cloudrasim.DemoRoots))
+	vs, err := platform.New(platform.WithTestRoots(simroots.Demo))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +170,7 @@ func TestColdSNPOneRoundTrip(t *testing.T) {
 		{"snp/oak-milan-oc-release/report.bin", "snp/oak-milan-oc-release/vcek.der", "2025-01-16T21:21:54Z", "Milan"},
 		{"snp/trustee-e2e-siena-v3-vcek/report.bin", "snp/trustee-e2e-siena-v3-vcek/vcek.der", "2025-05-28T17:57:03Z", "Genoa"},
 	} {
-		vs, err := platform.New(platform.WithTestRoots(cloudrasim.DemoRoots))
+		vs, err := platform.New(platform.WithTestRoots(simroots.Demo))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -217,7 +216,7 @@ func TestAzureBundle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vs, err := platform.New(platform.WithTestRoots(cloudrasim.DemoRoots))
+	vs, err := platform.New(platform.WithTestRoots(simroots.Demo))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/collateral"
+	"github.com/cloudra/cloudra/internal/simroots"
 	"github.com/cloudra/cloudra/platform"
 	"github.com/cloudra/cloudra/platform/sevsnp"
 	"github.com/cloudra/cloudra/platform/sgx"
@@ -47,7 +48,7 @@ var (
 
 func newServer(t *testing.T, mod func(*server.Config)) (*server.Server, *clock) {
 	t.Helper()
-	verifiersOnce.Do(func() { verifiers, verifiersErr = platform.New(platform.WithTestRoots(cloudrasim.DemoRoots)) })
+	verifiersOnce.Do(func() { verifiers, verifiersErr = platform.New(platform.WithTestRoots(simroots.Demo)) })
 	if verifiersErr != nil {
 		t.Fatal(verifiersErr)
 	}

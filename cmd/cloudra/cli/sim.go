@@ -4,11 +4,11 @@ import (
 	"fmt"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/simroots"
 	"github.com/cloudra/cloudra/platform"
 	snpdevice "github.com/cloudra/cloudra/platform/sevsnp/device"
 	sgxdevice "github.com/cloudra/cloudra/platform/sgx/device"
 	tdxdevice "github.com/cloudra/cloudra/platform/tdx/device"
-	"github.com/cloudra/cloudra/sim"
 	sgxsim "github.com/cloudra/cloudra/sim/sgx"
 	snpsim "github.com/cloudra/cloudra/sim/snp"
 	tdxsim "github.com/cloudra/cloudra/sim/tdx"
@@ -66,5 +66,5 @@ func newVerifiers(testRoots bool) (*platform.Verifiers, error) {
 	if !testRoots {
 		return platform.New()
 	}
-	return platform.New(platform.WithTestRoots(sim.DemoRoots))
+	return platform.New(platform.WithTestRoots(simroots.Demo))
 }

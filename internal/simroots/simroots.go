@@ -1,8 +1,8 @@
-// Package sim gathers what cloudra's simulated platforms share: the seed of
-// the demo's platforms and their test roots, which a verifier trusts only
-// when it is given them (platform.WithTestRoots, from the CLI's demo and
-// --allow-test-roots) and the verification allows test roots.
-package sim
+// Package simroots gives the simulated platforms' test roots, which a
+// verifier trusts only when it is given them (platform.WithTestRoots, from
+// the CLI's demo and --allow-test-roots, and tests) and the verification
+// allows test roots.
+package simroots
 
 import (
 	"fmt"
@@ -11,18 +11,15 @@ import (
 	"github.com/cloudra/cloudra/platform/sevsnp"
 	"github.com/cloudra/cloudra/platform/sgx"
 	"github.com/cloudra/cloudra/platform/tdx"
+	"github.com/cloudra/cloudra/sim"
 	sgxsim "github.com/cloudra/cloudra/sim/sgx"
 	snpsim "github.com/cloudra/cloudra/sim/snp"
 )
 
-// DemoSeed is the seed of the simulated platforms that `cloudra demo` and
-// `cloudra collect --simulate` use by default.
-const DemoSeed = "cloudra-demo"
-
-// TestRoots returns the roots of the simulated platforms of seed: the
+// For returns the roots of the simulated platforms of seed: the
 // simulated SEV-SNP ARK and the simulated Intel-like root of the TDX and SGX
 // platforms.
-func TestRoots(seed string) ([]seam.TestRoot, error) {
+func For(seed string) ([]seam.TestRoot, error) {
 	p, err := snpsim.New([]byte(seed))
 	if err != nil {
 		return nil, fmt.Errorf("simulated sev-snp platform: %w", err)
@@ -38,6 +35,6 @@ func TestRoots(seed string) ([]seam.TestRoot, error) {
 	}, nil
 }
 
-// DemoRoots returns the test roots of the demo's seed, for
+// Demo returns the test roots of the demo's seed, sim.DemoSeed, for
 // platform.WithTestRoots.
-func DemoRoots() ([]seam.TestRoot, error) { return TestRoots(DemoSeed) }
+func Demo() ([]seam.TestRoot, error) { return For(sim.DemoSeed) }

@@ -97,7 +97,7 @@ func (p platforms) verifyGroup(ctx context.Context, in Input, g *group) (*cloudr
 				ev.UserData = in.Challenge
 			}
 		}
-		r, err := p.azure.Verify(ctx, ev, in.Collateral, azPol, in.Options)
+		r, err := asResult(p.azure.Verify(ctx, ev, in.Collateral, azPol, in.Options))
 		if err != nil {
 			return nil, err
 		}
@@ -112,7 +112,7 @@ func (p platforms) verifyGroup(ctx context.Context, in Input, g *group) (*cloudr
 			ev.CertTable = ct.Data
 		}
 		sp := withReportData(pol.SEVSNP, in.Challenge, func(s *policy.SEVSNP) *[]byte { return (*[]byte)(&s.ReportData) })
-		r, err := p.snp.Verify(ctx, ev, in.Collateral, sp, in.Options)
+		r, err := asResult(p.snp.Verify(ctx, ev, in.Collateral, sp, in.Options))
 		if err != nil {
 			return nil, err
 		}
@@ -120,7 +120,7 @@ func (p platforms) verifyGroup(ctx context.Context, in Input, g *group) (*cloudr
 		return r, nil
 	case cloudra.KindTDXQuote:
 		tp := withReportData(pol.TDX, in.Challenge, func(s *policy.TDX) *[]byte { return (*[]byte)(&s.ReportData) })
-		r, err := p.tdx.Verify(ctx, tdx.Evidence{Quote: a.Data}, in.Collateral, tp, in.Options)
+		r, err := asResult(p.tdx.Verify(ctx, tdx.Evidence{Quote: a.Data}, in.Collateral, tp, in.Options))
 		if err != nil {
 			return nil, err
 		}
@@ -131,7 +131,7 @@ func (p platforms) verifyGroup(ctx context.Context, in Input, g *group) (*cloudr
 		return r, nil
 	case cloudra.KindSGXQuote:
 		sp := withReportData(pol.SGX, in.Challenge, func(s *policy.SGX) *[]byte { return (*[]byte)(&s.ReportData) })
-		r, err := p.sgx.Verify(ctx, sgx.Evidence{Quote: a.Data}, in.Collateral, sp, in.Options)
+		r, err := asResult(p.sgx.Verify(ctx, sgx.Evidence{Quote: a.Data}, in.Collateral, sp, in.Options))
 		if err != nil {
 			return nil, err
 		}

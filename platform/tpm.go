@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -23,7 +22,7 @@ func verifyTPM(ctx context.Context, in Input, g *group, nonce []byte) (*cloudra.
 	q := tpm.Quote{Attest: att.Data}
 	sig, ok := g.companion(cloudra.KindTPMSig)
 	if !ok {
-		return nil, errors.New("tpm quote without its signature (hint: add the tpm2_quote -s file, or collect with 'cloudra tpm quote')")
+		return nil, &cloudra.IncompleteEvidenceError{Of: cloudra.KindTPMAttest, Missing: cloudra.KindTPMSig, Msg: "tpm quote without its signature"}
 	}
 	q.Signature = sig.Data
 	// tpm2_quote -f plain (and the Azure/trustee evidence) carries a raw
@@ -45,7 +44,7 @@ func verifyTPM(ctx context.Context, in Input, g *group, nonce []byte) (*cloudra.
 	}
 	akArt, ok := g.companion(cloudra.KindTPMAKPub)
 	if !ok {
-		return nil, errors.New("tpm quote without its attestation key (hint: add the AK public key, e.g. tpm2_readpublic -f pem)")
+		return nil, &cloudra.IncompleteEvidenceError{Of: cloudra.KindTPMAttest, Missing: cloudra.KindTPMAKPub, Msg: "tpm quote without its attestation key"}
 	}
 	pub, err := tpm.ParsePublic(akArt.Data)
 	if err != nil {
@@ -60,7 +59,7 @@ func verifyTPM(ctx context.Context, in Input, g *group, nonce []byte) (*cloudra.
 		ak.Cert = cert
 		ak.Chain = in.Collateral.Certificates
 	}
-	return tpm.VerifyQuote(ctx, q, ak, nonce, in.Policy.TPM, in.Options)
+	return asResult(tpm.VerifyQuote(ctx, q, ak, nonce, in.Policy.TPM, in.Options))
 }
 
 func parseCert(b []byte) (*x509.Certificate, error) {

@@ -379,7 +379,8 @@ func (s *Server) verifyFetching(ctx context.Context, in platform.Input) (*cloudr
 		vctx, cancel := context.WithTimeout(ctx, s.cfg.VerifyTimeout)
 		res, err := s.cfg.Verifiers.Verify(vctx, in)
 		cancel()
-		if err == nil {
+		// A rejection is a verdict, answered with the result like a pass.
+		if rej := (*cloudra.RejectedError)(nil); err == nil || errors.As(err, &rej) && res != nil {
 			return res, nil
 		}
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {

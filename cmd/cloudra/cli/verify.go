@@ -199,7 +199,7 @@ func verifyFetching(ctx context.Context, env *Env, vs *platform.Verifiers, in pl
 		}
 	}
 	for round := 0; ; round++ {
-		res, err := vs.Verify(ctx, in)
+		res, err := decided(vs.Verify(ctx, in))
 		var miss *cloudra.MissingCollateralError
 		if err == nil {
 			addWarnings(res, warnings)
@@ -552,7 +552,7 @@ func loadCollateral(env *Env, b *cloudra.Bundle, dirs []string, verbose bool) (*
 	for _, d := range dirs {
 		c, skipped, err := collateral.LoadDir(d)
 		if err != nil {
-			return nil, undecided(fmt.Errorf("--collateral %s: %w", d, err), "")
+			return nil, undecided(fmt.Errorf("--collateral %s: %w", d, err), collateralDirHint(err))
 		}
 		if verbose {
 			for _, s := range skipped {

@@ -195,3 +195,29 @@ func DecodeText(data []byte) ([]byte, string) {
 	}
 	return data, "binary"
 }
+
+// ErrIncompleteEvidence is matched (errors.Is) by every
+// [*IncompleteEvidenceError]: a piece the evidence needs is missing, so no
+// decision is possible.
+var ErrIncompleteEvidence = errors.New("incomplete evidence")
+
+// IncompleteEvidenceError names the artifact that lacks a companion and the
+// kind of the companion missing (a TPM quote without its signature or its
+// attestation key, an Azure TDX HCL report without its TD quote), so that a
+// caller can say how to supply it.
+type IncompleteEvidenceError struct {
+	Of      Kind // the artifact that needs the missing piece
+	Missing Kind // the kind of the missing piece
+	// Msg is the message; empty gives "<Of> without its <Missing>".
+	Msg string
+}
+
+func (e *IncompleteEvidenceError) Error() string {
+	if e.Msg != "" {
+		return e.Msg
+	}
+	return fmt.Sprintf("%s: %s without its %s", ErrIncompleteEvidence, e.Of, e.Missing)
+}
+
+// Is makes errors.Is(err, ErrIncompleteEvidence) true.
+func (e *IncompleteEvidenceError) Is(target error) bool { return target == ErrIncompleteEvidence }

@@ -20,7 +20,7 @@ type Options struct {
 }
 
 // ErrNoTime is returned when Options.Time is zero.
-var ErrNoTime = errors.New("no verification time given (hint: pass --at RFC3339, or let the CLI use the current time)")
+var ErrNoTime = errors.New("no verification time given")
 
 // Collateral is a set of certificates, CRLs and documents that a verifier may
 // use, sorted by content rather than by file name. Nothing in it is trusted
@@ -151,9 +151,9 @@ type CollateralRef struct {
 	URL  string // where the collateral fetcher can get it
 }
 
-// MissingCollateralError says which collateral is needed to decide. The CLI
-// fetches the URLs (unless --offline) and verifies again; with --offline it
-// exits 2 (could not decide).
+// MissingCollateralError says which collateral is needed to decide. A caller
+// fetches the URLs (collateral.FetchRefs) and verifies again, or reports
+// that it could not decide.
 type MissingCollateralError struct {
 	Items []CollateralRef
 	// Unreadable are the collateral items at hand that could not be read;
@@ -174,5 +174,5 @@ func (e *MissingCollateralError) Error() string {
 		}
 		msg += fmt.Sprintf("; %d unreadable collateral item(s) found, which may be it: %s", len(bad), strings.Join(bad, "; "))
 	}
-	return msg + " (hint: pass --collateral DIR, or drop --offline so cloudra can fetch it)"
+	return msg
 }

@@ -2,8 +2,10 @@ package cloudra
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // ResultSchema names the JSON schema of [Result]. It changes only when a
@@ -184,6 +186,92 @@ func (r *Result) Finish() *Result {
 		}
 	}
 	return r
+}
+
+// ErrRejected is matched (errors.Is) by every [*RejectedError]: the
+// evidence was examined and did not pass.
+var ErrRejected = errors.New("evidence rejected")
+
+// RejectedError is returned, together with the result, by every Verify whose
+// verdict is not pass. A caller that only checks the error is therefore safe:
+// a forged or non-compliant piece of evidence is never accepted by a caller
+// that writes `if err != nil { reject }`. It is distinct from the errors that
+// mean no decision was possible (missing collateral, no time, cancellation),
+// which come with a nil result; errors.As tells them apart.
+type RejectedError struct {
+	// Result is the full explained result, with every check and part.
+	Result *Result
+}
+
+// Bounds of [RejectedError.Error]: the message names every failed check and
+// violation up to maxRejectedItems, each detail cut at maxRejectedDetail
+// bytes, and counts the rest. The full list is in Result.
+const (
+	maxRejectedItems  = 16
+	maxRejectedDetail = 160
+)
+
+// Error names the failed checks (name, class, detail) and violated policy
+// rules, nested parts included.
+func (e *RejectedError) Error() string {
+	if e.Result == nil {
+		return ErrRejected.Error()
+	}
+	var items []string
+	var walk func(*Result)
+	walk = func(r *Result) {
+		for _, c := range r.Checks {
+			if c.Outcome == OutcomeFail {
+				items = append(items, fmt.Sprintf("%s (%s): %s", c.Name, c.Class, cut(c.Detail)))
+			}
+		}
+		for _, v := range r.Violations {
+			items = append(items, fmt.Sprintf("policy %s (%s): want %s, got %s", v.Rule, v.Class, cut(v.Want), cut(v.Got)))
+		}
+		for _, p := range r.Parts {
+			if p != nil {
+				walk(p)
+			}
+		}
+	}
+	walk(e.Result)
+	msg := ErrRejected.Error()
+	if e.Result.Platform != "" {
+		msg += " (" + e.Result.Platform + ")"
+	}
+	if len(items) == 0 {
+		return msg
+	}
+	more := ""
+	if len(items) > maxRejectedItems {
+		more = fmt.Sprintf("; and %d more", len(items)-maxRejectedItems)
+		items = items[:maxRejectedItems]
+	}
+	return msg + ": " + strings.Join(items, "; ") + more
+}
+
+// Is makes errors.Is(err, ErrRejected) true.
+func (e *RejectedError) Is(target error) bool { return target == ErrRejected }
+
+// cut shortens s to at most maxRejectedDetail bytes, on a rune boundary.
+func cut(s string) string {
+	if len(s) <= maxRejectedDetail {
+		return s
+	}
+	n := maxRejectedDetail
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// Err returns nil when the verdict is pass and a [*RejectedError] carrying r
+// otherwise (an unfinished or nil result is not a pass).
+func (r *Result) Err() error {
+	if r != nil && r.Verdict == Pass {
+		return nil
+	}
+	return &RejectedError{Result: r}
 }
 
 // FailureClasses lists the distinct classes of failed checks and violations,

@@ -411,5 +411,5 @@ func (o offline) FetchFrom(_ context.Context, u, source string) (*Response, erro
 			}
 		}
 	}
-	return nil, fmt.Errorf("collateral: %s: %w (hint: pass --collateral DIR or drop --offline)", u, ErrOffline)
+	return nil, fmt.Errorf("collateral: %s: %w", u, ErrOffline)
 }

@@ -249,8 +249,9 @@ func TestOfflineNeverDials(t *testing.T) {
 		if !errors.Is(err, ErrOffline) {
 			t.Fatalf("err = %v, want ErrOffline", err)
 		}
-		if want := "hint: pass --collateral DIR or drop --offline"; !strings.Contains(err.Error(), want) {
-			t.Errorf("%q lacks %q", err, want)
+		// The hint naming the CLI's flags is the CLI's (cli.TestHints).
+		if strings.Contains(err.Error(), "--") {
+			t.Errorf("%q names a command-line flag", err)
 		}
 	}
 }

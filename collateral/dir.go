@@ -31,6 +31,10 @@ type Skipped struct {
 // only use of file names; what each file is comes from its content.
 var issuerChainSuffixes = []string{"_issuer_chain.pem", ".issuer-chain.pem", "-issuer-chain.pem"}
 
+// ErrTooManyEntries is wrapped by [LoadDir] for a folder of more than
+// MaxDirFiles entries: the collateral of one attestation is a few files.
+var ErrTooManyEntries = errors.New("too many entries for the collateral of one attestation")
+
 // LoadDir reads collateral from dir and from its immediate subdirectories
 // (one level: dir/*, dir/*/*; deeper folders are reported as skipped).
 // Every regular file up to MaxFileSize is classified by content with
@@ -45,7 +49,7 @@ func LoadDir(dir string) (*cloudra.Collateral, []Skipped, error) {
 	var skipped []Skipped
 	top, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("collateral: %w (hint: --collateral takes a directory of PEM/DER/JSON files)", err)
+		return nil, nil, fmt.Errorf("collateral: %w", err)
 	}
 	count := len(top)
 	for _, e := range top {
@@ -61,7 +65,7 @@ func LoadDir(dir string) (*cloudra.Collateral, []Skipped, error) {
 		}
 		count += len(sub)
 		if count > MaxDirFiles {
-			return nil, nil, fmt.Errorf("collateral: %s holds more than %d entries (hint: point --collateral at the folder of one attestation)", dir, MaxDirFiles)
+			return nil, nil, fmt.Errorf("collateral: %s holds more than %d entries: %w", dir, MaxDirFiles, ErrTooManyEntries)
 		}
 		for _, s := range sub {
 			sp := filepath.Join(p, s.Name())
@@ -73,7 +77,7 @@ func LoadDir(dir string) (*cloudra.Collateral, []Skipped, error) {
 		}
 	}
 	if count > MaxDirFiles {
-		return nil, nil, fmt.Errorf("collateral: %s holds more than %d entries (hint: point --collateral at the folder of one attestation)", dir, MaxDirFiles)
+		return nil, nil, fmt.Errorf("collateral: %s holds more than %d entries: %w", dir, MaxDirFiles, ErrTooManyEntries)
 	}
 
 	out := newCollateral()

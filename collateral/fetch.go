@@ -137,7 +137,7 @@ func notFoundHint(raw string) string {
 	case u.Host == "kdsintf.amd.com" && strings.HasPrefix(u.Path, "/vcek/"):
 		return "AMD KDS has no certificate for this chip and TCB; reports with MASK_CHIP_ID or signed by a VLEK cannot fetch a VCEK, and the SPLs must be REPORTED_TCB"
 	case strings.HasSuffix(u.Host, "trustedservices.intel.com") || strings.Contains(u.Path, "/certification/v"):
-		return "the PCS/PCCS has no collateral for these parameters (an unknown FMSPC or CA); check the platform is registered, or pass --collateral DIR"
+		return "the PCS/PCCS has no collateral for these parameters (an unknown FMSPC or CA); check the platform is registered"
 	}
-	return "the server has no such collateral; check the URL or pass --collateral DIR"
+	return "the server has no such collateral; check the URL"
 }

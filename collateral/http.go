@@ -146,7 +146,7 @@ func (h *HTTP) Fetch(ctx context.Context, rawURL string) (*Response, error) {
 			backoff = min(2*backoff, h.o.MaxBackoff)
 		}
 		if spent := h.o.Now().Sub(start); spent+wait > h.o.Budget {
-			return nil, fmt.Errorf("%w (gave up after %d attempts in %s; next wait %s exceeds the %s budget; hint: try again later, or pass --collateral DIR)",
+			return nil, fmt.Errorf("%w (gave up after %d attempts in %s; next wait %s exceeds the %s budget; hint: try again later)",
 				err, attempt, spent.Round(time.Second), wait, h.o.Budget)
 		}
 		h.progress("retrying %s in %s (HTTP %d)", rawURL, wait, se.StatusCode)
@@ -168,7 +168,7 @@ func (h *HTTP) once(ctx context.Context, rawURL string) (*Response, time.Duratio
 	req.Header.Set("User-Agent", "cloudra/"+h.o.Version)
 	resp, err := h.o.Client.Do(req)
 	if err != nil {
-		return nil, -1, fmt.Errorf("collateral: %w (hint: check network access, or pass --collateral DIR / --offline)", err)
+		return nil, -1, fmt.Errorf("collateral: %w (hint: check network access)", err)
 	}
 	defer resp.Body.Close()
 	switch resp.StatusCode {

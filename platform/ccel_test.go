@@ -11,6 +11,7 @@ import (
 	cloudrasim "github.com/cloudra/cloudra/sim"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/checktest"
 	"github.com/cloudra/cloudra/platform"
 	sgxsim "github.com/cloudra/cloudra/sim/sgx"
 	tdxsim "github.com/cloudra/cloudra/sim/tdx"
@@ -95,9 +96,7 @@ func TestTDXCCELReplay(t *testing.T) {
 		b := &cloudra.Bundle{Schema: cloudra.EvidenceSchema, Collateral: col, Artifacts: []cloudra.Artifact{
 			{Kind: cloudra.KindTDXQuote, Data: quote}, {Kind: cloudra.KindCCELLog, Data: log}}}
 		res, err := vs.Verify(context.Background(), platform.Input{Bundle: b, Options: cloudra.Options{Time: now, AllowTestRoots: true}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		res = checktest.Result(t, res, err)
 		return res
 	}
 	res := verify(log)
@@ -147,9 +146,7 @@ func TestTDXCCELSpecIDEventAtMRIndex1(t *testing.T) {
 		b := &cloudra.Bundle{Schema: cloudra.EvidenceSchema, Collateral: col, Artifacts: []cloudra.Artifact{
 			{Kind: cloudra.KindTDXQuote, Data: quote}, {Kind: cloudra.KindCCELLog, Data: l}}}
 		res, err := vs.Verify(context.Background(), platform.Input{Bundle: b, Options: cloudra.Options{Time: now, AllowTestRoots: true}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		res = checktest.Result(t, res, err)
 		if res.Verdict != cloudra.Pass {
 			t.Fatalf("Spec ID at MR index %d: %+v", idx, res.Checks)
 		}

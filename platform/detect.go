@@ -42,7 +42,7 @@ func Detect(data []byte) (cloudra.Kind, []byte, error) {
 	if k := detectBinary(data); k != "" {
 		return k, data, nil
 	}
-	return "", nil, fmt.Errorf("%w: not an SEV-SNP report, DCAP quote, Azure HCL report, TPM quote or event log (hint: pass an evidence bundle from 'cloudra collect', or check the file)", ErrUnknownArtifact)
+	return "", nil, fmt.Errorf("%w: not an SEV-SNP report, DCAP quote, Azure HCL report, TPM quote or event log", ErrUnknownArtifact)
 }
 
 func detectBinary(b []byte) cloudra.Kind {

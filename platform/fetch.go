@@ -114,9 +114,10 @@ func (v *Verifiers) VerifyFetching(ctx context.Context, in Input, f collateral.F
 	}
 	for round := 0; ; round++ {
 		res, err := v.verifyOnce(ctx, in, o.VerifyTimeout)
-		if err == nil {
+		if rej := (*cloudra.RejectedError)(nil); err == nil || errors.As(err, &rej) && res != nil {
+			// Decided: a pass, or a rejection with its result.
 			res.Warnings = append(res.Warnings, warnings...)
-			return res, nil
+			return res, err
 		}
 		var miss *cloudra.MissingCollateralError
 		if !errors.As(err, &miss) || f == nil || round >= rounds {

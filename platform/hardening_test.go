@@ -12,6 +12,7 @@ import (
 
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/collateral"
+	"github.com/cloudra/cloudra/internal/checktest"
 	"github.com/cloudra/cloudra/internal/simroots"
 	"github.com/cloudra/cloudra/internal/vectortest"
 	"github.com/cloudra/cloudra/platform"
@@ -100,9 +101,7 @@ func TestBundleNonceIsNeverAnExpectedValue(t *testing.T) {
 	vs := newVerifiers(t)
 	b := &cloudra.Bundle{Schema: cloudra.EvidenceSchema, Nonce: []byte{0x90, 0x09}, Artifacts: stripFor(gceQuoteArtifacts(t, "SHA256"))}
 	res, err := vs.Verify(context.Background(), platform.Input{Bundle: b, Collateral: gceCollateral(t), Policy: gcePolicy(t), Options: cloudra.Options{Time: gceTime}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res = checktest.Result(t, res, err)
 	if res.Verdict != cloudra.Fail || !res.HasFailure(cloudra.ClassFresh) || !res.HasViolation("require-nonce") {
 		t.Fatalf("replayed TPM quote: %s %v %+v", res.Verdict, res.FailureClasses(), res.Violations)
 	}
@@ -121,9 +120,7 @@ func TestBundleNonceIsNeverAnExpectedValue(t *testing.T) {
 	az, col, at := azure2023(t)
 	az.Nonce = []byte("challenge")
 	res, err = vs.Verify(context.Background(), platform.Input{Bundle: az, Collateral: col, Options: cloudra.Options{Time: at}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res = checktest.Result(t, res, err)
 	if res.Verdict != cloudra.Fail || !res.HasViolation("require-freshness") || !res.HasFailure(cloudra.ClassFresh) {
 		t.Fatalf("replayed Azure bundle: %s %v", res.Verdict, res.FailureClasses())
 	}
@@ -143,9 +140,7 @@ func TestFreshnessNotCheckedIsSaid(t *testing.T) {
 	in := platform.Input{Bundle: &cloudra.Bundle{Schema: cloudra.EvidenceSchema, Artifacts: []cloudra.Artifact{{Kind: cloudra.KindSNPReport, Data: raw}}},
 		Collateral: col, Options: cloudra.Options{Time: vectortest.Time(t, "2023-04-04T19:23:43Z")}}
 	res, err := vs.Verify(context.Background(), in)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res = checktest.Result(t, res, err)
 	c, ok := res.Check(platform.CheckFreshness)
 	if !ok || c.Outcome != cloudra.OutcomeSkip {
 		t.Fatalf("freshness check %+v", c)
@@ -163,9 +158,7 @@ func TestFreshnessNotCheckedIsSaid(t *testing.T) {
 	platform.SetReportData(pol, rd)
 	in.Policy = pol
 	res, err = vs.Verify(context.Background(), in)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res = checktest.Result(t, res, err)
 	if c, _ := res.Check(platform.CheckFreshness); c.Outcome != cloudra.OutcomePass || strings.Contains(strings.Join(res.Warnings, "\n"), "freshness") {
 		t.Fatalf("with report-data: %+v %q", c, res.Warnings)
 	}
@@ -186,9 +179,7 @@ func TestResultIdentityFromVerifiedFacts(t *testing.T) {
 	b := &cloudra.Bundle{Schema: cloudra.EvidenceSchema, Platform: "tdx", Cloud: "aws",
 		Artifacts: []cloudra.Artifact{{Kind: cloudra.KindSNPReport, Data: raw}}}
 	res, err := vs.Verify(context.Background(), platform.Input{Bundle: b, Collateral: col, Options: cloudra.Options{Time: vectortest.Time(t, "2023-04-04T19:23:43Z")}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res = checktest.Result(t, res, err)
 	if res.Platform != "sev-snp" || res.Cloud != "" {
 		t.Fatalf("platform %q cloud %q", res.Platform, res.Cloud)
 	}
@@ -207,9 +198,7 @@ func TestResultIdentityFromVerifiedFacts(t *testing.T) {
 	}
 	b = &cloudra.Bundle{Schema: cloudra.EvidenceSchema, Cloud: "gcp", Artifacts: []cloudra.Artifact{{Kind: cloudra.KindSNPReport, Data: vlek}}}
 	res, err = vs.Verify(context.Background(), platform.Input{Bundle: b, Collateral: col, Options: cloudra.Options{Time: vectortest.Time(t, "2024-12-11T22:14:21Z")}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res = checktest.Result(t, res, err)
 	if res.Cloud != "aws" || res.Claimed == nil || res.Claimed.Cloud != "gcp" {
 		t.Fatalf("VLEK: cloud %q claimed %+v", res.Cloud, res.Claimed)
 	}
@@ -223,9 +212,7 @@ func TestEveryPrimaryArtifactIsVerified(t *testing.T) {
 	in := platform.Input{Bundle: &cloudra.Bundle{Schema: cloudra.EvidenceSchema, Artifacts: arts},
 		Collateral: gceCollateral(t), Policy: gcePolicy(t), Nonce: []byte{0x90, 0x09}, Options: cloudra.Options{Time: gceTime}}
 	res, err := vs.Verify(context.Background(), in)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res = checktest.Result(t, res, err)
 	if res.Verdict != cloudra.Pass || len(res.Parts) != 2 || res.Platform != "tpm" {
 		t.Fatalf("two good quotes: %s parts %d platform %q %v", res.Verdict, len(res.Parts), res.Platform, res.FailureClasses())
 	}
@@ -234,9 +221,7 @@ func TestEveryPrimaryArtifactIsVerified(t *testing.T) {
 	bad[6].Data = arts[1].Data
 	in.Bundle = &cloudra.Bundle{Schema: cloudra.EvidenceSchema, Artifacts: bad}
 	res, err = vs.Verify(context.Background(), in)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res = checktest.Result(t, res, err)
 	if res.Verdict != cloudra.Fail || len(res.Parts) != 2 || res.Parts[0].Verdict != cloudra.Pass || res.Parts[1].Verdict != cloudra.Fail {
 		t.Fatalf("bad second quote: %s parts %d", res.Verdict, len(res.Parts))
 	}
@@ -281,9 +266,7 @@ func TestAzureChallengeAnsweredByVTPMQuote(t *testing.T) {
 	nonce := []byte("challenge")
 	b, col, at := azure2023(t)
 	res, err := vs.Verify(context.Background(), platform.Input{Bundle: b, Collateral: col, Challenge: nonce, Options: cloudra.Options{Time: at}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res = checktest.Result(t, res, err)
 	if res.Verdict != cloudra.Pass {
 		t.Fatalf("challenge in the vTPM quote: %s %v %+v", res.Verdict, res.FailureClasses(), res.Violations)
 	}
@@ -292,9 +275,7 @@ func TestAzureChallengeAnsweredByVTPMQuote(t *testing.T) {
 	}
 	// Another challenge is answered by neither.
 	res, err = vs.Verify(context.Background(), platform.Input{Bundle: b, Collateral: col, Challenge: []byte("another challenge"), Options: cloudra.Options{Time: at}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res = checktest.Result(t, res, err)
 	if res.Verdict != cloudra.Fail {
 		t.Fatalf("other challenge: %s", res.Verdict)
 	}
@@ -325,7 +306,7 @@ func TestTruncatedArtifactIsRejectedNotUnknown(t *testing.T) {
 				cloudra.Artifact{Kind: cloudra.KindTPMAKPub, Data: vectortest.Read(t, "azure-hcl/trustee-az-snp-vtpm-milan-2023/hcl_akpub.pem")})
 		}
 		res, err := vs.Verify(context.Background(), platform.Input{Bundle: b, Options: cloudra.Options{Time: gceTime}})
-		if err != nil {
+		if err := checktest.NoDecision(err); err != nil {
 			t.Errorf("%s cut to %d: %v", rel, cut, err)
 			continue
 		}

@@ -138,8 +138,8 @@ func (b *built) verify(ctx context.Context, in Input, groups []*group) ([]*cloud
 		if v == nil {
 			return nil, fmt.Errorf("%w: %s", ErrUnsupportedArtifact, g.primary.Kind)
 		}
-		r, err := v.VerifyRequest(ctx, &seam.Request{Primary: g.primary, Companions: g.companions,
-			Collateral: in.Collateral, Policy: in.Policy, Options: in.Options, Nonce: in.Nonce, Challenge: in.Challenge})
+		r, err := seam.Decided(v.VerifyRequest(ctx, &seam.Request{Primary: g.primary, Companions: g.companions,
+			Collateral: in.Collateral, Policy: in.Policy, Options: in.Options, Nonce: in.Nonce, Challenge: in.Challenge}))
 		if err != nil {
 			return nil, err
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/collateral"
+	"github.com/cloudra/cloudra/internal/checktest"
 	"github.com/cloudra/cloudra/internal/simroots"
 	"github.com/cloudra/cloudra/internal/vectortest"
 	"github.com/cloudra/cloudra/platform"
@@ -84,9 +85,7 @@ func TestDispatcherParity(t *testing.T) {
 			got, err := vs.Verify(context.Background(), platform.Input{
 				Bundle:     &cloudra.Bundle{Schema: cloudra.EvidenceSchema, Artifacts: []cloudra.Artifact{{Kind: kind, Data: data}}},
 				Collateral: col, Policy: policy.Default(), Options: opts})
-			if err != nil {
-				t.Fatal(err)
-			}
+			got = checktest.Result(t, got, err)
 			var direct *cloudra.Result
 			switch kind {
 			case cloudra.KindSNPReport:
@@ -98,9 +97,7 @@ func TestDispatcherParity(t *testing.T) {
 			default:
 				t.Fatalf("detected %s", kind)
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
+			direct = checktest.Result(t, direct, err)
 			if got.Verdict != c.want || direct.Verdict != c.want {
 				t.Fatalf("verdict: dispatcher %s, direct %s, want %s", got.Verdict, direct.Verdict, c.want)
 			}
@@ -230,9 +227,7 @@ func TestAzureBundle(t *testing.T) {
 		}}
 	}
 	res, err := vs.Verify(context.Background(), platform.Input{Bundle: bundle("challenge"), Collateral: col, Nonce: []byte("challenge"), Options: cloudra.Options{Time: at}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res = checktest.Result(t, res, err)
 	if res.Verdict != cloudra.Pass || res.Platform != "azure-cvm" || len(res.Parts) != 2 {
 		t.Fatalf("verdict %s platform %s parts %d: %+v", res.Verdict, res.Platform, len(res.Parts), res.Checks)
 	}
@@ -246,9 +241,7 @@ func TestAzureBundle(t *testing.T) {
 		t.Fatalf("challenge through the vTPM quote: %v %v", err, res.FailureClasses())
 	}
 	res, err = vs.Verify(context.Background(), platform.Input{Bundle: bundle("challenge"), Collateral: col, Nonce: []byte("a newer challenge"), Options: cloudra.Options{Time: at}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res = checktest.Result(t, res, err)
 	if res.Verdict != cloudra.Fail || !res.HasFailure(cloudra.ClassFresh) {
 		t.Fatalf("wrong nonce: verdict %s classes %v", res.Verdict, res.FailureClasses())
 	}

@@ -90,10 +90,18 @@ var ErrNothingVerifiable = errors.New("nothing this cloudra can verify in the ev
 // VLEK's CSP, the HCL report, the platform of each part); the bundle's own
 // "platform" and "cloud" are reported as Result.Claimed only.
 //
-// The error is non-nil only when no decision is possible: missing
-// collateral, no time, nothing verifiable, an ambiguous bundle
-// ([ErrAmbiguousEvidence]) or an artifact this cloudra cannot verify
-// ([ErrUnsupportedArtifact]).
+// When a decision was made it returns the result, and with it a
+// [*cloudra.RejectedError] (errors.Is [cloudra.ErrRejected]) unless the
+// verdict is pass: a caller checking only the error never accepts rejected
+// evidence. A part rejected by its own verifier stays a part of the
+// combined result, with all its checks.
+//
+// When no decision is possible it returns a nil result and the reason:
+// missing collateral ([*cloudra.MissingCollateralError]), no time
+// ([cloudra.ErrNoTime]), nothing verifiable ([ErrNothingVerifiable]),
+// incomplete evidence ([cloudra.ErrIncompleteEvidence]), an ambiguous
+// bundle ([ErrAmbiguousEvidence]), an artifact this cloudra cannot verify
+// ([ErrUnsupportedArtifact]) or ctx done.
 func (v *Verifiers) Verify(ctx context.Context, in Input) (*cloudra.Result, error) {
 	if in.Options.Time.IsZero() {
 		return nil, cloudra.ErrNoTime
@@ -156,7 +164,8 @@ func (v *Verifiers) Verify(ctx context.Context, in Input) (*cloudra.Result, erro
 	if in.Bundle.Platform != "" || in.Bundle.Cloud != "" {
 		res.Claimed = &cloudra.Claimed{Platform: in.Bundle.Platform, Cloud: in.Bundle.Cloud}
 	}
-	return addCollateralWarnings(res, col), nil
+	res = addCollateralWarnings(res, col)
+	return res, res.Err()
 }
 
 // combinedIdentity names a combined result by its verified parts: their

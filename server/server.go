@@ -378,7 +378,8 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 func (s *Server) verifyFetching(ctx context.Context, in platform.Input) (*cloudra.Result, *Problem) {
 	res, err := s.cfg.Verifiers.VerifyFetching(ctx, in, s.cfg.Fetcher,
 		platform.FetchOptions{MaxRounds: maxFetchRounds, VerifyTimeout: s.cfg.VerifyTimeout})
-	if err == nil {
+	// A rejection is a verdict, answered with the result like a pass.
+	if rej := (*cloudra.RejectedError)(nil); err == nil || errors.As(err, &rej) && res != nil {
 		return res, nil
 	}
 	var miss *cloudra.MissingCollateralError

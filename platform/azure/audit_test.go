@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/checktest"
 	"github.com/cloudra/cloudra/platform/tpm"
 )
 
@@ -29,33 +30,6 @@ func flipFirmwareVersion(t *testing.T, q *tpm.Quote) {
 	}
 }
 
-// wantTPMFail asserts the verdict fails and the named check of the "tpm"
-// part failed with class. The part is looked up by platform: a TDX part
-// also has checks named quote.* (the TD quote's), which Result.Check
-// would find first.
-func wantTPMFail(t *testing.T, r *cloudra.Result, check string, class cloudra.Class) *cloudra.Result {
-	t.Helper()
-	if r.Verdict != cloudra.Fail {
-		t.Fatalf("verdict %s\n%s", r.Verdict, dump(r))
-	}
-	for _, p := range r.Parts {
-		if p.Platform != tpm.Platform {
-			continue
-		}
-		for _, c := range p.Checks {
-			if c.Name == check && c.Outcome == cloudra.OutcomeFail {
-				if c.Class != class {
-					t.Fatalf("%s class %s, want %s\n%s", check, c.Class, class, dump(r))
-				}
-				return p
-			}
-		}
-		t.Fatalf("tpm check %s did not fail\n%s", check, dump(r))
-	}
-	t.Fatalf("no tpm part\n%s", dump(r))
-	return nil
-}
-
 // TestAuditVTPMQuoteMutations: for every Azure vector with a vTPM quote
 // (SNP and TDX paravisors), one byte of the signed quote, one byte of the
 // signature, one PCR value and the nonce are each rejected with the class
@@ -74,21 +48,21 @@ func TestAuditVTPMQuoteMutations(t *testing.T) {
 			flipFirmwareVersion(t, &q)
 			bad.Quote = &q
 			r, err := av.Verify(context.Background(), bad, col, Sections{}, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tp := wantTPMFail(t, r, "quote.signature", cloudra.ClassSig); tp.Claims != nil {
+			r = checktest.Result(t, r, err)
+			tp := checktest.Part(t, r, tpm.Platform)
+			checktest.WantFail(t, tp, "quote.signature", cloudra.ClassSig)
+			if tp.Claims != nil {
 				t.Error("quote claims returned with a bad quote signature")
 			}
-			wantFail(t, r, CheckAKBinding, cloudra.ClassBinding)
+			checktest.WantFail(t, r, CheckAKBinding, cloudra.ClassBinding)
 
 			q = *ev.Quote
 			q.Signature = append([]byte(nil), q.Signature...)
 			q.Signature[len(q.Signature)/2] ^= 0x40
 			bad.Quote = &q
 			r, _ = av.Verify(context.Background(), bad, col, Sections{}, opts)
-			wantTPMFail(t, r, "quote.signature", cloudra.ClassSig)
-			wantFail(t, r, CheckAKBinding, cloudra.ClassBinding)
+			checktest.WantFail(t, checktest.Part(t, r, tpm.Platform), "quote.signature", cloudra.ClassSig)
+			checktest.WantFail(t, r, CheckAKBinding, cloudra.ClassBinding)
 
 			if v.pcrs {
 				q = *ev.Quote
@@ -100,16 +74,16 @@ func TestAuditVTPMQuoteMutations(t *testing.T) {
 				q.PCRs = p
 				bad.Quote = &q
 				r, _ = av.Verify(context.Background(), bad, col, Sections{}, opts)
-				wantTPMFail(t, r, "quote.pcr-digest", cloudra.ClassBinding)
+				checktest.WantFail(t, checktest.Part(t, r, tpm.Platform), "quote.pcr-digest", cloudra.ClassBinding)
 			}
 
 			bad = ev
 			bad.Nonce = append(append([]byte(nil), ev.Nonce...), 0)
 			r, _ = av.Verify(context.Background(), bad, col, Sections{}, opts)
-			wantTPMFail(t, r, "quote.nonce", cloudra.ClassFresh)
+			checktest.WantFail(t, checktest.Part(t, r, tpm.Platform), "quote.nonce", cloudra.ClassFresh)
 			// v2 evidence stays fresh through its user-data echo.
 			if v.userData == nil && !hasViolation(r, RuleFreshness) {
-				t.Errorf("wrong nonce without a freshness violation\n%s", dump(r))
+				t.Errorf("wrong nonce without a freshness violation\n%s", checktest.Dump(r))
 			}
 		})
 	}
@@ -124,13 +98,11 @@ func TestAuditNoVersionSwitch(t *testing.T) {
 	ev, col, opts := evidence(t, vectors[2]) // evidence-v1
 	ev.UserData = []byte("challenge")
 	r, err := av.Verify(context.Background(), ev, col, Sections{}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantFail(t, r, CheckUserData, cloudra.ClassBinding)
+	r = checktest.Result(t, r, err)
+	checktest.WantFail(t, r, CheckUserData, cloudra.ClassBinding)
 
 	ev, col, opts = evidence(t, vectors[2])
 	ev.Nonce = nil
 	r, _ = av.Verify(context.Background(), ev, col, Sections{}, opts)
-	wantTPMFail(t, r, "quote.nonce", cloudra.ClassFresh)
+	checktest.WantFail(t, checktest.Part(t, r, tpm.Platform), "quote.nonce", cloudra.ClassFresh)
 }

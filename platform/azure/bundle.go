@@ -1,7 +1,6 @@
 package azure
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/cloudra/cloudra"
@@ -23,7 +22,7 @@ import (
 func EvidenceFromBundle(b *cloudra.Bundle) (Evidence, error) {
 	hcl, ok := b.First(cloudra.KindAzureHCL)
 	if !ok {
-		return Evidence{}, errors.New("azure: no HCL report in the evidence (hint: read vTPM NV 0x01400001, e.g. tpm2_nvread -C o 0x01400001)")
+		return Evidence{}, &cloudra.IncompleteEvidenceError{Missing: cloudra.KindAzureHCL, Msg: "azure: no HCL report in the evidence"}
 	}
 	ev := Evidence{HCLReport: hcl.Data, Nonce: b.Nonce, Product: hcl.Meta["product"]}
 	if q, ok := b.First(cloudra.KindTDXQuote); ok {
@@ -32,7 +31,7 @@ func EvidenceFromBundle(b *cloudra.Bundle) (Evidence, error) {
 	if att, ok := b.First(cloudra.KindTPMAttest); ok {
 		sig, ok := b.First(cloudra.KindTPMSig)
 		if !ok {
-			return Evidence{}, errors.New("azure: vTPM quote without its signature (hint: add the tpm2_quote -s file)")
+			return Evidence{}, &cloudra.IncompleteEvidenceError{Of: cloudra.KindTPMAttest, Missing: cloudra.KindTPMSig, Msg: "azure: vTPM quote without its signature"}
 		}
 		q := &tpm.Quote{Attest: att.Data, Signature: sig.Data}
 		if sig.Meta["format"] == "plain" {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/checktest"
 	"github.com/cloudra/cloudra/internal/vectortest"
 	"github.com/cloudra/cloudra/platform/dcap"
 	"github.com/cloudra/cloudra/platform/tdx"
@@ -39,10 +40,8 @@ func TestBundle(t *testing.T) {
 			_, col, opts := evidence(t, v)
 			pol := Sections{TDX: &tdx.Policy{TCB: &dcap.TCBPolicy{AcceptStatus: []string{"OutOfDate"}}}}
 			r, err := av.Verify(context.Background(), ev, col, pol, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			wantPass(t, r)
+			r = checktest.Result(t, r, err)
+			checktest.WantPass(t, r)
 			j, err := json.Marshal(cloudra.Report{Result: r})
 			if err != nil || !bytes.Contains(j, []byte(`"paravisor_vm_configuration"`)) {
 				t.Errorf("json %s %v", j, err)

@@ -150,51 +150,6 @@ func unhex(c byte) byte {
 	panic("bad hex")
 }
 
-// dump lists failed checks and violations, in parts too.
-func dump(r *cloudra.Result) string {
-	var b strings.Builder
-	var walk func(r *cloudra.Result, ind string)
-	walk = func(r *cloudra.Result, ind string) {
-		b.WriteString(ind + r.Platform + " " + string(r.Verdict) + "\n")
-		for _, c := range r.Checks {
-			if c.Outcome == cloudra.OutcomeFail {
-				b.WriteString(ind + "  " + c.Name + " [" + string(c.Class) + "] " + c.Detail + "\n")
-			}
-		}
-		for _, v := range r.Violations {
-			b.WriteString(ind + "  violation " + v.Rule + " want " + v.Want + " got " + v.Got + "\n")
-		}
-		for _, p := range r.Parts {
-			walk(p, ind+"  ")
-		}
-	}
-	walk(r, "")
-	return b.String()
-}
-
-func wantPass(t *testing.T, r *cloudra.Result) {
-	t.Helper()
-	if r.Verdict != cloudra.Pass {
-		t.Fatalf("verdict %s, want pass\n%s", r.Verdict, dump(r))
-	}
-}
-
-// wantFail asserts the named check failed with the given class (in r or a
-// part) and the verdict is fail.
-func wantFail(t *testing.T, r *cloudra.Result, check string, class cloudra.Class) {
-	t.Helper()
-	if r.Verdict != cloudra.Fail {
-		t.Fatalf("verdict %s, want fail at %s/%s\n%s", r.Verdict, check, class, dump(r))
-	}
-	c, ok := r.Check(check)
-	if !ok || c.Outcome != cloudra.OutcomeFail {
-		t.Fatalf("check %s did not fail\n%s", check, dump(r))
-	}
-	if c.Class != class {
-		t.Fatalf("check %s failed with class %s, want %s\n%s", check, c.Class, class, dump(r))
-	}
-}
-
 func hasViolation(r *cloudra.Result, rule string) bool {
 	for _, v := range r.Violations {
 		if v.Rule == rule {

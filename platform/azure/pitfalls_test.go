@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/checktest"
 	"github.com/cloudra/cloudra/internal/vectortest"
 	"github.com/cloudra/cloudra/platform/sevsnp"
 	"github.com/cloudra/cloudra/platform/tpm"
@@ -114,10 +115,8 @@ func TestHashTypes(t *testing.T) {
 	ev, col, opts := evidence(t, vectors[1])
 	ev.HCLReport = setU32(raw, offHashType, uint32(HashSHA384))
 	r, err := av.Verify(context.Background(), ev, col, Sections{}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantFail(t, r, CheckBinding, cloudra.ClassBinding)
+	r = checktest.Result(t, r, err)
+	checktest.WantFail(t, r, CheckBinding, cloudra.ClassBinding)
 }
 
 // TestClaimsAltered: one byte of the claims changed → the binding fails,
@@ -131,10 +130,8 @@ func TestClaimsAltered(t *testing.T) {
 		b[off]++
 		ev.HCLReport = b
 		r, err := av.Verify(context.Background(), ev, col, Sections{}, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantFail(t, r, CheckBinding, cloudra.ClassBinding)
+		r = checktest.Result(t, r, err)
+		checktest.WantFail(t, r, CheckBinding, cloudra.ClassBinding)
 		if c, _ := r.Check(CheckAKBinding); c.Outcome != cloudra.OutcomeFail || c.Class != cloudra.ClassBinding {
 			t.Errorf("offset %#x: %s %+v", off, CheckAKBinding, c)
 		}
@@ -161,10 +158,8 @@ func TestAKSwapped(t *testing.T) {
 	ev2 := ev
 	ev2.Quote = loadQuote(t, other, "quote_v1")
 	r, err := av.Verify(context.Background(), ev2, col, Sections{}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantFail(t, r, CheckAKBinding, cloudra.ClassBinding)
+	r = checktest.Result(t, r, err)
+	checktest.WantFail(t, r, CheckAKBinding, cloudra.ClassBinding)
 	if c, _ := r.Check("quote.signature"); c.Class != cloudra.ClassSig {
 		t.Errorf("quote.signature %+v", c)
 	}
@@ -178,14 +173,14 @@ func TestAKSwapped(t *testing.T) {
 	ev3 := ev
 	ev3.AKPublic = ak
 	r, _ = av.Verify(context.Background(), ev3, col, Sections{}, opts)
-	wantFail(t, r, CheckAKMatch, cloudra.ClassBinding)
+	checktest.WantFail(t, r, CheckAKMatch, cloudra.ClassBinding)
 	if c, _ := r.Check("quote.signature"); c.Outcome != cloudra.OutcomePass {
 		t.Errorf("quote.signature %+v", c)
 	}
 	own, _ := tpm.ParsePublic(vectortest.Read(t, vectors[1].dir+"/hcl_akpub.pem"))
 	ev3.AKPublic = own
 	r, _ = av.Verify(context.Background(), ev3, col, Sections{}, opts)
-	wantPass(t, r)
+	checktest.WantPass(t, r)
 
 	// HCLAkPub in the claims replaced by the other VM's AK (same size), and
 	// that VM's quote: the quote verifies under the swapped key, but the
@@ -203,8 +198,8 @@ func TestAKSwapped(t *testing.T) {
 	ev4.HCLReport = bytes.Replace(ev.HCLReport, []byte(mine.N), []byte(theirs.N), 1)
 	ev4.Quote = loadQuote(t, other, "quote_v1")
 	r, _ = av.Verify(context.Background(), ev4, col, Sections{}, opts)
-	wantFail(t, r, CheckBinding, cloudra.ClassBinding)
-	wantFail(t, r, CheckAKBinding, cloudra.ClassBinding)
+	checktest.WantFail(t, r, CheckBinding, cloudra.ClassBinding)
+	checktest.WantFail(t, r, CheckAKBinding, cloudra.ClassBinding)
 	if c, _ := r.Check("quote.signature"); c.Outcome != cloudra.OutcomePass {
 		t.Errorf("quote.signature %+v", c)
 	}
@@ -220,28 +215,28 @@ func TestFreshness(t *testing.T) {
 	ev, col, opts := evidence(t, vectors[1])
 	ev.Nonce = []byte("challengf")
 	r, _ := av.Verify(context.Background(), ev, col, Sections{}, opts)
-	wantFail(t, r, "quote.nonce", cloudra.ClassFresh)
+	checktest.WantFail(t, r, "quote.nonce", cloudra.ClassFresh)
 	if !hasViolation(r, RuleFreshness) {
-		t.Errorf("no freshness violation\n%s", dump(r))
+		t.Errorf("no freshness violation\n%s", checktest.Dump(r))
 	}
 
 	ev, col, opts = evidence(t, vectors[1])
 	ev.Quote = nil
 	r, _ = av.Verify(context.Background(), ev, col, Sections{}, opts)
 	if r.Verdict != cloudra.Fail || !hasViolation(r, RuleFreshness) || !r.HasFailure(cloudra.ClassFresh) {
-		t.Errorf("want REJECT/fresh\n%s", dump(r))
+		t.Errorf("want REJECT/fresh\n%s", checktest.Dump(r))
 	}
 	r, _ = av.Verify(context.Background(), ev, col, Sections{Azure: &Policy{RequireFreshness: policy.Bool(false)}}, opts)
-	wantPass(t, r)
+	checktest.WantPass(t, r)
 	r, _ = av.Verify(context.Background(), ev, col, Sections{Azure: &Policy{RequireFreshness: policy.Bool(false), RequireVTPMQuote: policy.Bool(true)}}, opts)
 	if !hasViolation(r, RuleVTPMQuote) {
-		t.Errorf("require-vtpm-quote\n%s", dump(r))
+		t.Errorf("require-vtpm-quote\n%s", checktest.Dump(r))
 	}
 	// The v2 user-data echo alone is fresh.
 	ev2, col2, opts2 := evidence(t, vectors[3])
 	ev2.Quote = nil
 	r, _ = av.Verify(context.Background(), ev2, col2, Sections{}, opts2)
-	wantPass(t, r)
+	checktest.WantPass(t, r)
 }
 
 // TestVMPLAndPolicyCopies: the paravisor's SNP report is judged at VMPL 0
@@ -254,14 +249,14 @@ func TestVMPLAndPolicyCopies(t *testing.T) {
 	snp := &sevsnp.Policy{VMPL: &two, ReportData: []byte("challenge")}
 	r, _ := av.Verify(context.Background(), ev, col, Sections{SEVSNP: snp}, opts)
 	if hasViolation(r, "vmpl") {
-		t.Errorf("guest VMPL rule applied to the paravisor's report\n%s", dump(r))
+		t.Errorf("guest VMPL rule applied to the paravisor's report\n%s", checktest.Dump(r))
 	}
 	if *snp.VMPL != 2 || string(snp.ReportData) != "challenge" {
 		t.Error("caller's sev-snp policy modified")
 	}
 	// report-data "challenge" was taken as the expected user-data, which the
 	// v0 evidence (zero user-data) does not echo.
-	wantFail(t, r, CheckUserData, cloudra.ClassBinding)
+	checktest.WantFail(t, r, CheckUserData, cloudra.ClassBinding)
 }
 
 // TestVMConfiguration: the paravisor's statement is appraised.
@@ -271,12 +266,12 @@ func TestVMConfiguration(t *testing.T) {
 	pol := Sections{Azure: &Policy{RequireSecureBoot: policy.Bool(true), RequireTPMEnabled: policy.Bool(true),
 		VMUniqueIDs: []string{"26f8bc30-774e-4290-8e7a-535f3b672aee"}}}
 	r, _ := av.Verify(context.Background(), ev, col, pol, opts)
-	wantPass(t, r)
+	checktest.WantPass(t, r)
 	pol.Azure.AllowConsole = policy.Bool(false)
 	pol.Azure.VMUniqueIDs = []string{"00000000-0000-0000-0000-000000000000"}
 	r, _ = av.Verify(context.Background(), ev, col, pol, opts)
 	if !hasViolation(r, RuleConsole) || !hasViolation(r, RuleVMUniqueID) || r.Verdict != cloudra.Fail {
-		t.Errorf("%s", dump(r))
+		t.Errorf("%s", checktest.Dump(r))
 	}
 }
 

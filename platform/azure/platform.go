@@ -124,7 +124,7 @@ func (c *cvmVerifier) VerifyRequest(ctx context.Context, req *seam.Request) (*cl
 	if err != nil {
 		return nil, err
 	}
-	r, err := v.Verify(ctx, ev, req.Collateral, PolicyFrom(pol, az), req.Options)
+	r, err := seam.Decided(v.Verify(ctx, ev, req.Collateral, PolicyFrom(pol, az), req.Options))
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +133,7 @@ func (c *cvmVerifier) VerifyRequest(ctx context.Context, req *seam.Request) (*cl
 		(snp != nil && len(snp.ReportData) > 0) || (td != nil && len(td.ReportData) > 0)
 	seam.NoteFreshness(r, expected, !r.HasViolation(RuleFreshness) && !seam.FailedCheck(r, CheckUserData) && !seam.FailedCheck(r, "quote.nonce"),
 		"a vTPM quote nonce or user-data")
-	return r, nil
+	return r, r.Err()
 }
 
 // quoteCarries reports whether a TPMS_ATTEST's extraData is the challenge.

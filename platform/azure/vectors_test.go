@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/checktest"
 	"github.com/cloudra/cloudra/internal/vectortest"
 	"github.com/cloudra/cloudra/platform/dcap"
 	"github.com/cloudra/cloudra/platform/sevsnp"
@@ -95,10 +96,8 @@ func TestVerifyVectors(t *testing.T) {
 				ev, col, opts := evidence(t, v)
 				ev.Quote = loadQuote(t, v, prefix)
 				r, err := av.Verify(context.Background(), ev, col, Sections{}, opts)
-				if err != nil {
-					t.Fatal(err)
-				}
-				wantPass(t, r)
+				r = checktest.Result(t, r, err)
+				checktest.WantPass(t, r)
 				if len(r.Parts) != 2 || r.Parts[0].Platform != "sev-snp" || r.Parts[1].Platform != "tpm" {
 					t.Fatalf("parts %v", r.Parts)
 				}
@@ -146,14 +145,12 @@ func TestV2UserData(t *testing.T) {
 			ev, col, opts := evidence(t, v)
 			ev.UserData = tc.ud
 			r, err := av.Verify(context.Background(), ev, col, Sections{}, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
+			r = checktest.Result(t, r, err)
 			if tc.pass {
-				wantPass(t, r)
+				checktest.WantPass(t, r)
 				return
 			}
-			wantFail(t, r, CheckUserData, cloudra.ClassBinding)
+			checktest.WantFail(t, r, CheckUserData, cloudra.ClassBinding)
 		})
 	}
 	// From the policy, and from the sev-snp report-data (the CLI's
@@ -161,14 +158,14 @@ func TestV2UserData(t *testing.T) {
 	ev, col, opts := evidence(t, v)
 	ev.UserData = nil
 	r, _ := av.Verify(context.Background(), ev, col, Sections{Azure: &Policy{UserData: v2Nonce}}, opts)
-	wantPass(t, r)
+	checktest.WantPass(t, r)
 	r, _ = av.Verify(context.Background(), ev, col, Sections{SEVSNP: &sevsnp.Policy{ReportData: []byte("123abc")}}, opts)
-	wantFail(t, r, CheckUserData, cloudra.ClassBinding)
+	checktest.WantFail(t, r, CheckUserData, cloudra.ClassBinding)
 	// The v0 evidence (zero user-data) fails an expected echo.
 	ev0, col0, opts0 := evidence(t, vectors[1])
 	ev0.UserData = []byte("challenge")
 	r, _ = av.Verify(context.Background(), ev0, col0, Sections{}, opts0)
-	wantFail(t, r, CheckUserData, cloudra.ClassBinding)
+	checktest.WantFail(t, r, CheckUserData, cloudra.ClassBinding)
 }
 
 // TestTDXVector: HCL v2 with a TDREPORT; the TD quote from IMDS is a
@@ -183,14 +180,12 @@ func TestTDXVector(t *testing.T) {
 			ev, col, opts := evidence(t, v)
 			ev.Quote = loadQuote(t, v, prefix)
 			r, err := av.Verify(context.Background(), ev, col, Sections{}, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
+			r = checktest.Result(t, r, err)
 			if r.Verdict != cloudra.Fail || !hasViolation(r, "tcb.status") || hasViolation(r, "td-attributes.sept-ve-disable") {
-				t.Fatalf("want fail on tcb.status only\n%s", dump(r))
+				t.Fatalf("want fail on tcb.status only\n%s", checktest.Dump(r))
 			}
 			if got := r.FailureClasses(); len(got) != 1 || got[0] != cloudra.ClassPolicy {
-				t.Errorf("classes %v\n%s", got, dump(r))
+				t.Errorf("classes %v\n%s", got, checktest.Dump(r))
 			}
 			for _, c := range []string{CheckTDReport, CheckBinding, CheckAKBinding, "quote.signature", "ak.trust", "quote.nonce", "quote.pcr-digest"} {
 				if got, _ := r.Check(c); got.Outcome != cloudra.OutcomePass {
@@ -202,15 +197,13 @@ func TestTDXVector(t *testing.T) {
 			}
 			tdxPart := r.Parts[0]
 			if tdxPart.Platform != "tdx" || tdxPart.Claim("rtmr0") != strings.Repeat("00", 48) || tdxPart.Claim("td_attributes") != "0000000000000000" {
-				t.Errorf("tdx part %s", dump(tdxPart))
+				t.Errorf("tdx part %s", checktest.Dump(tdxPart))
 			}
 			// Accepting OutOfDate (with its advisories) passes.
 			pol := Sections{TDX: &tdx.Policy{TCB: &dcap.TCBPolicy{AcceptStatus: []string{"UpToDate", "OutOfDate"}}}}
 			r, err = av.Verify(context.Background(), ev, col, pol, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			wantPass(t, r)
+			r = checktest.Result(t, r, err)
+			checktest.WantPass(t, r)
 			if pol.TDX.RequireSEPTVEDisable != nil || pol.TDX.ReportData != nil {
 				t.Error("caller's tdx policy modified")
 			}
@@ -218,7 +211,7 @@ func TestTDXVector(t *testing.T) {
 			pol.TDX.RequireSEPTVEDisable = policy.Bool(true)
 			r, _ = av.Verify(context.Background(), ev, col, pol, opts)
 			if !hasViolation(r, "td-attributes.sept-ve-disable") {
-				t.Errorf("explicit require-sept-ve-disable ignored\n%s", dump(r))
+				t.Errorf("explicit require-sept-ve-disable ignored\n%s", checktest.Dump(r))
 			}
 		})
 	}
@@ -250,10 +243,8 @@ func TestKinvolkMismatch(t *testing.T) {
 	v := vectors[6]
 	ev, col, opts := evidence(t, v)
 	r, err := av.Verify(context.Background(), ev, col, Sections{}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantFail(t, r, "report.signature", cloudra.ClassSig)
+	r = checktest.Result(t, r, err)
+	checktest.WantFail(t, r, "report.signature", cloudra.ClassSig)
 	if c, _ := r.Check(CheckBinding); c.Outcome != cloudra.OutcomePass {
 		t.Errorf("binding %+v", c)
 	}

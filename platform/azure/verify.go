@@ -46,8 +46,10 @@ const (
 )
 
 // ErrNoTDQuote is returned for a TDX HCL report without its TD quote: the
-// TDREPORT inside is authenticated only by a quote of it.
-var ErrNoTDQuote = errors.New("azure: TDX HCL report without its TD quote (hint: POST the TDREPORT to IMDS http://169.254.169.254/acc/tdquote, or collect with 'cloudra collect' on the VM)")
+// TDREPORT inside is authenticated only by a quote of it. It is a
+// *cloudra.IncompleteEvidenceError (errors.Is cloudra.ErrIncompleteEvidence).
+var ErrNoTDQuote error = &cloudra.IncompleteEvidenceError{Of: cloudra.KindAzureHCL, Missing: cloudra.KindTDXQuote,
+	Msg: "azure: TDX HCL report without its TD quote"}
 
 // Evidence is what an Azure confidential VM presents.
 type Evidence struct {
@@ -126,11 +128,34 @@ func NewVerifier(snp *sevsnp.Verifier, tdx *tdx.Verifier) *Verifier {
 // TDs run with TD_ATTRIBUTES 0, so SEPT_VE_DISABLE is not required unless
 // the tdx section says so explicitly (docs/pitfalls-dcap.md V5).
 //
-// The error is non-nil only when no decision is possible: no time,
-// missing collateral (the hardware verifier's
-// *cloudra.MissingCollateralError, passed through), a TDX report without
-// its TD quote ([ErrNoTDQuote]), or no verifier for the report type.
+// When a decision was made, the result comes with a *cloudra.RejectedError
+// (errors.Is cloudra.ErrRejected) unless the verdict is pass, so that a
+// caller checking only the error never accepts rejected evidence; a part
+// rejected by its own verifier is kept as a part of this result, with all
+// its checks. Otherwise the error is non-nil only when no decision is
+// possible, with a nil result: no time, missing collateral (the hardware
+// verifier's *cloudra.MissingCollateralError, passed through), a TDX
+// report without its TD quote ([ErrNoTDQuote]), or no verifier for the
+// report type.
 func (v *Verifier) Verify(ctx context.Context, ev Evidence, col *cloudra.Collateral, pol Sections, opts cloudra.Options) (*cloudra.Result, error) {
+	res, err := v.verify(ctx, ev, col, pol, opts)
+	if err != nil {
+		return nil, err
+	}
+	return res, res.Err()
+}
+
+// asResult takes a part's rejection as its result: only an error that
+// leaves no result stops the composite verification.
+func asResult(res *cloudra.Result, err error) (*cloudra.Result, error) {
+	if rej := (*cloudra.RejectedError)(nil); errors.As(err, &rej) && res != nil {
+		return res, nil
+	}
+	return res, err
+}
+
+// verify is Verify with the verdict in the result only.
+func (v *Verifier) verify(ctx context.Context, ev Evidence, col *cloudra.Collateral, pol Sections, opts cloudra.Options) (*cloudra.Result, error) {
 	if opts.Time.IsZero() {
 		return nil, cloudra.ErrNoTime
 	}
@@ -172,7 +197,7 @@ func (v *Verifier) Verify(ctx context.Context, ev Evidence, col *cloudra.Collate
 		sp.ReportData = nil
 		vmpl := uint32(0)
 		sp.VMPL = &vmpl
-		hw, err = v.snp.Verify(ctx, sevsnp.Evidence{Report: h.HardwareReport, Product: ev.Product}, col, &sp, opts)
+		hw, err = asResult(v.snp.Verify(ctx, sevsnp.Evidence{Report: h.HardwareReport, Product: ev.Product}, col, &sp, opts))
 		if err != nil {
 			return nil, err
 		}
@@ -196,7 +221,7 @@ func (v *Verifier) Verify(ctx context.Context, ev Evidence, col *cloudra.Collate
 		if tp.RequireSEPTVEDisable == nil {
 			tp.RequireSEPTVEDisable = policy.Bool(false)
 		}
-		hw, err = v.tdx.Verify(ctx, tdx.Evidence{Quote: ev.TDQuote}, col, &tp, opts)
+		hw, err = asResult(v.tdx.Verify(ctx, tdx.Evidence{Quote: ev.TDQuote}, col, &tp, opts))
 		if err != nil {
 			return nil, err
 		}
@@ -255,7 +280,7 @@ func (v *Verifier) Verify(ctx context.Context, ev Evidence, col *cloudra.Collate
 		if bound {
 			ak.BoundBy = "azure-hcl: HCLAkPub in runtime claims bound to " + hwName
 		}
-		tr, err := tpm.VerifyQuote(ctx, *ev.Quote, ak, ev.Nonce, pol.TPM, opts)
+		tr, err := asResult(tpm.VerifyQuote(ctx, *ev.Quote, ak, ev.Nonce, pol.TPM, opts))
 		if err != nil {
 			return nil, err
 		}

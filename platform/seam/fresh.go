@@ -1,6 +1,7 @@
 package seam
 
 import (
+	"errors"
 	"slices"
 
 	"github.com/cloudra/cloudra"
@@ -54,4 +55,14 @@ func sortedKinds[V any](m map[cloudra.Kind]V) []cloudra.Kind {
 	}
 	slices.Sort(ks)
 	return ks
+}
+
+// Decided takes a verifier's rejection as its result (nil error), leaving
+// any other error: a platform adds its own checks to a rejected result, a
+// composite keeps a rejected part, and both then return r, r.Err().
+func Decided(r *cloudra.Result, err error) (*cloudra.Result, error) {
+	if rej := (*cloudra.RejectedError)(nil); errors.As(err, &rej) && r != nil {
+		return r, nil
+	}
+	return r, err
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/checktest"
 	"github.com/cloudra/cloudra/internal/sevsnptest"
 	"github.com/cloudra/cloudra/policy"
 )
@@ -127,33 +128,8 @@ func (f *fixture) mutate(fn func(b []byte)) []byte {
 func (f *fixture) verify(ev Evidence, pol *Policy) *cloudra.Result {
 	f.t.Helper()
 	res, err := f.v.Verify(context.Background(), ev, f.col, pol, f.opts)
-	if err != nil {
-		f.t.Fatalf("verify: %v", err)
-	}
+	res = checktest.Result(f.t, res, err)
 	return res
-}
-
-func wantPass(t *testing.T, res *cloudra.Result) {
-	t.Helper()
-	if res.Verdict != cloudra.Pass {
-		t.Fatalf("want ACCEPT, got %v: %+v %+v", res.FailureClasses(), res.Checks, res.Violations)
-	}
-	if res.Claims == nil {
-		t.Fatal("no claims on ACCEPT")
-	}
-}
-
-func wantReject(t *testing.T, res *cloudra.Result, class cloudra.Class) {
-	t.Helper()
-	if res.Verdict != cloudra.Fail || !res.HasFailure(class) {
-		t.Fatalf("want REJECT/%s, got %s %v: %+v %+v", class, res.Verdict, res.FailureClasses(), res.Checks, res.Violations)
-	}
-	switch class {
-	case cloudra.ClassSig, cloudra.ClassChain, cloudra.ClassParse:
-		if res.Claims != nil {
-			t.Error("claims returned with a signature/chain/parse failure (A7)")
-		}
-	}
 }
 
 func TestForgedPositiveControls(t *testing.T) {
@@ -163,7 +139,7 @@ func TestForgedPositiveControls(t *testing.T) {
 	}{{Milan, false}, {Milan, true}, {Turin, false}, {Turin, true}} {
 		f := newFixture(t, c.product, c.vlek)
 		res := f.verify(Evidence{Report: f.report}, nil)
-		wantPass(t, res)
+		checktest.WantPass(t, res)
 		if res.Claim("product") != c.product {
 			t.Errorf("product %v", res.Claim("product"))
 		}
@@ -178,13 +154,13 @@ func TestA1SignatureChecked(t *testing.T) {
 	f := newFixture(t, Milan, false)
 	b := append([]byte(nil), f.report...)
 	b[OffReportDataForTest] ^= 1
-	wantReject(t, f.verify(Evidence{Report: b}, nil), cloudra.ClassSig)
+	checktest.WantClass(t, f.verify(Evidence{Report: b}, nil), cloudra.ClassSig)
 	b = append([]byte(nil), f.report...)
 	b[SignedSize] ^= 1 // R, lowest byte
-	wantReject(t, f.verify(Evidence{Report: b}, nil), cloudra.ClassSig)
+	checktest.WantClass(t, f.verify(Evidence{Report: b}, nil), cloudra.ClassSig)
 	b = append([]byte(nil), f.report...)
 	b[SignedSize+72+5] ^= 0x40 // S
-	wantReject(t, f.verify(Evidence{Report: b}, nil), cloudra.ClassSig)
+	checktest.WantClass(t, f.verify(Evidence{Report: b}, nil), cloudra.ClassSig)
 }
 
 // OffReportDataForTest is REPORT_DATA's offset.
@@ -208,7 +184,7 @@ func TestA2ChainChecked(t *testing.T) {
 		t.Fatalf("mutated certificate must still parse: %v", err)
 	}
 	f.col = &cloudra.Collateral{Certificates: []*x509.Certificate{bad, f.amd.ASK}}
-	wantReject(t, f.verify(Evidence{Report: f.report}, nil), cloudra.ClassChain)
+	checktest.WantClass(t, f.verify(Evidence{Report: f.report}, nil), cloudra.ClassChain)
 	// Swapped: ASK passed where nothing expects it, ARK in collateral only.
 	f.col = &cloudra.Collateral{Certificates: []*x509.Certificate{f.leaf, f.amd.ARK}}
 	_, err = f.v.Verify(context.Background(), Evidence{Report: f.report}, f.col, nil, f.opts)
@@ -227,7 +203,7 @@ func TestA5Truncation(t *testing.T) {
 		}
 	}
 	res := f.verify(Evidence{Report: f.report[:100]}, nil)
-	wantReject(t, res, cloudra.ClassParse)
+	checktest.WantClass(t, res, cloudra.ClassParse)
 	table := sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDVCEK(), Data: f.leaf.Raw}, sevsnptest.Entry{GUID: GUIDASK(), Data: f.amd.ASK.Raw})
 	for n := 0; n < len(table); n++ {
 		if _, err := ParseCertTable(table[:n]); err != nil && !errors.Is(err, ErrMalformed) {
@@ -245,12 +221,12 @@ func TestA6NoTryBoth(t *testing.T) {
 	clear(b[SignedSize : SignedSize+144])
 	r.FillBytes(b[SignedSize : SignedSize+48])
 	s.FillBytes(b[SignedSize+72 : SignedSize+120])
-	wantReject(t, f.verify(Evidence{Report: b}, nil), cloudra.ClassSig)
+	checktest.WantClass(t, f.verify(Evidence{Report: b}, nil), cloudra.ClassSig)
 	h2 := sha256.Sum256(b[:SignedSize])
 	r, s, _ = ecdsa.Sign(rand.Reader, f.key, h2[:])
 	sevsnptest.PutLE(b[SignedSize:SignedSize+72], r)
 	sevsnptest.PutLE(b[SignedSize+72:SignedSize+144], s)
-	wantReject(t, f.verify(Evidence{Report: b}, nil), cloudra.ClassSig)
+	checktest.WantClass(t, f.verify(Evidence{Report: b}, nil), cloudra.ClassSig)
 }
 
 // B1: a forged ARK→ASK→VCEK in the host's certificate table, v2 report (no
@@ -267,35 +243,29 @@ func TestB1ForgedRoot(t *testing.T) {
 	for _, allow := range []bool{false, true} {
 		v := NewVerifier(testRoots(t)) // pinned AMD roots only
 		res, err := v.Verify(context.Background(), Evidence{Report: rep, CertTable: table}, nil, nil, cloudra.Options{Time: testTime, AllowTestRoots: allow})
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantReject(t, res, cloudra.ClassChain)
+		res = checktest.Result(t, res, err)
+		checktest.WantClass(t, res, cloudra.ClassChain)
 	}
 	// Test ARK installed, but the flag is off: still rejected.
 	res, err := f.v.Verify(context.Background(), Evidence{Report: rep, CertTable: table}, nil, nil, cloudra.Options{Time: testTime})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantReject(t, res, cloudra.ClassChain)
+	res = checktest.Result(t, res, err)
+	checktest.WantClass(t, res, cloudra.ClassChain)
 	// Positive twin: flag on → accepted, via the table.
 	res, err = f.v.Verify(context.Background(), Evidence{Report: rep, CertTable: table}, nil, nil, f.opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantPass(t, res)
+	res = checktest.Result(t, res, err)
+	checktest.WantPass(t, res)
 }
 
 // B1 (cache): a chain verified with the test root is not reused when the
 // test-root flag is off.
 func TestCacheHonoursTestRootFlag(t *testing.T) {
 	f := newFixture(t, Milan, false)
-	wantPass(t, f.verify(Evidence{Report: f.report}, nil))
+	checktest.WantPass(t, f.verify(Evidence{Report: f.report}, nil))
 	f.opts.AllowTestRoots = false
-	wantReject(t, f.verify(Evidence{Report: f.report}, nil), cloudra.ClassChain)
+	checktest.WantClass(t, f.verify(Evidence{Report: f.report}, nil), cloudra.ClassChain)
 	// And the cached chain is bounded by validity windows.
 	f.opts = cloudra.Options{Time: time.Date(2046, 1, 1, 0, 0, 0, 0, time.UTC), AllowTestRoots: true}
-	wantReject(t, f.verify(Evidence{Report: f.report}, nil), cloudra.ClassFresh)
+	checktest.WantClass(t, f.verify(Evidence{Report: f.report}, nil), cloudra.ClassFresh)
 }
 
 // B3: signer kind confusion.
@@ -305,19 +275,17 @@ func TestB3SignerConfusion(t *testing.T) {
 	// certificate, not the slot; signer flag, ASVK and CN agree → accepted.
 	table := sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDVCEK(), Data: f.leaf.Raw}, sevsnptest.Entry{GUID: GUIDASK(), Data: f.amd.ASVK.Raw})
 	res, err := f.v.Verify(context.Background(), Evidence{Report: f.report, CertTable: table}, nil, nil, f.opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantPass(t, res)
+	res = checktest.Result(t, res, err)
+	checktest.WantPass(t, res)
 	// Report says VCEK, signed by the VLEK key.
 	rep := f.mutate(func(b []byte) { binary.LittleEndian.PutUint32(b[sevsnptest.OffSignerInfo:], 0) })
-	wantReject(t, f.verify(Evidence{Report: rep}, nil), cloudra.ClassChain)
+	checktest.WantClass(t, f.verify(Evidence{Report: rep}, nil), cloudra.ClassChain)
 	// SIGNING_KEY = 7 (none).
 	rep = f.mutate(func(b []byte) { binary.LittleEndian.PutUint32(b[sevsnptest.OffSignerInfo:], 7<<2) })
-	wantReject(t, f.verify(Evidence{Report: rep}, nil), cloudra.ClassSig)
+	checktest.WantClass(t, f.verify(Evidence{Report: rep}, nil), cloudra.ClassSig)
 	// SIGNING_KEY = 2 (reserved) → parse.
 	rep = f.mutate(func(b []byte) { binary.LittleEndian.PutUint32(b[sevsnptest.OffSignerInfo:], 2<<2) })
-	wantReject(t, f.verify(Evidence{Report: rep}, nil), cloudra.ClassParse)
+	checktest.WantClass(t, f.verify(Evidence{Report: rep}, nil), cloudra.ClassParse)
 	// VCEK without hwID.
 	g := newFixture(t, Milan, false)
 	leaf, key, err := g.amd.Leaf(sevsnptest.LeafOptions{TCB: testTCB, OmitHWID: true})
@@ -325,7 +293,7 @@ func TestB3SignerConfusion(t *testing.T) {
 		t.Fatal(err)
 	}
 	g.key, g.col = key, &cloudra.Collateral{Certificates: []*x509.Certificate{leaf, g.amd.ASK}}
-	wantReject(t, g.verify(Evidence{Report: g.sign(append([]byte(nil), g.report...))}, nil), cloudra.ClassChain)
+	checktest.WantClass(t, g.verify(Evidence{Report: g.sign(append([]byte(nil), g.report...))}, nil), cloudra.ClassChain)
 	// A VCEK issued by the ASVK: intermediate and signer kind disagree.
 	ro := g.ro
 	leaf, key, err = g.amd.Leaf(sevsnptest.LeafOptions{TCB: testTCB, HWID: ro.ChipID[:], Issuer: g.amd.ASVK, IssuerKey: g.amd.ASVKKey})
@@ -333,27 +301,27 @@ func TestB3SignerConfusion(t *testing.T) {
 		t.Fatal(err)
 	}
 	g.key, g.col = key, &cloudra.Collateral{Certificates: []*x509.Certificate{leaf, g.amd.ASVK}}
-	wantReject(t, g.verify(Evidence{Report: g.sign(append([]byte(nil), g.report...))}, nil), cloudra.ClassChain)
+	checktest.WantClass(t, g.verify(Evidence{Report: g.sign(append([]byte(nil), g.report...))}, nil), cloudra.ClassChain)
 	// MASK_CHIP_KEY: unsigned.
 	rep = g.mutate(func(b []byte) { b[sevsnptest.OffSignerInfo] |= 2 })
-	wantReject(t, g.verify(Evidence{Report: rep}, nil), cloudra.ClassSig)
+	checktest.WantClass(t, g.verify(Evidence{Report: rep}, nil), cloudra.ClassSig)
 }
 
 // B4: CHIP_ID vs hwID.
 func TestB4ChipID(t *testing.T) {
 	f := newFixture(t, Milan, false)
 	rep := f.mutate(func(b []byte) { b[sevsnptest.OffChipID+63] ^= 1 })
-	wantReject(t, f.verify(Evidence{Report: rep}, nil), cloudra.ClassBinding)
+	checktest.WantClass(t, f.verify(Evidence{Report: rep}, nil), cloudra.ClassBinding)
 	rep = f.mutate(func(b []byte) { clear(b[sevsnptest.OffChipID : sevsnptest.OffChipID+64]) })
-	wantReject(t, f.verify(Evidence{Report: rep}, nil), cloudra.ClassBinding)
-	wantPass(t, f.verify(Evidence{Report: rep}, &Policy{AllowMaskedChipID: true}))
+	checktest.WantClass(t, f.verify(Evidence{Report: rep}, nil), cloudra.ClassBinding)
+	checktest.WantPass(t, f.verify(Evidence{Report: rep}, &Policy{AllowMaskedChipID: true}))
 	// Turin: 8-byte hwID; CHIP_ID[8:64] must be zero.
 	g := newFixture(t, Turin, false)
-	wantPass(t, g.verify(Evidence{Report: g.report}, nil))
+	checktest.WantPass(t, g.verify(Evidence{Report: g.report}, nil))
 	rep = g.mutate(func(b []byte) { b[sevsnptest.OffChipID+40] = 1 })
-	wantReject(t, g.verify(Evidence{Report: rep}, nil), cloudra.ClassBinding)
+	checktest.WantClass(t, g.verify(Evidence{Report: rep}, nil), cloudra.ClassBinding)
 	rep = g.mutate(func(b []byte) { b[sevsnptest.OffChipID+7] ^= 1 })
-	wantReject(t, g.verify(Evidence{Report: rep}, nil), cloudra.ClassBinding)
+	checktest.WantClass(t, g.verify(Evidence{Report: rep}, nil), cloudra.ClassBinding)
 }
 
 func putTCB(b []byte, off int, product string, t sevsnptest.TCB) {
@@ -378,7 +346,7 @@ func TestB5TCB(t *testing.T) {
 			}
 			rep := f.mutate(func(b []byte) { putTCB(b, sevsnptest.OffReportedTCB, product, x) })
 			res := f.verify(Evidence{Report: rep}, nil)
-			wantReject(t, res, cloudra.ClassPolicy)
+			checktest.WantClass(t, res, cloudra.ClassPolicy)
 			if c, _ := res.Check(checkLeafTCB); c.Outcome != cloudra.OutcomeFail {
 				t.Errorf("%s %+v: leaf.tcb not failed", product, x)
 			}
@@ -387,8 +355,8 @@ func TestB5TCB(t *testing.T) {
 	// Floor in one component while the packed value is larger.
 	f := newFixture(t, Milan, false)
 	res := f.verify(Evidence{Report: f.report}, &Policy{MinTCB: &TCBFloor{Bootloader: 5}})
-	wantReject(t, res, cloudra.ClassPolicy)
-	wantPass(t, f.verify(Evidence{Report: f.report}, &Policy{MinTCB: &TCBFloor{Bootloader: 4, SNP: 0x18, Microcode: 0xdb}}))
+	checktest.WantClass(t, res, cloudra.ClassPolicy)
+	checktest.WantPass(t, f.verify(Evidence{Report: f.report}, &Policy{MinTCB: &TCBFloor{Bootloader: 4, SNP: 0x18, Microcode: 0xdb}}))
 }
 
 // B6: provisional firmware.
@@ -397,15 +365,15 @@ func TestB6Provisional(t *testing.T) {
 	up := testTCB
 	up.Microcode++
 	prov := f.mutate(func(b []byte) { putTCB(b, sevsnptest.OffCurrentTCB, Milan, up) })
-	wantPass(t, f.verify(Evidence{Report: prov}, nil)) // default: allowed (V1)
-	wantReject(t, f.verify(Evidence{Report: prov}, &Policy{AllowProvisional: policy.Bool(false)}), cloudra.ClassPolicy)
+	checktest.WantPass(t, f.verify(Evidence{Report: prov}, nil)) // default: allowed (V1)
+	checktest.WantClass(t, f.verify(Evidence{Report: prov}, &Policy{AllowProvisional: policy.Bool(false)}), cloudra.ClassPolicy)
 	build := f.mutate(func(b []byte) { b[sevsnptest.OffCurrentVer]++ })
-	wantReject(t, f.verify(Evidence{Report: build}, &Policy{AllowProvisional: policy.Bool(false)}), cloudra.ClassPolicy)
-	wantPass(t, f.verify(Evidence{Report: f.report}, &Policy{AllowProvisional: policy.Bool(false)}))
+	checktest.WantClass(t, f.verify(Evidence{Report: build}, &Policy{AllowProvisional: policy.Bool(false)}), cloudra.ClassPolicy)
+	checktest.WantPass(t, f.verify(Evidence{Report: f.report}, &Policy{AllowProvisional: policy.Bool(false)}))
 	// COMMITTED above CURRENT: always rejected.
 	bad := f.mutate(func(b []byte) { putTCB(b, sevsnptest.OffCommittedTCB, Milan, up) })
 	res := f.verify(Evidence{Report: bad}, nil)
-	wantReject(t, res, cloudra.ClassPolicy)
+	checktest.WantClass(t, res, cloudra.ClassPolicy)
 	if !hasRule(res, "committed-above-current") {
 		t.Errorf("rule missing: %+v", res.Violations)
 	}
@@ -429,12 +397,12 @@ func TestB7GuestPolicy(t *testing.T) {
 		})
 	}
 	res := f.verify(Evidence{Report: set(PolicyDebug | PolicyMigrateMA)}, nil)
-	wantReject(t, res, cloudra.ClassPolicy)
+	checktest.WantClass(t, res, cloudra.ClassPolicy)
 	if !hasRule(res, "allow-debug") || !hasRule(res, "allow-migrate-agent") {
 		t.Errorf("violations %+v", res.Violations)
 	}
-	wantPass(t, f.verify(Evidence{Report: set(PolicyDebug)}, &Policy{AllowDebug: policy.Bool(true)}))
-	wantReject(t, f.verify(Evidence{Report: f.report}, &Policy{AllowSMT: policy.Bool(false)}), cloudra.ClassPolicy)
+	checktest.WantPass(t, f.verify(Evidence{Report: set(PolicyDebug)}, &Policy{AllowDebug: policy.Bool(true)}))
+	checktest.WantClass(t, f.verify(Evidence{Report: f.report}, &Policy{AllowSMT: policy.Bool(false)}), cloudra.ClassPolicy)
 	for _, c := range []struct {
 		bit uint64
 		pol Policy
@@ -445,15 +413,15 @@ func TestB7GuestPolicy(t *testing.T) {
 		{PolicyCiphertextHiding, Policy{RequireCiphertextHiding: true}},
 		{PolicyPageSwapDisable, Policy{RequirePageSwapDisable: true}},
 	} {
-		wantReject(t, f.verify(Evidence{Report: f.report}, &c.pol), cloudra.ClassPolicy)
-		wantPass(t, f.verify(Evidence{Report: set(c.bit)}, &c.pol))
+		checktest.WantClass(t, f.verify(Evidence{Report: f.report}, &c.pol), cloudra.ClassPolicy)
+		checktest.WantPass(t, f.verify(Evidence{Report: set(c.bit)}, &c.pol))
 	}
-	wantReject(t, f.verify(Evidence{Report: set(PolicyCXLAllow)}, &Policy{AllowCXL: policy.Bool(false)}), cloudra.ClassPolicy)
-	wantReject(t, f.verify(Evidence{Report: set(0x0100)}, &Policy{MinGuestABI: "1.51"}), cloudra.ClassPolicy)
-	wantPass(t, f.verify(Evidence{Report: set(0x0133)}, &Policy{MinGuestABI: "1.51"}))
+	checktest.WantClass(t, f.verify(Evidence{Report: set(PolicyCXLAllow)}, &Policy{AllowCXL: policy.Bool(false)}), cloudra.ClassPolicy)
+	checktest.WantClass(t, f.verify(Evidence{Report: set(0x0100)}, &Policy{MinGuestABI: "1.51"}), cloudra.ClassPolicy)
+	checktest.WantPass(t, f.verify(Evidence{Report: set(0x0133)}, &Policy{MinGuestABI: "1.51"}))
 	// Bits 26–63 are reserved: parse error.
-	wantReject(t, f.verify(Evidence{Report: set(1 << 30)}, nil), cloudra.ClassParse)
-	wantReject(t, f.verify(Evidence{Report: f.mutate(func(b []byte) { b[sevsnptest.OffPolicy+2] = 0 })}, nil), cloudra.ClassParse) // bit 17 must be one
+	checktest.WantClass(t, f.verify(Evidence{Report: set(1 << 30)}, nil), cloudra.ClassParse)
+	checktest.WantClass(t, f.verify(Evidence{Report: f.mutate(func(b []byte) { b[sevsnptest.OffPolicy+2] = 0 })}, nil), cloudra.ClassParse) // bit 17 must be one
 }
 
 // B8: VMPL.
@@ -461,10 +429,10 @@ func TestB8VMPL(t *testing.T) {
 	f := newFixture(t, Milan, false)
 	for _, vmpl := range []uint32{1, 2, 3, 4, 0xFFFFFFFF} {
 		rep := f.mutate(func(b []byte) { binary.LittleEndian.PutUint32(b[sevsnptest.OffVMPL:], vmpl) })
-		wantReject(t, f.verify(Evidence{Report: rep}, nil), cloudra.ClassPolicy)
+		checktest.WantClass(t, f.verify(Evidence{Report: rep}, nil), cloudra.ClassPolicy)
 		v := vmpl
 		if vmpl == 2 {
-			wantPass(t, f.verify(Evidence{Report: rep}, &Policy{VMPL: &v}))
+			checktest.WantPass(t, f.verify(Evidence{Report: rep}, &Policy{VMPL: &v}))
 		}
 	}
 }
@@ -477,15 +445,15 @@ func TestB9ReportData(t *testing.T) {
 		want[i] = byte(0xa0 + i)
 	}
 	good := f.mutate(func(b []byte) { copy(b[sevsnptest.OffReportData:], want[:]) })
-	wantPass(t, f.verify(Evidence{Report: good}, &Policy{ReportData: want[:]}))
+	checktest.WantPass(t, f.verify(Evidence{Report: good}, &Policy{ReportData: want[:]}))
 	wrong := append([]byte(nil), want[:]...)
 	wrong[31] ^= 1
-	wantReject(t, f.verify(Evidence{Report: good}, &Policy{ReportData: wrong}), cloudra.ClassBinding)
+	checktest.WantClass(t, f.verify(Evidence{Report: good}, &Policy{ReportData: wrong}), cloudra.ClassBinding)
 	upper := f.mutate(func(b []byte) { copy(b[sevsnptest.OffReportData:], want[:]); b[sevsnptest.OffReportData+40] = 1 })
-	wantReject(t, f.verify(Evidence{Report: upper}, &Policy{ReportData: want[:]}), cloudra.ClassBinding)
+	checktest.WantClass(t, f.verify(Evidence{Report: upper}, &Policy{ReportData: want[:]}), cloudra.ClassBinding)
 	full := make([]byte, 64)
 	copy(full, want[:])
-	wantPass(t, f.verify(Evidence{Report: good}, &Policy{ReportData: full}))
+	checktest.WantPass(t, f.verify(Evidence{Report: good}, &Policy{ReportData: full}))
 }
 
 // B10: versions.
@@ -496,18 +464,18 @@ func TestB10Versions(t *testing.T) {
 		if _, err := ParseReport(rep); !errors.Is(err, ErrMalformed) {
 			t.Errorf("version %d: %v", v, err)
 		}
-		wantReject(t, f.verify(Evidence{Report: rep}, nil), cloudra.ClassParse)
+		checktest.WantClass(t, f.verify(Evidence{Report: rep}, nil), cloudra.ClassParse)
 	}
 	for _, v := range []uint32{2, 3, 4, 5} {
 		ro := f.ro
 		ro.Version = v
 		rep := f.sign(sevsnptest.NewReport(ro))
-		wantPass(t, f.verify(Evidence{Report: rep, Product: Milan}, nil))
+		checktest.WantPass(t, f.verify(Evidence{Report: rep, Product: Milan}, nil))
 		res := f.verify(Evidence{Report: rep, Product: Milan}, &Policy{MinReportVersion: 3})
 		if v == 2 {
-			wantReject(t, res, cloudra.ClassPolicy)
+			checktest.WantClass(t, res, cloudra.ClassPolicy)
 		} else {
-			wantPass(t, res)
+			checktest.WantPass(t, res)
 		}
 	}
 	// v2: the CPUID bytes are reserved.
@@ -516,7 +484,7 @@ func TestB10Versions(t *testing.T) {
 	rep := f.sign(sevsnptest.NewReport(ro))
 	rep[sevsnptest.OffCPUID] = 0x19
 	f.sign(rep)
-	wantReject(t, f.verify(Evidence{Report: rep}, nil), cloudra.ClassParse)
+	checktest.WantClass(t, f.verify(Evidence{Report: rep}, nil), cloudra.ClassParse)
 }
 
 // B11: every reserved range, signed or not.
@@ -526,38 +494,38 @@ func TestB11MBZ(t *testing.T) {
 	for _, rg := range ranges {
 		for _, off := range []int{rg[0], rg[1] - 1} {
 			rep := f.mutate(func(b []byte) { b[off] = 0xEE })
-			wantReject(t, f.verify(Evidence{Report: rep}, nil), cloudra.ClassParse)
+			checktest.WantClass(t, f.verify(Evidence{Report: rep}, nil), cloudra.ClassParse)
 		}
 	}
 	for _, off := range []int{0x330, 0x400, 0x49F, SignedSize + 48, SignedSize + 71, SignedSize + 72 + 48, SignedSize + 72 + 71} {
 		rep := append([]byte(nil), f.report...)
 		rep[off] = 0xEE
-		wantReject(t, f.verify(Evidence{Report: rep}, nil), cloudra.ClassParse)
+		checktest.WantClass(t, f.verify(Evidence{Report: rep}, nil), cloudra.ClassParse)
 	}
 	all := append([]byte(nil), f.report...)
 	for i := 0x330; i < ReportSize; i++ {
 		all[i] = 0xEE
 	}
-	wantReject(t, f.verify(Evidence{Report: all}, nil), cloudra.ClassParse)
+	checktest.WantClass(t, f.verify(Evidence{Report: all}, nil), cloudra.ClassParse)
 	// v5: mitigation vectors are fields, 0x208– reserved.
 	ro := f.ro
 	ro.Version = 5
 	v5 := f.sign(sevsnptest.NewReport(ro))
 	v5[0x1F8] = 1
-	wantPass(t, f.verify(Evidence{Report: f.sign(v5)}, nil))
+	checktest.WantPass(t, f.verify(Evidence{Report: f.sign(v5)}, nil))
 	v5[0x208] = 1
-	wantReject(t, f.verify(Evidence{Report: f.sign(v5)}, nil), cloudra.ClassParse)
+	checktest.WantClass(t, f.verify(Evidence{Report: f.sign(v5)}, nil), cloudra.ClassParse)
 }
 
 // B12: CRL handling.
 func TestB12CRL(t *testing.T) {
 	f := newFixture(t, Milan, false)
 	res := f.verify(Evidence{Report: f.report}, nil)
-	wantPass(t, res)
+	checktest.WantPass(t, res)
 	if c, _ := res.Check(checkCRL); c.Outcome != cloudra.OutcomeSkip || len(res.Warnings) == 0 {
 		t.Errorf("fail-open without warning: %+v %v", c, res.Warnings)
 	}
-	wantReject(t, f.verify(Evidence{Report: f.report}, &Policy{RequireCRL: true}), cloudra.ClassCollateral)
+	checktest.WantClass(t, f.verify(Evidence{Report: f.report}, &Policy{RequireCRL: true}), cloudra.ClassCollateral)
 	base := *f.col
 	crl := func(this, next time.Time, signer bool, revoked ...*big.Int) {
 		t.Helper()
@@ -574,23 +542,21 @@ func TestB12CRL(t *testing.T) {
 		f.col = &col
 	}
 	crl(testTime.Add(-time.Hour), testTime.Add(24*time.Hour), false)
-	wantPass(t, f.verify(Evidence{Report: f.report}, &Policy{RequireCRL: true}))
+	checktest.WantPass(t, f.verify(Evidence{Report: f.report}, &Policy{RequireCRL: true}))
 	crl(testTime.Add(-time.Hour), testTime.Add(24*time.Hour), false, f.amd.ASK.SerialNumber)
-	wantReject(t, f.verify(Evidence{Report: f.report}, nil), cloudra.ClassChain)
+	checktest.WantClass(t, f.verify(Evidence{Report: f.report}, nil), cloudra.ClassChain)
 	crl(testTime.Add(-time.Hour), testTime.Add(24*time.Hour), true) // signed by a non-ARK key
-	wantReject(t, f.verify(Evidence{Report: f.report}, nil), cloudra.ClassChain)
+	checktest.WantClass(t, f.verify(Evidence{Report: f.report}, nil), cloudra.ClassChain)
 	crl(testTime.Add(-48*time.Hour), testTime.Add(-time.Hour), false)
-	wantReject(t, f.verify(Evidence{Report: f.report}, nil), cloudra.ClassFresh)
+	checktest.WantClass(t, f.verify(Evidence{Report: f.report}, nil), cloudra.ClassFresh)
 	crl(testTime.Add(time.Hour), testTime.Add(48*time.Hour), false)
-	wantReject(t, f.verify(Evidence{Report: f.report}, nil), cloudra.ClassFresh)
+	checktest.WantClass(t, f.verify(Evidence{Report: f.report}, nil), cloudra.ClassFresh)
 	// CRL from the certificate table.
 	c, _ := f.amd.CRL(testTime.Add(-time.Hour), testTime.Add(time.Hour), nil, f.amd.ASK.SerialNumber)
 	table := sevsnptest.CertTable(sevsnptest.Entry{GUID: GUIDVCEK(), Data: f.leaf.Raw}, sevsnptest.Entry{GUID: GUIDASK(), Data: f.amd.ASK.Raw}, sevsnptest.Entry{GUID: GUIDCRL(), Data: c.Raw})
 	res, err := f.v.Verify(context.Background(), Evidence{Report: f.report, CertTable: table}, nil, nil, f.opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantReject(t, res, cloudra.ClassChain)
+	res = checktest.Result(t, res, err)
+	checktest.WantClass(t, res, cloudra.ClassChain)
 }
 
 // Intermediate checks: BasicConstraints and the link's signature algorithm.
@@ -609,10 +575,8 @@ func TestIntermediateConstraints(t *testing.T) {
 	}
 	v := NewVerifier(testRoots(t).WithTestARK(Genoa, a.ARK))
 	res, err := v.Verify(context.Background(), Evidence{Report: rep}, &cloudra.Collateral{Certificates: []*x509.Certificate{leaf, a.ASK}}, nil, cloudra.Options{Time: testTime, AllowTestRoots: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantReject(t, res, cloudra.ClassChain)
+	res = checktest.Result(t, res, err)
+	checktest.WantClass(t, res, cloudra.ClassChain)
 }
 
 // Two candidate leaves (V7): the one that verifies is used and named.
@@ -624,7 +588,7 @@ func TestTwoCandidates(t *testing.T) {
 	}
 	f.col = &cloudra.Collateral{Certificates: []*x509.Certificate{other, f.leaf, f.amd.ASK}}
 	res := f.verify(Evidence{Report: f.report}, nil)
-	wantPass(t, res)
+	checktest.WantPass(t, res)
 	h := sha256.Sum256(f.leaf.Raw)
 	if res.Signer != "VCEK sha256:"+hexPrefix(h[:8]) {
 		t.Errorf("signer %q", res.Signer)
@@ -635,24 +599,24 @@ func TestTwoCandidates(t *testing.T) {
 // without hint takes the product from the certificate.
 func TestProductResolution(t *testing.T) {
 	f := newFixture(t, Milan, false)
-	wantReject(t, f.verify(Evidence{Report: f.report, Product: "Genoa"}, nil), cloudra.ClassParse)
-	wantReject(t, f.verify(Evidence{Report: f.report}, &Policy{Product: "Turin"}), cloudra.ClassPolicy)
-	wantReject(t, f.verify(Evidence{Report: f.report, Product: "Bergamo-X"}, nil), cloudra.ClassParse)
+	checktest.WantClass(t, f.verify(Evidence{Report: f.report, Product: "Genoa"}, nil), cloudra.ClassParse)
+	checktest.WantClass(t, f.verify(Evidence{Report: f.report}, &Policy{Product: "Turin"}), cloudra.ClassPolicy)
+	checktest.WantClass(t, f.verify(Evidence{Report: f.report, Product: "Bergamo-X"}, nil), cloudra.ClassParse)
 	ro := f.ro
 	ro.Version = 2
-	wantPass(t, f.verify(Evidence{Report: f.sign(sevsnptest.NewReport(ro))}, nil))
+	checktest.WantPass(t, f.verify(Evidence{Report: f.sign(sevsnptest.NewReport(ro))}, nil))
 }
 
 func TestTrailingBytes(t *testing.T) {
 	f := newFixture(t, Milan, false)
 	rep := append(append([]byte(nil), f.report...), '\n')
 	res := f.verify(Evidence{Report: rep}, nil)
-	wantReject(t, res, cloudra.ClassParse)
+	checktest.WantClass(t, res, cloudra.ClassParse)
 	// Same with a flipped signed byte: both the parse and the sig failure.
 	rep[0x15B] ^= 0x10
 	res = f.verify(Evidence{Report: rep}, nil)
-	wantReject(t, res, cloudra.ClassSig)
-	wantReject(t, res, cloudra.ClassParse)
+	checktest.WantClass(t, res, cloudra.ClassSig)
+	checktest.WantClass(t, res, cloudra.ClassParse)
 }
 
 func TestCertTableRules(t *testing.T) {
@@ -689,10 +653,8 @@ func TestCertTableRules(t *testing.T) {
 		t.Errorf("offset in header: %v", err)
 	}
 	res, err := f.v.Verify(context.Background(), Evidence{Report: f.report, CertTable: wrap}, f.col, nil, f.opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantReject(t, res, cloudra.ClassParse)
+	res = checktest.Result(t, res, err)
+	checktest.WantClass(t, res, cloudra.ClassParse)
 }
 
 func indexOf(b, sub []byte) int {

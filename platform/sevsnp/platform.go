@@ -121,12 +121,12 @@ func (v *Verifier) VerifyRequest(ctx context.Context, req *seam.Request) (*cloud
 		ev.CertTable = ct.Data
 	}
 	sp := seam.WithReportData(PolicyOf(req.Policy), req.Challenge, func(s *Policy) *cloudra.HexBytes { return &s.ReportData })
-	r, err := v.Verify(ctx, ev, req.Collateral, sp, req.Options)
+	r, err := seam.Decided(v.Verify(ctx, ev, req.Collateral, sp, req.Options))
 	if err != nil {
 		return nil, err
 	}
 	seam.NoteFreshness(r, sp != nil && len(sp.ReportData) > 0, !r.HasViolation("report-data"), "REPORT_DATA")
-	return r, nil
+	return r, r.Err()
 }
 
 // RevocationAtHand reports whether col holds a CRL issued by the ARK of the

@@ -103,13 +103,28 @@ const (
 	checkLeafTCB   = "leaf.tcb"
 )
 
-// Verify verifies ev against col, pol and opts.Time. It returns an error only
-// when no decision is possible: opts.Time is zero ([cloudra.ErrNoTime]), the
-// verifier has no roots, or the VCEK/VLEK (or, for a test root, the ASK) is
-// missing ([*cloudra.MissingCollateralError] with the KDS URLs). Otherwise it
-// returns a finished Result; claims are present only when signature and chain
-// verify. pol may be nil (the default policy).
+// Verify verifies ev against col, pol and opts.Time. pol may be nil (the
+// default policy).
+//
+// When a decision was made it returns the finished Result, and with it a
+// [*cloudra.RejectedError] (errors.Is [cloudra.ErrRejected]) unless the
+// verdict is pass: an error-only check never accepts rejected evidence.
+// Claims are present only when signature and chain verify.
+//
+// When no decision is possible it returns a nil Result and the reason:
+// opts.Time is zero ([cloudra.ErrNoTime]), the verifier has no roots, or the
+// VCEK/VLEK (or, for a test root, the ASK) is missing
+// ([*cloudra.MissingCollateralError] with the KDS URLs).
 func (v *Verifier) Verify(ctx context.Context, ev Evidence, col *cloudra.Collateral, pol *Policy, opts cloudra.Options) (*cloudra.Result, error) {
+	res, err := v.verify(ctx, ev, col, pol, opts)
+	if err != nil {
+		return nil, err
+	}
+	return res, res.Err()
+}
+
+// verify is Verify with the verdict in the result only.
+func (v *Verifier) verify(ctx context.Context, ev Evidence, col *cloudra.Collateral, pol *Policy, opts cloudra.Options) (*cloudra.Result, error) {
 	if opts.Time.IsZero() {
 		return nil, cloudra.ErrNoTime
 	}

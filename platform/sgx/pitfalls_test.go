@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/checktest"
 	"github.com/cloudra/cloudra/internal/dcaptest"
 	"github.com/cloudra/cloudra/platform/dcap"
 	"github.com/cloudra/cloudra/policy"
@@ -25,26 +26,8 @@ func setup(t testing.TB) (*dcaptest.Kit, *Verifier) {
 func run(t testing.TB, v *Verifier, k *dcaptest.Kit, b []byte, col *cloudra.Collateral, pol *Policy) *cloudra.Result {
 	t.Helper()
 	res, err := v.Verify(context.Background(), Evidence{Quote: b}, col, pol, cloudra.Options{Time: k.Now, AllowTestRoots: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res = checktest.Result(t, res, err)
 	return res
-}
-
-func expect(t *testing.T, res *cloudra.Result, class cloudra.Class, rule string) {
-	t.Helper()
-	if res.Verdict != cloudra.Fail || !res.HasFailure(class) {
-		t.Fatalf("want REJECT/%s, got %s %v: %v %v", class, res.Verdict, res.FailureClasses(), res.Checks, res.Violations)
-	}
-	for _, v := range res.Violations {
-		if v.Rule == rule && v.Class == class {
-			return
-		}
-	}
-	if c, ok := res.Check(rule); ok && c.Outcome == cloudra.OutcomeFail && c.Class == class {
-		return
-	}
-	t.Fatalf("no failed %s/%s: %v %v", rule, class, res.Checks, res.Violations)
 }
 
 func body(mut func(r *dcap.EnclaveReport)) []byte {
@@ -61,13 +44,13 @@ func TestForgedSGX(t *testing.T) {
 	}
 	// C4: TDX collateral for an SGX quote.
 	res = run(t, v, k, k.SGXQuote().Bytes(), k.CollateralWith(k.DefaultTCBInfo(true).Marshal(), k.DefaultQEIdentity(false).Marshal()), nil)
-	expect(t, res, cloudra.ClassCollateral, "tcb-info.verify")
+	checktest.WantFail(t, res, "tcb-info.verify", cloudra.ClassCollateral)
 	res = run(t, v, k, k.SGXQuote().Bytes(), k.CollateralWith(k.DefaultTCBInfo(false).Marshal(), k.DefaultQEIdentity(true).Marshal()), nil)
-	expect(t, res, cloudra.ClassCollateral, "qe-identity.verify")
+	checktest.WantFail(t, res, "qe-identity.verify", cloudra.ClassCollateral)
 	// C1: the SGX QE has ISVPRODID 1; a TD_QE report (2) is rejected.
 	q := k.SGXQuote()
 	q.QEReport.ISVProdID = 2
-	expect(t, run(t, v, k, q.Bytes(), k.Collateral(false), nil), cloudra.ClassPolicy, "qe-identity.match")
+	checktest.WantFail(t, run(t, v, k, q.Bytes(), k.Collateral(false), nil), "qe-identity.match", cloudra.ClassPolicy)
 }
 
 // C10 and the enclave policy rules; every violation is reported.
@@ -75,7 +58,7 @@ func TestEnclavePolicy(t *testing.T) {
 	k, v := setup(t)
 	debug := k.SGXQuote()
 	debug.Body = body(func(r *dcap.EnclaveReport) { r.Attributes[0] |= dcap.SGXAttrDebug })
-	expect(t, run(t, v, k, debug.Bytes(), k.Collateral(false), nil), cloudra.ClassPolicy, "attributes.debug")
+	checktest.WantFail(t, run(t, v, k, debug.Bytes(), k.Collateral(false), nil), "attributes.debug", cloudra.ClassPolicy)
 	if res := run(t, v, k, debug.Bytes(), k.Collateral(false), &Policy{AllowDebug: policy.Bool(true)}); res.Verdict != cloudra.Pass {
 		t.Errorf("allow-debug: %v", res.Violations)
 	}
@@ -107,9 +90,9 @@ func TestEnclavePolicy(t *testing.T) {
 	}
 	res := run(t, v, k, b, k.Collateral(false), bad)
 	for _, rule := range []string{"mrenclave", "mrsigner", "isvprodid", "min-isvsvn", "configsvn", "isvfamilyid", "isvextprodid", "configid", "attributes", "miscselect"} {
-		expect(t, res, cloudra.ClassPolicy, rule)
+		checktest.WantFail(t, res, rule, cloudra.ClassPolicy)
 	}
-	expect(t, res, cloudra.ClassBinding, "report-data")
+	checktest.WantFail(t, res, "report-data", cloudra.ClassBinding)
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -66,10 +66,10 @@ func (sgxPlatform) SetReportData(p *policy.Policy, rd []byte) *policy.Policy {
 // any) as the expected REPORT_DATA.
 func (v *Verifier) VerifyRequest(ctx context.Context, req *seam.Request) (*cloudra.Result, error) {
 	tp := seam.WithReportData(PolicyOf(req.Policy), req.Challenge, func(s *Policy) *cloudra.HexBytes { return &s.ReportData })
-	r, err := v.Verify(ctx, Evidence{Quote: req.Primary.Data}, req.Collateral, tp, req.Options)
+	r, err := seam.Decided(v.Verify(ctx, Evidence{Quote: req.Primary.Data}, req.Collateral, tp, req.Options))
 	if err != nil {
 		return nil, err
 	}
 	seam.NoteFreshness(r, tp != nil && len(tp.ReportData) > 0, !r.HasViolation("report-data"), "REPORT_DATA")
-	return r, nil
+	return r, r.Err()
 }

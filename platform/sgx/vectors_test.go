@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/checktest"
 	"github.com/cloudra/cloudra/internal/dcaptest"
 	"github.com/cloudra/cloudra/internal/vectortest"
 	"github.com/cloudra/cloudra/platform/dcap"
@@ -82,9 +83,7 @@ func TestVectors(t *testing.T) {
 			q := vectortest.Read(t, tc.dir+"/quote.bin")
 			col := dcaptest.LoadCollateral(t, tc.dir+"/collateral")
 			res, err := v.Verify(context.Background(), Evidence{Quote: q}, col, tc.pol, cloudra.Options{Time: vectortest.Time(t, tc.at)})
-			if err != nil {
-				t.Fatal(err)
-			}
+			res = checktest.Result(t, res, err)
 			if res.Verdict != tc.verdict {
 				t.Errorf("verdict %s, want %s\n%v %v", res.Verdict, tc.verdict, res.Checks, res.Violations)
 			}
@@ -102,7 +101,7 @@ func TestVectors(t *testing.T) {
 			dcaptest.WantViolations(t, res, tc.violations)
 			dcaptest.WantAuthentic(t, res)
 			res, err = v.Verify(context.Background(), Evidence{Quote: q}, col, tc.pol, cloudra.Options{Time: vectortest.Time(t, tc.at).AddDate(50, 0, 0)})
-			if err != nil || !res.HasFailure(cloudra.ClassFresh) || res.Verdict != cloudra.Fail {
+			if err = checktest.NoDecision(err); err != nil || !res.HasFailure(cloudra.ClassFresh) || res.Verdict != cloudra.Fail {
 				t.Errorf("at +50y: %v %v", err, res.Checks)
 			}
 		})
@@ -117,7 +116,7 @@ func TestRejectsTDXQuote(t *testing.T) {
 	}
 	q := vectortest.Read(t, "tdx/dcapqvl-v4-uptodate/quote.bin")
 	res, err := v.Verify(context.Background(), Evidence{Quote: q}, nil, nil, cloudra.Options{Time: vectortest.Time(t, "2025-07-01T00:00:00Z")})
-	if err != nil || !res.HasFailure(cloudra.ClassParse) {
+	if err = checktest.NoDecision(err); err != nil || !res.HasFailure(cloudra.ClassParse) {
 		t.Fatalf("%v %v", err, res)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/hex"
+	"errors"
 	"fmt"
 
 	"github.com/cloudra/cloudra"
@@ -59,9 +60,20 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 
 // Verify verifies an SGX quote and appraises it against pol (nil: defaults).
 // Checks and errors are as for tdx.Verifier.Verify, without the TDX module
-// step. The error is non-nil only when no decision is possible (no time,
-// missing collateral, ctx done: the error wraps ctx.Err()).
+// step. A verdict other than pass comes with a *cloudra.RejectedError beside
+// the result; otherwise the error is non-nil only when no decision is
+// possible, with a nil result (no time, missing collateral, ctx done: the
+// error wraps ctx.Err()).
 func (v *Verifier) Verify(ctx context.Context, ev Evidence, col *cloudra.Collateral, pol *Policy, opts cloudra.Options) (*cloudra.Result, error) {
+	res, err := v.verify(ctx, ev, col, pol, opts)
+	if err != nil {
+		return nil, err
+	}
+	return res, res.Err()
+}
+
+// verify is Verify with the verdict in the result only.
+func (v *Verifier) verify(ctx context.Context, ev Evidence, col *cloudra.Collateral, pol *Policy, opts cloudra.Options) (*cloudra.Result, error) {
 	if opts.Time.IsZero() {
 		return nil, cloudra.ErrNoTime
 	}
@@ -90,7 +102,7 @@ func (v *Verifier) Verify(ctx context.Context, ev Evidence, col *cloudra.Collate
 			return pcs.EvaluateSGX(info, ext.CompSVN, ext.PCESVN)
 		},
 	})
-	if err != nil {
+	if rej := (*cloudra.RejectedError)(nil); err != nil && !errors.As(err, &rej) {
 		return nil, fmt.Errorf("sgx: %w", err)
 	}
 	if out.Authentic {

@@ -73,7 +73,7 @@ func (tdxPlatform) SetReportData(p *policy.Policy, rd []byte) *policy.Policy {
 // with it.
 func (v *Verifier) VerifyRequest(ctx context.Context, req *seam.Request) (*cloudra.Result, error) {
 	tp := seam.WithReportData(PolicyOf(req.Policy), req.Challenge, func(s *Policy) *cloudra.HexBytes { return &s.ReportData })
-	r, err := v.Verify(ctx, Evidence{Quote: req.Primary.Data}, req.Collateral, tp, req.Options)
+	r, err := seam.Decided(v.Verify(ctx, Evidence{Quote: req.Primary.Data}, req.Collateral, tp, req.Options))
 	if err != nil {
 		return nil, err
 	}
@@ -81,5 +81,5 @@ func (v *Verifier) VerifyRequest(ctx context.Context, req *seam.Request) (*cloud
 		CheckCCEL(r, req.Primary.Data, l.Data)
 	}
 	seam.NoteFreshness(r, tp != nil && len(tp.ReportData) > 0, !r.HasViolation("report-data"), "REPORT_DATA")
-	return r, nil
+	return r, r.Err()
 }

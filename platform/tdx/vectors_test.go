@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/checktest"
 	"github.com/cloudra/cloudra/internal/dcaptest"
 	"github.com/cloudra/cloudra/internal/vectortest"
 	"github.com/cloudra/cloudra/policy"
@@ -134,9 +135,7 @@ func TestVectors(t *testing.T) {
 			}
 			col := dcaptest.LoadCollateral(t, tc.col)
 			res, err := v.Verify(context.Background(), Evidence{Quote: q}, col, tc.pol, cloudra.Options{Time: vectortest.Time(t, tc.at)})
-			if err != nil {
-				t.Fatal(err)
-			}
+			res = checktest.Result(t, res, err)
 			if res.Verdict != tc.verdict {
 				t.Errorf("verdict %s, want %s\n%s", res.Verdict, tc.verdict, dcaptest.Dump(res))
 			}
@@ -163,9 +162,7 @@ func TestVectors(t *testing.T) {
 			dcaptest.WantAuthentic(t, res)
 			// Fifty years later everything has expired.
 			res, err = v.Verify(context.Background(), Evidence{Quote: q}, col, tc.pol, cloudra.Options{Time: vectortest.Time(t, tc.at).AddDate(50, 0, 0)})
-			if err != nil {
-				t.Fatal(err)
-			}
+			res = checktest.Result(t, res, err)
 			if res.Verdict != cloudra.Fail || !res.HasFailure(cloudra.ClassFresh) {
 				t.Errorf("at +50y: want a fresh failure\n%s", dcaptest.Dump(res))
 			}
@@ -214,9 +211,7 @@ func TestVectorBitFlips(t *testing.T) {
 	at := vectortest.Time(t, "2025-07-01T00:00:00Z")
 	flipAll(t, b, func(m []byte) *cloudra.Result {
 		res, err := v.Verify(context.Background(), Evidence{Quote: m}, col, nil, cloudra.Options{Time: at})
-		if err != nil {
-			t.Fatal(err)
-		}
+		res = checktest.Result(t, res, err)
 		return res
 	})
 }
@@ -236,9 +231,7 @@ func TestExpiredTCBSigningCopy(t *testing.T) {
 		col.Documents[i].IssuerChain = old
 	}
 	res, err := v.Verify(context.Background(), Evidence{Quote: q}, col, nil, cloudra.Options{Time: vectortest.Time(t, "2026-02-25T00:00:00Z")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res = checktest.Result(t, res, err)
 	if res.Verdict != cloudra.Fail || !res.HasFailure(cloudra.ClassFresh) {
 		t.Fatalf("want REJECT/fresh\n%s", dcaptest.Dump(res))
 	}

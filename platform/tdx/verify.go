@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/hex"
+	"errors"
 	"fmt"
 
 	"github.com/cloudra/cloudra"
@@ -64,8 +65,11 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 // "pck.chain", "qe-report.signature", "qe-report.binding", "pck.crl",
 // "root-ca.crl", "tcb-info.verify", "tcb-info.match", "tdx-module.identity",
 // "tcb.platform", "qe-identity.verify", "qe-identity.match", "tcb.status")
-// and policy violations. The error is non-nil only when no decision is
-// possible: no time (cloudra.ErrNoTime) or missing collateral
+// and policy violations. When the verdict is not pass, the result comes with
+// a *cloudra.RejectedError (errors.Is cloudra.ErrRejected), so that a caller
+// checking only the error never accepts a rejected quote. Otherwise the
+// error is non-nil only when no decision is possible, with a nil result: no
+// time (cloudra.ErrNoTime) or missing collateral
 // (*cloudra.MissingCollateralError naming the PCS v4 URLs: PCK CRL, Root CA
 // CRL, TCB Info, QE Identity, and the PCK certificate for quotes whose
 // certification data names the platform instead of carrying the chain).
@@ -79,6 +83,15 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 // status is Intel's merged status of platform, TDX module and QE; which
 // statuses pass is policy (dcap.TCBPolicy).
 func (v *Verifier) Verify(ctx context.Context, ev Evidence, col *cloudra.Collateral, pol *Policy, opts cloudra.Options) (*cloudra.Result, error) {
+	res, err := v.verify(ctx, ev, col, pol, opts)
+	if err != nil {
+		return nil, err
+	}
+	return res, res.Err()
+}
+
+// verify is Verify with the verdict in the result only.
+func (v *Verifier) verify(ctx context.Context, ev Evidence, col *cloudra.Collateral, pol *Policy, opts cloudra.Options) (*cloudra.Result, error) {
 	if opts.Time.IsZero() {
 		return nil, cloudra.ErrNoTime
 	}
@@ -114,7 +127,7 @@ func (v *Verifier) Verify(ctx context.Context, ev Evidence, col *cloudra.Collate
 			return info.CheckTDXModule(body.MRSignerSEAM, body.SEAMAttributes, body.TEETCBSVN)
 		},
 	})
-	if err != nil {
+	if rej := (*cloudra.RejectedError)(nil); err != nil && !errors.As(err, &rej) {
 		return nil, fmt.Errorf("tdx: %w", err)
 	}
 	if out.Authentic {

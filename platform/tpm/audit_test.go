@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/checktest"
 	"github.com/cloudra/cloudra/internal/vectortest"
 	"github.com/cloudra/cloudra/platform/eventlog"
 	"github.com/cloudra/cloudra/policy"
@@ -35,7 +36,7 @@ func gceQuote(t *testing.T, dir, bank string) Quote {
 // onlyFailure asserts that check is the one failed check and has class.
 func onlyFailure(t *testing.T, r *cloudra.Result, check string, class cloudra.Class) {
 	t.Helper()
-	wantFail(t, r, check, class)
+	checktest.WantFail(t, r, check, class)
 	for _, c := range r.Checks {
 		if c.Outcome == cloudra.OutcomeFail && c.Name != check {
 			t.Errorf("also failed: %s/%s (%s)", c.Name, c.Class, c.Detail)
@@ -52,7 +53,7 @@ func TestAuditA1RealQuoteByteFlips(t *testing.T) {
 		nonce := []byte{0x90, 0x09}
 		pol := gcePolicy(t, true)
 		r, _ := VerifyQuote(context.Background(), q, gceAK(t), nonce, pol, cloudra.Options{Time: gceTime})
-		wantPass(t, r)
+		checktest.WantPass(t, r)
 
 		a, err := ParseAttest(q.Attest)
 		if err != nil {
@@ -132,7 +133,7 @@ func TestAuditA2AKCertChain(t *testing.T) {
 	}
 	ak := gceAK(t)
 	r, _ := VerifyQuote(context.Background(), q, ak, nonce, pol, cloudra.Options{Time: gceTime})
-	wantPass(t, r)
+	checktest.WantPass(t, r)
 
 	leafBad := gceAK(t)
 	leafBad.Cert = corrupt(leafBad.Cert)
@@ -156,7 +157,7 @@ func TestAuditA2AKCertChain(t *testing.T) {
 	rev := gceAK(t)
 	rev.Chain = []*x509.Certificate{rev.Chain[1], rev.Chain[0]}
 	r, _ = VerifyQuote(context.Background(), q, rev, nonce, pol, cloudra.Options{Time: gceTime})
-	wantPass(t, r)
+	checktest.WantPass(t, r)
 
 	// The AK certificate is valid from 2021-08-31: a day before, it fails
 	// as not yet valid (class fresh, as a not-yet-valid VCEK does).
@@ -173,9 +174,7 @@ func TestAuditD4AKCertForAnotherKey(t *testing.T) {
 	ak := gceAK(t)
 	ak.Public = rsaAK(t)
 	r, err := VerifyQuote(context.Background(), good, ak, testNonce, gcePolicy(t, false), cloudra.Options{Time: gceTime})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r = checktest.Result(t, r, err)
 	onlyFailure(t, r, "ak.trust", cloudra.ClassChain)
 }
 
@@ -192,7 +191,7 @@ func TestAuditD4RealQuoteOtherAK(t *testing.T) {
 	r, _ = VerifyQuote(context.Background(), q23, AK{Public: az24, BoundBy: "test"}, []byte{1, 2, 3}, nil, cloudra.Options{})
 	onlyFailure(t, r, "quote.signature", cloudra.ClassSig)
 	r, _ = VerifyQuote(context.Background(), q23, AK{Public: az23, BoundBy: "test"}, []byte{1, 2, 3}, nil, cloudra.Options{})
-	wantPass(t, r)
+	checktest.WantPass(t, r)
 	// 2023 wrong nonce: REJECT/fresh.
 	r, _ = VerifyQuote(context.Background(), q23, AK{Public: az23, BoundBy: "test"}, []byte{1, 2, 3, 4}, nil, cloudra.Options{})
 	onlyFailure(t, r, "quote.nonce", cloudra.ClassFresh)
@@ -231,9 +230,7 @@ func TestAuditA5TruncateEveryOffset(t *testing.T) {
 		m := q
 		m.Attest = q.Attest[:cut]
 		r, err := VerifyQuote(context.Background(), m, gceAK(t), nonce, pol, cloudra.Options{Time: gceTime})
-		if err != nil {
-			t.Fatal(err)
-		}
+		r = checktest.Result(t, r, err)
 		if fc := r.FailureClasses(); r.Verdict != cloudra.Fail || len(fc) != 1 || fc[0] != cloudra.ClassParse || r.Claims != nil {
 			t.Fatalf("attest cut at %d: %s %v", cut, r.Verdict, fc)
 		}
@@ -340,7 +337,7 @@ func TestAuditA6NoSecondInterpretation(t *testing.T) {
 	}
 	q := Quote{Attest: raw, Signature: sign(AlgRSASSA, crypto.SHA256), PlainSignature: true, PCRs: testPCRs()}
 	r, _ := VerifyQuote(context.Background(), q, ak, testNonce, nil, cloudra.Options{})
-	wantPass(t, r)
+	checktest.WantPass(t, r)
 }
 
 // D6 through VerifyQuote: the GCE quote's own event log cut mid-event is
@@ -350,7 +347,7 @@ func TestAuditD6TruncatedLogInQuote(t *testing.T) {
 	full := vectortest.Read(t, gceDir+"/eventlog.bin")
 	q.EventLog = full
 	r, _ := VerifyQuote(context.Background(), q, gceAK(t), []byte{0x90, 0x09}, gcePolicy(t, false), cloudra.Options{Time: gceTime})
-	wantPass(t, r)
+	checktest.WantPass(t, r)
 	for _, cut := range []int{7, 40, len(full) / 2, len(full) - 1} {
 		q.EventLog = full[:cut]
 		r, _ = VerifyQuote(context.Background(), q, gceAK(t), []byte{0x90, 0x09}, gcePolicy(t, false), cloudra.Options{Time: gceTime})
@@ -425,14 +422,14 @@ func TestAuditD5HiddenBootApplication(t *testing.T) {
 	}
 	// The apps (needs PCR4 verified): from a genuine VerifyQuote.
 	r := verifyForged(t, quoteOverLog(t, b), testNonce, nil)
-	wantPass(t, r)
+	checktest.WantPass(t, r)
 	boot := r.Claims.(*Claims).Boot
 	if boot == nil || len(boot.EFIApps) < 2 {
 		t.Fatalf("genuine log: apps %+v (%v)", boot, st.Notes)
 	}
 	apps := boot.EFIApps
 	allowed := apps[:len(apps)-1] // the last one (the kernel) is not allowed
-	wantPass(t, verifyForged(t, quoteOverLog(t, b), testNonce, &Policy{EFIAppDigests: apps}))
+	checktest.WantPass(t, verifyForged(t, quoteOverLog(t, b), testNonce, &Policy{EFIAppDigests: apps}))
 	r = verifyForged(t, quoteOverLog(t, b), testNonce, &Policy{EFIAppDigests: allowed})
 	if r.Verdict != cloudra.Fail || len(r.Violations) != 1 || r.Violations[0].Rule != "efi-app-digests" {
 		t.Fatalf("disallowed kernel: %s %+v", r.Verdict, r.Violations)
@@ -465,13 +462,13 @@ func TestAuditD4RequireAKAttributes(t *testing.T) {
 	bare := AKFromKey(&forgeRSA.PublicKey)
 	bare.BoundBy = "test"
 	r, _ := VerifyQuote(context.Background(), good, bare, testNonce, nil, cloudra.Options{})
-	wantPass(t, r)
+	checktest.WantPass(t, r)
 	r, _ = VerifyQuote(context.Background(), good, bare, testNonce, pol, cloudra.Options{})
 	if r.Verdict != cloudra.Fail || len(r.Violations) != 1 || r.Violations[0].Rule != "require-ak-attributes" || r.Violations[0].Class != cloudra.ClassPolicy {
 		t.Errorf("bare key under require-ak-attributes: %s %+v", r.Verdict, r.Violations)
 	}
 	r, _ = VerifyQuote(context.Background(), good, AK{Public: rsaAK(t), BoundBy: "test"}, testNonce, pol, cloudra.Options{})
-	wantPass(t, r)
+	checktest.WantPass(t, r)
 
 	r, _ = VerifyQuote(context.Background(), good, AK{Public: rsaAK(t), BoundBy: "test"}, testNonce, &Policy{RequireEventLog: policy.Bool(true)}, cloudra.Options{})
 	if r.Verdict != cloudra.Fail || len(r.Violations) != 1 || r.Violations[0].Rule != "require-event-log" {

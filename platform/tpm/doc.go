@@ -16,8 +16,9 @@
 //
 //	ak, _ := tpm.ParsePublic(akPEM)           // tpm2_readpublic -f pem / -o
 //	pcrs, _ := tpm.ParsePCRValues(pcrFile)    // tpm2_quote -o
-//	res, err := tpm.VerifyQuote(tpm.Quote{Attest: msg, Signature: sig, PCRs: pcrs},
+//	res, err := tpm.VerifyQuote(ctx, tpm.Quote{Attest: msg, Signature: sig, PCRs: pcrs},
 //		tpm.AK{Public: ak}, nonce, pol.TPM, cloudra.Options{Time: t})
+//	// err is a *cloudra.RejectedError (with res) unless the verdict is pass
 //
 // References: TPM 2.0 Library Part 1 (§36 Attestation), Part 2 (structures,
 // cited per type), Part 3 (§18.4 TPM2_Quote); TCG PC Client Platform

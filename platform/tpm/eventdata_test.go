@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/checktest"
 	"github.com/cloudra/cloudra/internal/vectortest"
 	"github.com/cloudra/cloudra/platform/eventlog"
 )
@@ -18,7 +19,7 @@ import (
 func TestForgedEventDataReported(t *testing.T) {
 	b := vectortest.Read(t, "eventlog/go-tpm-tools-gce-and-other-logs/ubuntu-2404-amd-sevsnp.bin")
 	genuine := verifyForged(t, quoteOverLog(t, b), testNonce, nil)
-	wantPass(t, genuine)
+	checktest.WantPass(t, genuine)
 	gb := genuine.Claims.(*Claims).Boot
 	if gb == nil || gb.SecureBoot == nil || len(gb.SecureBoot.Authorities) == 0 || gb.KernelCmdline == "" {
 		t.Fatalf("genuine claims %+v", gb)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/checktest"
 	"github.com/cloudra/cloudra/internal/vectortest"
 	"github.com/cloudra/cloudra/platform/eventlog"
 	"github.com/cloudra/cloudra/policy"
@@ -22,16 +23,14 @@ var testNonce = []byte("0123456789abcdef")
 func verifyForged(t *testing.T, q Quote, nonce []byte, pol *Policy) *cloudra.Result {
 	t.Helper()
 	r, err := VerifyQuote(context.Background(), q, AK{Public: rsaAK(t), BoundBy: "test"}, nonce, pol, cloudra.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r = checktest.Result(t, r, err)
 	return r
 }
 
 // The positive twin of every case below.
 func TestForgedPositive(t *testing.T) {
 	r := verifyForged(t, forgeQuote(t, goodAttest(testNonce)), testNonce, nil)
-	wantPass(t, r)
+	checktest.WantPass(t, r)
 	for _, name := range []string{"quote.parse", "quote.magic", "quote.type", "quote.signature", "quote.nonce",
 		"quote.pcr-selection", "quote.pcr-digest", "ak.attributes", "ak.trust"} {
 		if c, ok := r.Check(name); !ok || c.Outcome != cloudra.OutcomePass {
@@ -48,7 +47,7 @@ func TestD1Magic(t *testing.T) {
 		a := goodAttest(testNonce)
 		a.Magic = m
 		r := verifyForged(t, forgeQuote(t, a), testNonce, nil)
-		wantFail(t, r, "quote.magic", cloudra.ClassParse)
+		checktest.WantFail(t, r, "quote.magic", cloudra.ClassParse)
 		if r.Claims != nil {
 			t.Error("claims on a parse failure")
 		}
@@ -68,14 +67,14 @@ func TestWrongType(t *testing.T) {
 	a := goodAttest(testNonce)
 	a.Type = STAttestCertify
 	r := verifyForged(t, forgeQuote(t, a), testNonce, nil)
-	wantFail(t, r, "quote.type", cloudra.ClassParse)
+	checktest.WantFail(t, r, "quote.type", cloudra.ClassParse)
 }
 
 func TestTrailingBytes(t *testing.T) {
 	raw, _ := goodAttest(testNonce).Marshal()
 	raw = append(raw, 1, 2, 3)
 	r := verifyForged(t, forgeRaw(t, raw), testNonce, nil)
-	wantFail(t, r, "quote.parse", cloudra.ClassParse)
+	checktest.WantFail(t, r, "quote.parse", cloudra.ClassParse)
 	var pe *ParseError
 	if _, err := ParseAttest(raw); !errors.As(err, &pe) {
 		t.Errorf("trailing bytes: %v", err)
@@ -133,24 +132,24 @@ func TestD2PCRMapping(t *testing.T) {
 	more.Set(AlgSHA256, 8, make([]byte, 32))
 	q1 := q
 	q1.PCRs = more
-	wantFail(t, verifyForged(t, q1, testNonce, nil), "quote.pcr-selection", cloudra.ClassBinding)
+	checktest.WantFail(t, verifyForged(t, q1, testNonce, nil), "quote.pcr-selection", cloudra.ClassBinding)
 	// Values missing for a quoted PCR.
 	less := testPCRs()
 	delete(less[AlgSHA256], 3)
 	q1.PCRs = less
-	wantFail(t, verifyForged(t, q1, testNonce, nil), "quote.pcr-selection", cloudra.ClassBinding)
+	checktest.WantFail(t, verifyForged(t, q1, testNonce, nil), "quote.pcr-selection", cloudra.ClassBinding)
 	// SHA-1 values for a SHA-256 selection.
 	sha1 := PCRs{}
 	for i := 0; i < 8; i++ {
 		sha1.Set(AlgSHA1, i, make([]byte, 20))
 	}
 	q1.PCRs = sha1
-	wantFail(t, verifyForged(t, q1, testNonce, nil), "quote.pcr-selection", cloudra.ClassBinding)
+	checktest.WantFail(t, verifyForged(t, q1, testNonce, nil), "quote.pcr-selection", cloudra.ClassBinding)
 	// Values relabelled (0..7 shifted to 9..): values must match the digest.
 	swapped := testPCRs()
 	swapped[AlgSHA256][0], swapped[AlgSHA256][1] = swapped[AlgSHA256][1], swapped[AlgSHA256][0]
 	q1.PCRs = swapped
-	wantFail(t, verifyForged(t, q1, testNonce, nil), "quote.pcr-digest", cloudra.ClassBinding)
+	checktest.WantFail(t, verifyForged(t, q1, testNonce, nil), "quote.pcr-digest", cloudra.ClassBinding)
 	// A quote over {0..7, 9} labels PCR 9 correctly; a PCR policy on 8 fails.
 	a := goodAttest(testNonce)
 	a.PCRSelect = []PCRSelection{{Hash: AlgSHA256, SizeOfSelect: 3, PCRs: []int{0, 1, 2, 3, 4, 5, 6, 7, 9}}}
@@ -180,7 +179,7 @@ func TestPCRDigestUsesSigningHash(t *testing.T) {
 	a.PCRDigest = digestOf(crypto.SHA256, a.PCRSelect, p)
 	q := forgeQuote(t, a)
 	q.PCRs = p
-	wantPass(t, verifyForged(t, q, testNonce, nil))
+	checktest.WantPass(t, verifyForged(t, q, testNonce, nil))
 }
 
 // D3: stale, empty or prefix nonces are REJECT/fresh.
@@ -188,7 +187,7 @@ func TestD3Nonce(t *testing.T) {
 	q := forgeQuote(t, goodAttest(testNonce))
 	for name, n := range map[string][]byte{"other": []byte("fedcba9876543210"), "prefix": testNonce[:4], "longer": append(append([]byte(nil), testNonce...), 0), "empty": nil} {
 		r := verifyForged(t, q, n, nil)
-		wantFail(t, r, "quote.nonce", cloudra.ClassFresh)
+		checktest.WantFail(t, r, "quote.nonce", cloudra.ClassFresh)
 		_ = name
 	}
 	// A quote without extraData, no nonce expected: violates require-nonce
@@ -198,7 +197,7 @@ func TestD3Nonce(t *testing.T) {
 	if len(r.Violations) != 1 || r.Violations[0].Rule != "require-nonce" || r.Violations[0].Class != cloudra.ClassFresh {
 		t.Errorf("violations %+v", r.Violations)
 	}
-	wantPass(t, verifyForged(t, q0, nil, &Policy{RequireNonce: policy.Bool(false)}))
+	checktest.WantPass(t, verifyForged(t, q0, nil, &Policy{RequireNonce: policy.Bool(false)}))
 }
 
 // D4: signature by an unrelated key; AK without restricted/fixedTPM; AK
@@ -207,7 +206,7 @@ func TestD4AK(t *testing.T) {
 	keys(t)
 	raw, _ := goodAttest(testNonce).Marshal()
 	q := Quote{Attest: raw, Signature: signRSA(t, otherRSA, AlgRSASSA, AlgSHA256, raw), PCRs: testPCRs()}
-	wantFail(t, verifyForged(t, q, testNonce, nil), "quote.signature", cloudra.ClassSig)
+	checktest.WantFail(t, verifyForged(t, q, testNonce, nil), "quote.signature", cloudra.ClassSig)
 
 	// One flipped byte of the signed region, signature unchanged.
 	good := forgeQuote(t, goodAttest(testNonce))
@@ -225,19 +224,19 @@ func TestD4AK(t *testing.T) {
 			t.Fatal(err)
 		}
 		r, _ := VerifyQuote(context.Background(), good, AK{Public: pub, BoundBy: "test"}, testNonce, nil, cloudra.Options{})
-		wantFail(t, r, "ak.attributes", cloudra.ClassChain)
+		checktest.WantFail(t, r, "ak.attributes", cloudra.ClassChain)
 	}
 	r, _ = VerifyQuote(context.Background(), good, AK{Public: rsaAK(t)}, testNonce, nil, cloudra.Options{})
-	wantFail(t, r, "ak.trust", cloudra.ClassChain)
+	checktest.WantFail(t, r, "ak.trust", cloudra.ClassChain)
 	// Pinned by TPM Name or by SPKI digest.
 	ak := rsaAK(t)
 	for _, pin := range []string{hex.EncodeToString(ak.Name), pinOf(t, ak)} {
 		r, _ = VerifyQuote(context.Background(), good, AK{Public: ak}, testNonce, &Policy{AKPins: []string{pin}}, cloudra.Options{})
-		wantPass(t, r)
+		checktest.WantPass(t, r)
 	}
 	// Signature scheme that the AK's fixed scheme forbids.
 	pss := Quote{Attest: good.Attest, Signature: signRSA(t, forgeRSA, AlgRSAPSS, AlgSHA256, good.Attest), PCRs: testPCRs()}
-	wantFail(t, verifyForged(t, pss, testNonce, nil), "quote.signature", cloudra.ClassSig)
+	checktest.WantFail(t, verifyForged(t, pss, testNonce, nil), "quote.signature", cloudra.ClassSig)
 }
 
 // RSA-PSS and ECDSA AKs, and the policy on SHA-1 signatures.
@@ -247,7 +246,7 @@ func TestSchemes(t *testing.T) {
 	pss, _ := ParseTPMTPublic(tpmtRSA(&forgeRSA.PublicKey, AKAttributes, AlgNull, 0))
 	q := Quote{Attest: raw, Signature: signRSA(t, forgeRSA, AlgRSAPSS, AlgSHA256, raw), PCRs: testPCRs()}
 	r, _ := VerifyQuote(context.Background(), q, AK{Public: pss, BoundBy: "t"}, testNonce, nil, cloudra.Options{})
-	wantPass(t, r)
+	checktest.WantPass(t, r)
 
 	ec, err := ParseTPMTPublic(tpmtECC(&forgeEC.PublicKey, AKAttributes))
 	if err != nil {
@@ -255,10 +254,10 @@ func TestSchemes(t *testing.T) {
 	}
 	q = Quote{Attest: raw, Signature: signEC(t, forgeEC, raw), PCRs: testPCRs()}
 	r, _ = VerifyQuote(context.Background(), q, AK{Public: ec, BoundBy: "t"}, testNonce, nil, cloudra.Options{})
-	wantPass(t, r)
+	checktest.WantPass(t, r)
 	// A signature with an ECDSA scheme under an RSA key: REJECT/sig.
 	r, _ = VerifyQuote(context.Background(), q, AK{Public: pss, BoundBy: "t"}, testNonce, nil, cloudra.Options{})
-	wantFail(t, r, "quote.signature", cloudra.ClassSig)
+	checktest.WantFail(t, r, "quote.signature", cloudra.ClassSig)
 
 	// SHA-1 signature: cryptographically fine, refused by default policy.
 	a := goodAttest(testNonce)
@@ -270,7 +269,7 @@ func TestSchemes(t *testing.T) {
 		t.Errorf("SHA-1 signature: %v %+v", r.FailureClasses(), r.Violations)
 	}
 	r, _ = VerifyQuote(context.Background(), q1, AK{Public: pss, BoundBy: "t"}, testNonce, &Policy{Banks: []string{"sha1", "sha256"}}, cloudra.Options{})
-	wantPass(t, r)
+	checktest.WantPass(t, r)
 }
 
 // Event-log rules through VerifyQuote: a retyped PCR7 log whose replay
@@ -298,7 +297,7 @@ func TestQuoteWithEventLog(t *testing.T) {
 		}
 	}
 	r = verifyForged(t, quoteFor(l.Marshal()), testNonce, &Policy{SecureBoot: policy.Bool(true)})
-	wantFail(t, r, "eventlog.events", cloudra.ClassPolicy)
+	checktest.WantFail(t, r, "eventlog.events", cloudra.ClassPolicy)
 	if len(r.Violations) != 1 || r.Violations[0].Rule != "secure-boot" {
 		t.Errorf("violations %+v", r.Violations)
 	}
@@ -354,5 +353,5 @@ func TestLogNeverExtendsQuotedPCR(t *testing.T) {
 	if fmt.Sprint(outcomes) != "[pass fail warn]" {
 		t.Errorf("replay outcomes %v", outcomes)
 	}
-	wantFail(t, r, "eventlog.replay", cloudra.ClassBinding)
+	checktest.WantFail(t, r, "eventlog.replay", cloudra.ClassBinding)
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/pem"
-	"errors"
 	"fmt"
 
 	"github.com/cloudra/cloudra"
@@ -77,12 +76,12 @@ func (quoteVerifier) VerifyRequest(ctx context.Context, req *seam.Request) (*clo
 	if len(nonce) == 0 {
 		nonce = req.Challenge
 	}
-	r, err := verifyQuoteRequest(ctx, req, nonce)
+	r, err := seam.Decided(verifyQuoteRequest(ctx, req, nonce))
 	if err != nil {
 		return nil, err
 	}
 	seam.NoteFreshness(r, len(nonce) > 0, !seam.FailedCheck(r, "quote.nonce"), "nonce")
-	return r, nil
+	return r, r.Err()
 }
 
 // verifyQuoteRequest verifies one TPM quote: TPMS_ATTEST, its TPMT_SIGNATURE, the
@@ -94,7 +93,7 @@ func verifyQuoteRequest(ctx context.Context, req *seam.Request, nonce []byte) (*
 	q := Quote{Attest: att.Data}
 	sig, ok := req.Companion(cloudra.KindTPMSig)
 	if !ok {
-		return nil, errors.New("tpm quote without its signature (hint: add the tpm2_quote -s file, or collect with 'cloudra tpm quote')")
+		return nil, &cloudra.IncompleteEvidenceError{Of: cloudra.KindTPMAttest, Missing: cloudra.KindTPMSig, Msg: "tpm quote without its signature"}
 	}
 	q.Signature = sig.Data
 	// tpm2_quote -f plain (and the Azure/trustee evidence) carries a raw
@@ -116,7 +115,7 @@ func verifyQuoteRequest(ctx context.Context, req *seam.Request, nonce []byte) (*
 	}
 	akArt, ok := req.Companion(cloudra.KindTPMAKPub)
 	if !ok {
-		return nil, errors.New("tpm quote without its attestation key (hint: add the AK public key, e.g. tpm2_readpublic -f pem)")
+		return nil, &cloudra.IncompleteEvidenceError{Of: cloudra.KindTPMAttest, Missing: cloudra.KindTPMAKPub, Msg: "tpm quote without its attestation key"}
 	}
 	pub, err := ParsePublic(akArt.Data)
 	if err != nil {

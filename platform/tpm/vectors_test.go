@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/checktest"
 	"github.com/cloudra/cloudra/internal/vectortest"
 	"github.com/cloudra/cloudra/policy"
 )
@@ -52,38 +53,6 @@ func pinOf(t *testing.T, p *Public) string {
 	return hex.EncodeToString(fp[:])
 }
 
-// wantPass fails the test unless the result passed, listing why.
-func wantPass(t *testing.T, r *cloudra.Result) {
-	t.Helper()
-	if r.Verdict != cloudra.Pass {
-		t.Errorf("verdict %s, classes %v", r.Verdict, r.FailureClasses())
-		for _, c := range r.Checks {
-			if c.Outcome == cloudra.OutcomeFail {
-				t.Logf("  %s: %s", c.Name, c.Detail)
-			}
-		}
-		for _, v := range r.Violations {
-			t.Logf("  violation %s: want %s got %s", v.Rule, v.Want, v.Got)
-		}
-	}
-}
-
-func wantFail(t *testing.T, r *cloudra.Result, check string, class cloudra.Class) {
-	t.Helper()
-	if r.Verdict != cloudra.Fail {
-		t.Fatalf("verdict %s, want fail (%s/%s)", r.Verdict, check, class)
-	}
-	for _, c := range r.Checks {
-		if c.Name == check && c.Outcome == cloudra.OutcomeFail {
-			if c.Class != class {
-				t.Errorf("%s failed with class %s, want %s (%s)", check, c.Class, class, c.Detail)
-			}
-			return
-		}
-	}
-	t.Errorf("no failed %s check; classes %v, checks %+v", check, r.FailureClasses(), r.Checks)
-}
-
 func gcePolicy(t *testing.T, withSHA1 bool) *Policy {
 	root := mustCert(t, gceDir+"/ca/tpm_ek_root_1.cer")
 	fp := sha256Hex(root.Raw)
@@ -124,10 +93,8 @@ func TestGCEQuotes(t *testing.T) {
 				pol := gcePolicy(t, true)
 				pol.SecureBoot = policy.Bool(true)
 				r, err := VerifyQuote(context.Background(), q, gceAK(t), nonce, pol, cloudra.Options{Time: gceTime})
-				if err != nil {
-					t.Fatal(err)
-				}
-				wantPass(t, r)
+				r = checktest.Result(t, r, err)
+				checktest.WantPass(t, r)
 				if c, _ := r.Check("ak.trust"); c.Outcome != cloudra.OutcomePass {
 					t.Errorf("ak.trust: %+v", c)
 				}
@@ -151,11 +118,11 @@ func TestGCEQuotes(t *testing.T) {
 						t.Errorf("SHA-1 bank under default banks: %s %v", r2.Verdict, r2.FailureClasses())
 					}
 				} else {
-					wantPass(t, r2)
+					checktest.WantPass(t, r2)
 				}
 				// Wrong nonce → REJECT/fresh.
 				r3, _ := VerifyQuote(context.Background(), q, gceAK(t), []byte{0x90, 0x08}, pol, cloudra.Options{Time: gceTime})
-				wantFail(t, r3, "quote.nonce", cloudra.ClassFresh)
+				checktest.WantFail(t, r3, "quote.nonce", cloudra.ClassFresh)
 			})
 		}
 	}
@@ -169,11 +136,11 @@ func TestGCEAKCertNeedsPinnedRoot(t *testing.T) {
 	pol := gcePolicy(t, false)
 	pol.AKRoots = []string{sha256Hex(mustCert(t, gceDir+"/ca/gcp_ek_ak_ca_root.crt").Raw)}
 	r, _ := VerifyQuote(context.Background(), q, gceAK(t), []byte{0x90, 0x09}, pol, cloudra.Options{Time: gceTime})
-	wantFail(t, r, "ak.trust", cloudra.ClassChain)
+	checktest.WantFail(t, r, "ak.trust", cloudra.ClassChain)
 	// After the AK certificate expired (2051-08-24): stale, as an expired
 	// VCEK or VLEK is.
 	r, _ = VerifyQuote(context.Background(), q, gceAK(t), []byte{0x90, 0x09}, gcePolicy(t, false), cloudra.Options{Time: time.Date(2060, 1, 1, 0, 0, 0, 0, time.UTC)})
-	wantFail(t, r, "ak.trust", cloudra.ClassFresh)
+	checktest.WantFail(t, r, "ak.trust", cloudra.ClassFresh)
 	if _, err := VerifyQuote(context.Background(), q, gceAK(t), nil, nil, cloudra.Options{}); err == nil {
 		t.Error("AK certificate without a time: want ErrNoTime")
 	}
@@ -193,10 +160,8 @@ func TestAzureKinvolk2024(t *testing.T) {
 	}
 	pol := &Policy{AKPins: []string{pinOf(t, ak)}}
 	r, err := VerifyQuote(context.Background(), q, AK{Public: ak}, []byte("challenge"), pol, cloudra.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantPass(t, r)
+	r = checktest.Result(t, r, err)
+	checktest.WantPass(t, r)
 
 	rev := append([]byte(nil), q.Signature...)
 	for i, j := 0, len(rev)-1; i < j; i, j = i+1, j-1 {
@@ -205,19 +170,19 @@ func TestAzureKinvolk2024(t *testing.T) {
 	bad := q
 	bad.Signature = rev
 	r, _ = VerifyQuote(context.Background(), bad, AK{Public: ak}, []byte("challenge"), pol, cloudra.Options{})
-	wantFail(t, r, "quote.signature", cloudra.ClassSig)
+	checktest.WantFail(t, r, "quote.signature", cloudra.ClassSig)
 	if r.Claims != nil {
 		t.Error("claims returned for a bad signature")
 	}
 
 	r, _ = VerifyQuote(context.Background(), q, AK{Public: ak}, []byte{1, 2, 3, 4}, pol, cloudra.Options{})
-	wantFail(t, r, "quote.nonce", cloudra.ClassFresh)
+	checktest.WantFail(t, r, "quote.nonce", cloudra.ClassFresh)
 
 	// Unpinned AK → REJECT/chain; bound by hardware evidence → ACCEPT.
 	r, _ = VerifyQuote(context.Background(), q, AK{Public: ak}, []byte("challenge"), nil, cloudra.Options{})
-	wantFail(t, r, "ak.trust", cloudra.ClassChain)
+	checktest.WantFail(t, r, "ak.trust", cloudra.ClassChain)
 	r, _ = VerifyQuote(context.Background(), q, AK{Public: ak, BoundBy: "test hardware report"}, []byte("challenge"), nil, cloudra.Options{})
-	wantPass(t, r)
+	checktest.WantPass(t, r)
 }
 
 // TestAzureKinvolk2023: quote over SHA-256 PCRs 15, 16, 22 with nonce 010203.
@@ -229,10 +194,8 @@ func TestAzureKinvolk2023(t *testing.T) {
 		PlainSignature: true,
 	}
 	r, err := VerifyQuote(context.Background(), q, AK{Public: ak, BoundBy: "test"}, []byte{1, 2, 3}, nil, cloudra.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantPass(t, r)
+	r = checktest.Result(t, r, err)
+	checktest.WantPass(t, r)
 	a, _ := ParseAttest(q.Attest)
 	if len(a.PCRSelect) != 1 || a.PCRSelect[0].Hash != AlgSHA256 || fmt.Sprint(a.PCRSelect[0].PCRs) != "[15 16 22]" {
 		t.Errorf("selection %+v", a.PCRSelect)
@@ -278,10 +241,8 @@ func TestAzureHCLQuotes(t *testing.T) {
 				}
 			}
 			r, err := VerifyQuote(context.Background(), q, AK{Public: ak, BoundBy: "azure-hcl: HCLAkPub (test)"}, nonce, nil, cloudra.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			wantPass(t, r)
+			r = checktest.Result(t, r, err)
+			checktest.WantPass(t, r)
 			if q.PCRs != nil {
 				pcrs := r.Claim("pcrs").(map[string]map[string]string)
 				if len(pcrs["sha256"]) != 24 {
@@ -301,7 +262,7 @@ func TestAzureHCLQuotes(t *testing.T) {
 				q2 := q
 				q2.PCRs = bad
 				r, _ := VerifyQuote(context.Background(), q2, AK{Public: ak, BoundBy: "x"}, nonce, nil, cloudra.Options{})
-				wantFail(t, r, "quote.pcr-digest", cloudra.ClassBinding)
+				checktest.WantFail(t, r, "quote.pcr-digest", cloudra.ClassBinding)
 			}
 		})
 	}

@@ -144,16 +144,30 @@ func appendScheme(b []byte, sig *Signature) []byte {
 
 // VerifyQuote verifies a TPM quote: structure, AK signature over the exact
 // TPMS_ATTEST bytes, nonce, PCR values against pcrDigest, AK anchoring,
-// optional event-log replay, then the policy. Every check is recorded; the
-// error is non-nil only when the inputs cannot be used at all (no AK, no
-// time while an AK certificate must be checked).
+// optional event-log replay, then the policy. Every check is recorded.
+//
+// When the verdict is not pass, the result comes with a
+// *cloudra.RejectedError (errors.Is cloudra.ErrRejected), so that a caller
+// checking only the error never accepts a rejected quote. Otherwise the
+// error is non-nil only when the inputs cannot be used at all, with a nil
+// result: no AK (cloudra.ErrIncompleteEvidence), no time while an AK
+// certificate must be checked (cloudra.ErrNoTime).
 //
 // Check names: quote.parse, quote.magic, quote.type, quote.signature,
 // quote.nonce, quote.pcr-selection, quote.pcr-digest, ak.attributes,
 // ak.trust, eventlog.parse, eventlog.replay (one per PCR), eventlog.events.
 func VerifyQuote(ctx context.Context, q Quote, ak AK, nonce []byte, pol *Policy, opts cloudra.Options) (*cloudra.Result, error) {
+	res, err := verifyQuote(ctx, q, ak, nonce, pol, opts)
+	if err != nil {
+		return nil, err
+	}
+	return res, res.Err()
+}
+
+// verifyQuote is VerifyQuote with the verdict in the result only.
+func verifyQuote(ctx context.Context, q Quote, ak AK, nonce []byte, pol *Policy, opts cloudra.Options) (*cloudra.Result, error) {
 	if ak.Public == nil || ak.Public.Key == nil {
-		return nil, errors.New("tpm: no attestation key given (hint: pass the AK public key, e.g. tpm2_readpublic -f pem)")
+		return nil, &cloudra.IncompleteEvidenceError{Of: cloudra.KindTPMAttest, Missing: cloudra.KindTPMAKPub, Msg: "tpm: no attestation key given"}
 	}
 	if ak.Cert != nil && opts.Time.IsZero() {
 		return nil, cloudra.ErrNoTime

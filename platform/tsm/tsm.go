@@ -144,7 +144,7 @@ type PrivLevelError struct {
 
 func (e *PrivLevelError) Error() string {
 	return fmt.Sprintf("tsm: privlevel %d is below privlevel_floor %d (the guest kernel runs at privilege level %d); "+
-		"hint: request privilege level %d or higher (e.g. --vmpl %d)", e.Requested, e.Floor, e.Floor, e.Floor, e.Floor)
+		"hint: request privilege level %d or higher", e.Requested, e.Floor, e.Floor, e.Floor)
 }
 
 // Client requests reports from one configfs-tsm mount.

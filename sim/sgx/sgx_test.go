@@ -9,6 +9,7 @@ import (
 
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/collateral"
+	"github.com/cloudra/cloudra/internal/checktest"
 	"github.com/cloudra/cloudra/platform/sgx"
 	"github.com/cloudra/cloudra/sim/internal/simtest"
 	sgxsim "github.com/cloudra/cloudra/sim/sgx"
@@ -44,16 +45,12 @@ func TestSGXAccepts(t *testing.T) {
 	}
 	v := verifier(t, seed)
 	res, err := v.Verify(context.Background(), sgx.Evidence{Quote: raw.Quote}, col, nil, cloudra.Options{Time: verifyTime, AllowTestRoots: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res = checktest.Result(t, res, err)
 	if res.Verdict != cloudra.Pass || res.TCB == nil || res.TCB.Status != "UpToDate" {
 		t.Fatalf("verdict %s, TCB %+v: %+v", res.Verdict, res.TCB, res.Checks)
 	}
 	res, err = v.Verify(context.Background(), sgx.Evidence{Quote: raw.Quote}, col, nil, cloudra.Options{Time: verifyTime})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res = checktest.Result(t, res, err)
 	if res.Verdict == cloudra.Pass || !res.HasFailure(cloudra.ClassChain) {
 		t.Fatalf("simulated quote without AllowTestRoots: %s %v", res.Verdict, res.FailureClasses())
 	}
@@ -86,9 +83,7 @@ func TestSGXFromFolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, err := verifier(t, seed).Verify(context.Background(), sgx.Evidence{Quote: q}, col, nil, cloudra.Options{Time: verifyTime, AllowTestRoots: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res = checktest.Result(t, res, err)
 	if res.Verdict != cloudra.Pass {
 		t.Fatalf("verdict %s: %+v", res.Verdict, res.Checks)
 	}
@@ -154,9 +149,7 @@ func TestSGXNegative(t *testing.T) {
 			t.Fatal(err)
 		}
 		res, err := v.Verify(context.Background(), sgx.Evidence{Quote: q}, col, nil, cloudra.Options{Time: c.at, AllowTestRoots: true})
-		if err != nil {
-			t.Fatalf("%s: %v", c.name, err)
-		}
+		res = checktest.Result(t, res, err)
 		simtest.Rejected(t, c.name, res, c.class, c.check)
 	}
 	// The out-of-date quote's status and advisory.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/checktest"
 	"github.com/cloudra/cloudra/platform/tdx"
 	"github.com/cloudra/cloudra/sim/internal/simtest"
 	sgxsim "github.com/cloudra/cloudra/sim/sgx"
@@ -43,9 +44,7 @@ func TestTDXAccepts(t *testing.T) {
 			t.Fatal(err)
 		}
 		res, err := v.Verify(context.Background(), tdx.Evidence{Quote: raw.Quote}, col, nil, cloudra.Options{Time: verifyTime, AllowTestRoots: true})
-		if err != nil {
-			t.Fatal(err)
-		}
+		res = checktest.Result(t, res, err)
 		if res.Verdict != cloudra.Pass || res.TCB == nil || res.TCB.Status != "UpToDate" {
 			t.Fatalf("%+v: verdict %s, TCB %+v: %+v %+v", o, res.Verdict, res.TCB, res.Checks, res.Violations)
 		}
@@ -53,9 +52,7 @@ func TestTDXAccepts(t *testing.T) {
 			t.Errorf("%+v: module identity not checked", o)
 		}
 		res, err = v.Verify(context.Background(), tdx.Evidence{Quote: raw.Quote}, col, nil, cloudra.Options{Time: verifyTime})
-		if err != nil {
-			t.Fatal(err)
-		}
+		res = checktest.Result(t, res, err)
 		if res.Verdict == cloudra.Pass || !res.HasFailure(cloudra.ClassChain) {
 			t.Fatalf("simulated quote without AllowTestRoots: %s %v", res.Verdict, res.FailureClasses())
 		}
@@ -97,9 +94,7 @@ func TestTDXNegative(t *testing.T) {
 			t.Fatal(err)
 		}
 		res, err := v.Verify(context.Background(), tdx.Evidence{Quote: q}, col, nil, cloudra.Options{Time: c.at, AllowTestRoots: true})
-		if err != nil {
-			t.Fatalf("%s: %v", c.name, err)
-		}
+		res = checktest.Result(t, res, err)
 		if !simtest.Rejected(t, c.name, res, c.class, c.check) {
 			continue
 		}

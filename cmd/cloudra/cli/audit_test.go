@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/checktest"
 	"github.com/cloudra/cloudra/internal/vectortest"
 	"github.com/cloudra/cloudra/platform/tpm"
 )
@@ -122,9 +123,7 @@ func TestAuditTPMEntryPointParity(t *testing.T) {
 				// 1. Library, AK pinned.
 				lib, err := tpm.VerifyQuote(context.Background(), tpm.Quote{Attest: q.attest, Signature: q.sig, PlainSignature: q.plain, PCRs: pcrs},
 					tpm.AK{Public: pub}, q.nonce, &tpm.Policy{AKPins: []string{pin}}, cloudra.Options{})
-				if err != nil {
-					t.Fatal(err)
-				}
+				lib = checktest.Result(t, lib, err)
 				if got := failures(lib); !slices.Equal(got, m.want) {
 					t.Fatalf("library: %v, want %v", got, m.want)
 				}

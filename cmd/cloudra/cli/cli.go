@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/cloudra/cloudra"
 )
 
 // Version is the cloudra version, set at build time with -ldflags.
@@ -49,6 +51,16 @@ func (e *ExitError) Unwrap() error { return e.Err }
 // rejected signals exit 1 after the result has been printed.
 var errRejected = errors.New("evidence rejected")
 
+// decided takes a verification's rejection as its result: the verdict is
+// printed and the exit code is 1, as for any result. Only an error that
+// leaves no result means "could not decide".
+func decided(res *cloudra.Result, err error) (*cloudra.Result, error) {
+	if rej := (*cloudra.RejectedError)(nil); errors.As(err, &rej) && res != nil {
+		return res, nil
+	}
+	return res, err
+}
+
 // undecided wraps err as an exit-2 error.
 func undecided(err error, hint string) error {
 	return &ExitError{Code: ExitUndecided, Err: err, Hint: hint}
@@ -83,6 +95,14 @@ func RunEnv(ctx context.Context, env *Env, args []string) int {
 	if i := strings.Index(msg, " (hint: "); i >= 0 && strings.HasSuffix(msg, ")") && hint == "" {
 		hint = msg[i+len(" (hint: ") : len(msg)-1]
 		msg = msg[:i]
+	}
+	// The library's errors name no flag: the flag or command that supplies
+	// what is missing comes from hintFor.
+	if h := hintFor(err); h != "" && (ee == nil || ee.Hint == "") {
+		if hint != "" {
+			hint += "; "
+		}
+		hint += h
 	}
 	fmt.Fprintf(env.Stderr, "cloudra: error: %s\n", msg)
 	if hint != "" {

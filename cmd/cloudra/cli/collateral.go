@@ -66,7 +66,7 @@ PCK CRLs, TCB Info and QE Identity from Intel PCS) and write it to DIR, a folder
 			fetched := &cloudra.Collateral{}
 			in := platform.Input{Bundle: bundle, Collateral: col, Policy: policy.Default(), Options: cloudra.Options{Time: t, AllowTestRoots: true}}
 			for round := 0; round < 4; round++ {
-				_, verr := vs.Verify(cmd.Context(), in)
+				_, verr := decided(vs.Verify(cmd.Context(), in))
 				var miss *cloudra.MissingCollateralError
 				if !errors.As(verr, &miss) {
 					break

@@ -212,8 +212,8 @@ func runDemo(ctx context.Context, env *Env) ([]scenario, error) {
 		}
 		pol := policy.Default()
 		platform.SetReportData(pol, rd[:32])
-		res, err := vs.Verify(ctx, platform.Input{Bundle: b, Policy: pol,
-			Options: cloudra.Options{Time: now, AllowTestRoots: c.testRoots}})
+		res, err := decided(vs.Verify(ctx, platform.Input{Bundle: b, Policy: pol,
+			Options: cloudra.Options{Time: now, AllowTestRoots: c.testRoots}}))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", c.name, err)
 		}

@@ -126,7 +126,7 @@ func runCheckQuote(ctx context.Context, env *Env, f *checkQuoteFlags) error {
 	}
 	tp.AKPins = append(append([]string(nil), tp.AKPins...), hex.EncodeToString(fp[:]))
 
-	res, err := tpm.VerifyQuote(ctx, q, tpm.AK{Public: pub}, nonce, &tp, cloudra.Options{Time: env.Now()})
+	res, err := decided(tpm.VerifyQuote(ctx, q, tpm.AK{Public: pub}, nonce, &tp, cloudra.Options{Time: env.Now()}))
 	if err != nil {
 		return undecided(err, "")
 	}

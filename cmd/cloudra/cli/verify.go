@@ -205,7 +205,7 @@ func verifyFetching(ctx context.Context, env *Env, vs *platform.Verifiers, in pl
 	if f.verbose {
 		o.NotFetched = func(e error) { fmt.Fprintf(env.Stderr, "cloudra: not fetched: %v\n", e) }
 	}
-	res, err := vs.VerifyFetching(ctx, in, fetcher, o)
+	res, err := decided(vs.VerifyFetching(ctx, in, fetcher, o))
 	var rev *platform.RevocationError
 	var fe *platform.FetchError
 	switch {
@@ -531,7 +531,7 @@ func loadCollateral(env *Env, b *cloudra.Bundle, dirs []string, verbose bool) (*
 	for _, d := range dirs {
 		c, skipped, err := collateral.LoadDir(d)
 		if err != nil {
-			return nil, undecided(fmt.Errorf("--collateral %s: %w", d, err), "")
+			return nil, undecided(fmt.Errorf("--collateral %s: %w", d, err), collateralDirHint(err))
 		}
 		if verbose {
 			for _, s := range skipped {

@@ -125,12 +125,31 @@ func (o *Outcome) Signer() string {
 }
 
 // Verify runs the pipeline, recording every step as a named check on res.
-// The error is non-nil only when no decision is possible: no time
-// (cloudra.ErrNoTime), collateral missing (*cloudra.MissingCollateralError,
-// with the PCS URLs) for an otherwise authentic quote, or ctx done (the
-// error wraps ctx.Err()). ctx is checked between stages and between
-// candidate attempts of the collateral search.
+//
+// When a decision was made it returns the Outcome, and with it a
+// [*cloudra.RejectedError] carrying res when res holds a failed check (the
+// caller's appraisal may still add more; its own Verify returns the final
+// verdict). A caller composing the pipeline treats that error as a result
+// (errors.As) and carries on.
+//
+// When no decision is possible it returns a nil Outcome and the reason: no
+// time (cloudra.ErrNoTime), collateral missing
+// (*cloudra.MissingCollateralError, with the PCS URLs) for an otherwise
+// authentic quote, or ctx done (the error wraps ctx.Err()). ctx is checked
+// between stages and between candidate attempts of the collateral search.
 func (e *Engine) Verify(ctx context.Context, res *cloudra.Result, r Request) (*Outcome, error) {
+	out, err := e.verify(ctx, res, r)
+	if err != nil {
+		return nil, err
+	}
+	if res.Failed() {
+		return out, &cloudra.RejectedError{Result: res}
+	}
+	return out, nil
+}
+
+// verify is Verify with failures recorded on res only.
+func (e *Engine) verify(ctx context.Context, res *cloudra.Result, r Request) (*Outcome, error) {
 	if r.Time.IsZero() {
 		return nil, cloudra.ErrNoTime
 	}

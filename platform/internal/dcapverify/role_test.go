@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/checktest"
 	"github.com/cloudra/cloudra/internal/dcaptest"
 	"github.com/cloudra/cloudra/platform/dcap"
 	"github.com/cloudra/cloudra/platform/dcap/pcs"
@@ -26,7 +27,7 @@ func verifySGX(t *testing.T, k *dcaptest.Kit, quote []byte, col *cloudra.Collate
 		Platform: func(info *pcs.TCBInfo, ext *dcap.PCKExtension) (*pcs.TCBEvaluation, error) {
 			return pcs.EvaluateSGX(info, ext.CompSVN, ext.PCESVN)
 		}})
-	if err != nil {
+	if err := checktest.NoDecision(err); err != nil {
 		t.Fatal(err)
 	}
 	return res

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/checktest"
 	"github.com/cloudra/cloudra/internal/dcaptest"
 	"github.com/cloudra/cloudra/platform/dcap"
 	"github.com/cloudra/cloudra/platform/dcap/pcs"
@@ -79,7 +80,7 @@ func (f *fixture) verify(t testing.TB, ctx context.Context, col *cloudra.Collate
 		Platform: func(info *pcs.TCBInfo, ext *dcap.PCKExtension) (*pcs.TCBEvaluation, error) {
 			return pcs.EvaluateTDX(info, ext.CompSVN, ext.PCESVN, body.TEETCBSVN)
 		}})
-	return res, out, log, err
+	return res, out, log, checktest.NoDecision(err)
 }
 
 func merged(cols ...*cloudra.Collateral) *cloudra.Collateral {
@@ -90,14 +91,6 @@ func merged(cols ...*cloudra.Collateral) *cloudra.Collateral {
 		out.Documents = append(out.Documents, c.Documents...)
 	}
 	return out
-}
-
-func wantCheck(t *testing.T, res *cloudra.Result, name string, outcome cloudra.Outcome, class cloudra.Class) {
-	t.Helper()
-	c, ok := res.Check(name)
-	if !ok || c.Outcome != outcome || outcome == cloudra.OutcomeFail && c.Class != class {
-		t.Errorf("%s: %+v (present %v), want %s %s\n%s", name, c, ok, outcome, class, dcaptest.Dump(res))
-	}
 }
 
 // The signature work of a collateral search does not grow with the
@@ -222,7 +215,7 @@ func TestCandidateCapsApply(t *testing.T) {
 			// Beyond the cap, after the real collateral: ignored, warned.
 			res, out, log, err := f.verify(t, context.Background(), merged(realCol(), tc.junk(tc.limit+3)))
 			if tc.sorted {
-				wantCheck(t, res, tc.check, cloudra.OutcomeFail, cloudra.ClassCollateral)
+				checktest.WantCheck(t, res, tc.check, cloudra.OutcomeFail, cloudra.ClassCollateral)
 			} else if err != nil || out.Verdict == nil {
 				t.Fatalf("junk after the real collateral: %v\n%s", err, dcaptest.Dump(res))
 			}
@@ -242,7 +235,7 @@ func TestCandidateCapsApply(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantCheck(t, res, tc.check, cloudra.OutcomeFail, cloudra.ClassCollateral)
+			checktest.WantCheck(t, res, tc.check, cloudra.OutcomeFail, cloudra.ClassCollateral)
 			c, _ := res.Check(tc.check)
 			if !strings.Contains(c.Detail, ErrCandidateCap.Error()) {
 				t.Errorf("%s: %q does not name the cap", tc.check, c.Detail)
@@ -312,8 +305,8 @@ func TestJunkCollateralCostIsBounded(t *testing.T) {
 			}
 			if !tc.passes {
 				// The CRL steps fail first; the chain is then not authentic.
-				wantCheck(t, res, "pck.crl", cloudra.OutcomeFail, cloudra.ClassCollateral)
-				wantCheck(t, res, "root-ca.crl", cloudra.OutcomeFail, cloudra.ClassCollateral)
+				checktest.WantCheck(t, res, "pck.crl", cloudra.OutcomeFail, cloudra.ClassCollateral)
+				checktest.WantCheck(t, res, "root-ca.crl", cloudra.OutcomeFail, cloudra.ClassCollateral)
 			}
 			if tc.capped && len(res.Warnings) == 0 {
 				t.Error("no warning about ignored candidates")

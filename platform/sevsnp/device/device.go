@@ -125,7 +125,7 @@ func Open(opts Options) (Provider, error) {
 		}
 		if tsmErr != nil {
 			return nil, fmt.Errorf("%w: %v; %s: %v; hint: run inside an SEV-SNP guest with the sev-guest driver "+
-				"loaded (modprobe sev-guest) and as root, or use --simulate", ErrNoInterface, tsmErr, path, err)
+				"loaded (modprobe sev-guest) and as root", ErrNoInterface, tsmErr, path, err)
 		}
 		return nil, fmt.Errorf("%w: %s: %v", ErrNoInterface, path, err)
 	}
@@ -234,7 +234,7 @@ func ioctlError(name string, ei ExitInfo, err error) error {
 		hint = "; hint: the kernel disables the VMPCK after a failed guest request, a reboot may be needed"
 	}
 	if errors.Is(err, syscall.ENOTTY) {
-		hint = "; hint: the kernel or host does not support this request (try without --extended)"
+		hint = "; hint: the kernel or host does not support this request"
 	}
 	return fmt.Errorf("sevsnp/device: %s: %w (%v)%s", name, err, ei, hint)
 }

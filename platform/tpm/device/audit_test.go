@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-tpm/tpm2"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/checktest"
 	"github.com/cloudra/cloudra/internal/swtpmtest"
 	"github.com/cloudra/cloudra/platform/tpm"
 	"github.com/cloudra/cloudra/platform/tpm/device"
@@ -52,9 +53,7 @@ func TestAuditDeviceQuoteThroughVerifier(t *testing.T) {
 			pol := &tpm.Policy{AKPins: []string{hex.EncodeToString(ak.Name)}, Banks: []string{"sha1", "sha256"}}
 			quote := tpm.Quote{Attest: q.Attest, Signature: q.Signature, PCRs: pcrs}
 			r, err := tpm.VerifyQuote(context.Background(), quote, tpm.AK{Public: pub}, nonce, pol, cloudra.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			r = checktest.Result(t, r, err)
 			if r.Verdict != cloudra.Pass {
 				t.Fatalf("device quote: %s %v %+v", r.Verdict, r.FailureClasses(), r.Checks)
 			}
@@ -64,7 +63,7 @@ func TestAuditDeviceQuoteThroughVerifier(t *testing.T) {
 
 			// D3: another nonce.
 			r, _ = tpm.VerifyQuote(context.Background(), quote, tpm.AK{Public: pub}, []byte("audit-nonce-0124"), pol, cloudra.Options{})
-			wantOnly(t, r, "quote.nonce", cloudra.ClassFresh)
+			checktest.WantOnly(t, r, "quote.nonce", cloudra.ClassFresh)
 
 			// D2: PCR 16 extended after the quote; values read now.
 			if _, err := (tpm2.PCREvent{PCRHandle: tpm2.AuthHandle{Handle: 16, Auth: tpm2.PasswordAuth(nil)},
@@ -84,7 +83,7 @@ func TestAuditDeviceQuoteThroughVerifier(t *testing.T) {
 				t.Fatal(err)
 			}
 			r, _ = tpm.VerifyQuote(context.Background(), quote, tpm.AK{Public: pub}, nonce, pol, cloudra.Options{})
-			wantOnly(t, r, "quote.pcr-digest", cloudra.ClassBinding)
+			checktest.WantOnly(t, r, "quote.pcr-digest", cloudra.ClassBinding)
 
 			// D4: the quote checked against the EK's public key.
 			ek, err := device.EnsureEK(tp, alg, device.DefaultEKHandle(alg))
@@ -105,25 +104,5 @@ func TestAuditDeviceQuoteThroughVerifier(t *testing.T) {
 				t.Errorf("EK as AK: ak.attributes %+v", c)
 			}
 		})
-	}
-}
-
-func wantOnly(t *testing.T, r *cloudra.Result, check string, class cloudra.Class) {
-	t.Helper()
-	if r.Verdict != cloudra.Fail {
-		t.Fatalf("verdict %s, want fail at %s", r.Verdict, check)
-	}
-	found := false
-	for _, c := range r.Checks {
-		if c.Outcome != cloudra.OutcomeFail {
-			continue
-		}
-		if c.Name != check || c.Class != class {
-			t.Errorf("failed %s/%s (%s), want only %s/%s", c.Name, c.Class, c.Detail, check, class)
-		}
-		found = true
-	}
-	if !found {
-		t.Errorf("%s did not fail", check)
 	}
 }

@@ -55,7 +55,7 @@ func Open(spec string) (transport.TPMCloser, error) {
 				return openDevice(p)
 			}
 		}
-		return nil, fmt.Errorf("%w at %s or %s (hint: run inside a VM with a (v)TPM, load the tpm_crb/tpm_tis module, or pass --tpm swtpm:port=2321 for a software TPM)", ErrNoTPM, DefaultDevice, RawDevice)
+		return nil, fmt.Errorf("%w at %s or %s (hint: run inside a VM with a (v)TPM, load the tpm_crb/tpm_tis module, or use a software TPM)", ErrNoTPM, DefaultDevice, RawDevice)
 	}
 	kind, args, _ := strings.Cut(spec, ":")
 	switch kind {

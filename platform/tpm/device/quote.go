@@ -27,6 +27,12 @@ type QuoteResult struct {
 // TPM2ToolsPCRs returns the PCR values in tpm2_quote -o format.
 func (q *QuoteResult) TPM2ToolsPCRs() ([]byte, error) { return TPM2ToolsPCRs(q.Selection, q.PCRs) }
 
+// NoKeyError reports that no key is persisted at the attestation key's
+// handle: one must be created there first.
+type NoKeyError struct{ Handle uint32 }
+
+func (e *NoKeyError) Error() string { return fmt.Sprintf("device: no key at 0x%08x", e.Handle) }
+
 // ErrPCRsChanging is returned when PCR values never match the quoted digest.
 var ErrPCRsChanging = errors.New("device: PCRs changed between every quote and read")
 
@@ -47,7 +53,7 @@ func Quote(t transport.TPM, ak uint32, nonce []byte, sel []PCRSelection) (*Quote
 		return nil, err
 	}
 	if key == nil {
-		return nil, fmt.Errorf("device: no key at 0x%08x (hint: create one with 'cloudra tpm ak --handle 0x%08x')", ak, ak)
+		return nil, &NoKeyError{Handle: ak}
 	}
 	if !pub.ObjectAttributes.SignEncrypt || pub.ObjectAttributes.Decrypt {
 		return nil, fmt.Errorf("device: key at 0x%08x is a %s, not a signing key", ak, key.Summary())

@@ -11,6 +11,9 @@ func TestLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := CheckSignatures(sets); err != nil {
+		t.Fatal(err)
+	}
 	for _, p := range Products() {
 		s := sets[p]
 		if s == nil || s.ARK.Subject.CommonName != "ARK-"+p || s.ASK.Subject.CommonName != "SEV-"+p || s.ASVK.Subject.CommonName != "SEV-VLEK-"+p {

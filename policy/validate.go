@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/cloudra/cloudra/internal/tpmalg"
 )
 
 // Byte-string lengths are declared on the fields with a hex tag, read when
@@ -89,26 +91,12 @@ func (s *hexSpec) checkString(v string) string {
 	return s.check(len(b))
 }
 
-// TPM banks as the tpm section names them: the names
-// platform/tpm.ParseHashAlg reads (case-insensitive, '-' ignored, or the
-// TPM_ALG_ID in hex), each with its digest size (TPM 2.0 Part 2, §6.3
-// "TPM_ALG_ID", Table 9; the digest sizes are those of the hash functions,
-// which §10.12.2 TPMU_HA sizes the digest union by).
-var tpmBanks = map[string]struct {
-	alg  uint16
-	size int
-}{
-	"sha1": {0x0004, 20}, "0x0004": {0x0004, 20}, "0x4": {0x0004, 20},
-	"sha256": {0x000B, 32}, "0x000b": {0x000B, 32}, "0xb": {0x000B, 32},
-	"sha384": {0x000C, 48}, "0x000c": {0x000C, 48}, "0xc": {0x000C, 48},
-	"sha512": {0x000D, 64}, "0x000d": {0x000D, 64}, "0xd": {0x000D, 64},
-	"sm3_256": {0x0012, 32}, "sm3": {0x0012, 32},
-}
-
-// tpmBank looks a bank name up as platform/tpm.ParseHashAlg reads it.
+// tpmBank looks a TPM bank name of the tpm section up as
+// platform/tpm.ParseHashAlg reads it (one table, internal/tpmalg): its
+// TPM_ALG_ID and digest size.
 func tpmBank(name string) (alg uint16, size int, ok bool) {
-	b, ok := tpmBanks[strings.ToLower(strings.ReplaceAll(strings.TrimSpace(name), "-", ""))]
-	return b.alg, b.size, ok
+	h, ok := tpmalg.Parse(name)
+	return h.ID, h.Size, ok
 }
 
 // maxPCRIndex is the highest PCR a quote can select: TPMS_PCR_SELECTION

@@ -646,6 +646,26 @@ func (v *Verifier) chain(leaf *leafEntry, product string, inters []*x509.Certifi
 	return ce, nil
 }
 
+// crlSignature checks the signature of crl under ark (whose certificate
+// hash is arkHash), through the cache.
+func (v *Verifier) crlSignature(crl *x509.RevocationList, ark *x509.Certificate, arkHash [32]byte) error {
+	key := crlKey{crl: sha256.Sum256(crl.Raw), ark: arkHash}
+	v.mu.Lock()
+	sigErr, ok := v.crls[key]
+	v.mu.Unlock()
+	if ok {
+		return sigErr
+	}
+	sigErr = crl.CheckSignatureFrom(ark)
+	v.mu.Lock()
+	if len(v.crls) >= maxCache {
+		clear(v.crls)
+	}
+	v.crls[key] = sigErr
+	v.mu.Unlock()
+	return sigErr
+}
+
 // checkCRL looks for CRLs issued by the chain's ARK (collateral and the
 // certificate table), verifies each under the ARK, checks its window at t and
 // whether it revokes the intermediate. It returns false when verification
@@ -666,20 +686,7 @@ func (v *Verifier) checkCRL(res *cloudra.Result, chain *chainEntry, col *cloudra
 		if string(crl.RawIssuer) != string(chain.ark.RawSubject) {
 			continue
 		}
-		key := crlKey{crl: sha256.Sum256(crl.Raw), ark: arkHash}
-		v.mu.Lock()
-		sigErr, ok := v.crls[key]
-		v.mu.Unlock()
-		if !ok {
-			sigErr = crl.CheckSignatureFrom(chain.ark)
-			v.mu.Lock()
-			if len(v.crls) >= maxCache {
-				clear(v.crls)
-			}
-			v.crls[key] = sigErr
-			v.mu.Unlock()
-		}
-		if sigErr != nil {
+		if sigErr := v.crlSignature(crl, chain.ark, arkHash); sigErr != nil {
 			res.Failf(checkCRL, cloudra.ClassChain, "CRL naming %s as issuer does not verify under it: %v", chain.ark.Subject.CommonName, sigErr)
 			return false
 		}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/cloudra/cloudra/internal/boundedio"
 )
 
 // Defaults of [HTTPOptions].
@@ -183,12 +185,12 @@ func (h *HTTP) once(ctx context.Context, rawURL string) (*Response, time.Duratio
 	if resp.ContentLength > h.o.MaxBody {
 		return nil, -1, fmt.Errorf("collateral: %s: body of %d bytes exceeds %d: %w", rawURL, resp.ContentLength, h.o.MaxBody, ErrTooLarge)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, h.o.MaxBody+1))
-	if err != nil {
-		return nil, -1, fmt.Errorf("collateral: %s: reading body: %w", rawURL, err)
-	}
-	if int64(len(body)) > h.o.MaxBody {
+	body, err := boundedio.ReadAll(resp.Body, h.o.MaxBody)
+	switch {
+	case errors.Is(err, boundedio.ErrTooLarge):
 		return nil, -1, fmt.Errorf("collateral: %s: body exceeds %d bytes: %w", rawURL, h.o.MaxBody, ErrTooLarge)
+	case err != nil:
+		return nil, -1, fmt.Errorf("collateral: %s: reading body: %w", rawURL, err)
 	}
 	return &Response{URL: rawURL, Body: body, Header: keptHeaders(resp.Header), FetchedAt: h.o.Now()}, -1, nil
 }

@@ -33,12 +33,7 @@ func EvidenceFromBundle(b *cloudra.Bundle) (Evidence, error) {
 		if !ok {
 			return Evidence{}, &cloudra.IncompleteEvidenceError{Of: cloudra.KindTPMAttest, Missing: cloudra.KindTPMSig, Msg: "azure: vTPM quote without its signature"}
 		}
-		q := &tpm.Quote{Attest: att.Data, Signature: sig.Data}
-		if sig.Meta["format"] == "plain" {
-			q.PlainSignature = true
-		} else if _, err := tpm.ParseSignature(sig.Data); err != nil {
-			q.PlainSignature = true
-		}
+		q := &tpm.Quote{Attest: att.Data, Signature: sig.Data, PlainSignature: tpm.IsPlainSignature(sig.Data, sig.Meta["format"])}
 		if p, ok := b.First(cloudra.KindTPMPCRs); ok {
 			pcrs, err := tpm.ParsePCRValues(p.Data)
 			if err != nil {

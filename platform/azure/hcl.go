@@ -179,81 +179,105 @@ func ParseHCLReport(b []byte) (*HCLReport, error) {
 	raw := append([]byte(nil), b...)
 	h := &HCLReport{Raw: raw}
 	s := lebytes.String(raw)
-	var sig uint32
-	if !s.ReadU32(&sig) || !s.ReadU32(&h.Version) || !s.ReadU32(&h.ReportSize) ||
-		!s.ReadU32(&h.RequestType) || !s.ReadU32(&h.Status) {
-		return nil, malformed("HCL report", "%d bytes is shorter than the %d-byte header", len(b), HeaderSize)
-	}
-	if sig != Signature {
-		return nil, malformed("HCL report", "signature %#08x, want %#08x (\"HCLA\")", sig, Signature)
-	}
-	if h.Version != 1 && h.Version != 2 {
-		return nil, malformed("HCL report", "version %d not supported (1, 2)", h.Version)
-	}
-	if h.RequestType < RequestKeyRelease || h.RequestType > RequestWrappedKey {
-		return nil, malformed("HCL report", "request type %d unknown (1 KEY_RELEASE, 2 AK_CERT, 3 WRAPPED_KEY)", h.RequestType)
-	}
-	if !s.ReadZero(HeaderSize - 20) {
-		return nil, malformed("HCL report", "reserved header bytes 20–31 must be zero")
-	}
-	if uint64(h.ReportSize) > uint64(len(raw)) {
-		return nil, malformed("HCL report", "report_size %d exceeds the %d-byte input", h.ReportSize, len(raw))
-	}
-	if h.ReportSize < ClaimsOffset {
-		return nil, malformed("HCL report", "report_size %d is below the %d bytes of header, hardware report and runtime-data header", h.ReportSize, ClaimsOffset)
+	if err := h.parseHeader(&s); err != nil {
+		return nil, err
 	}
 	var slot []byte
 	if !s.ReadBytes(&slot, HardwareReportSlot) {
 		return nil, malformed("HCL report", "short hardware report")
 	}
-	var varSize uint32
-	if !s.ReadU32(&h.DataSize) || !s.ReadU32(&h.RuntimeDataVersion) || !s.ReadU32((*uint32)(&h.ReportType)) ||
-		!s.ReadU32((*uint32)(&h.HashType)) || !s.ReadU32(&varSize) {
-		return nil, malformed("HCL report", "short runtime-data header")
-	}
-	if uint64(h.ReportSize) != RuntimeDataOffset+uint64(h.DataSize) {
-		return nil, malformed("HCL report", "report_size %d ≠ %d + runtime data_size %d", h.ReportSize, RuntimeDataOffset, h.DataSize)
-	}
-	if uint64(h.DataSize) != RuntimeDataHeaderSize+uint64(varSize) {
-		return nil, malformed("runtime data", "data_size %d ≠ %d + variable_data_size %d (claims must start at offset %d)",
-			h.DataSize, RuntimeDataHeaderSize, varSize, ClaimsOffset)
-	}
-	if h.RuntimeDataVersion != runtimeDataVersion {
-		return nil, malformed("runtime data", "version %d not supported (1)", h.RuntimeDataVersion)
-	}
-	if h.HashType.new() == nil {
-		return nil, malformed("runtime data", "report_data_hash_type %d unknown (1 SHA-256, 2 SHA-384, 3 SHA-512)", uint32(h.HashType))
-	}
-	// varSize is bounded: report_size (checked against the input) equals
-	// 1236 + varSize.
-	if !s.ReadBytes(&h.Claims, int(varSize)) {
-		return nil, malformed("runtime data", "variable_data_size %d exceeds the report", varSize)
+	if err := h.parseRuntimeData(&s); err != nil {
+		return nil, err
 	}
 	h.Padding = s.Len()
 	if !lebytes.IsZero(s) {
 		return nil, malformed("HCL report", "non-zero bytes in the %d bytes after report_size %d", s.Len(), h.ReportSize)
 	}
+	if err := h.parseHardwareReport(slot); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
 
+// parseHeader reads the 32-byte header and bounds report_size by the input.
+func (h *HCLReport) parseHeader(s *lebytes.String) error {
+	n := len(h.Raw)
+	var sig uint32
+	if !s.ReadU32(&sig) || !s.ReadU32(&h.Version) || !s.ReadU32(&h.ReportSize) ||
+		!s.ReadU32(&h.RequestType) || !s.ReadU32(&h.Status) {
+		return malformed("HCL report", "%d bytes is shorter than the %d-byte header", n, HeaderSize)
+	}
+	if sig != Signature {
+		return malformed("HCL report", "signature %#08x, want %#08x (\"HCLA\")", sig, Signature)
+	}
+	if h.Version != 1 && h.Version != 2 {
+		return malformed("HCL report", "version %d not supported (1, 2)", h.Version)
+	}
+	if h.RequestType < RequestKeyRelease || h.RequestType > RequestWrappedKey {
+		return malformed("HCL report", "request type %d unknown (1 KEY_RELEASE, 2 AK_CERT, 3 WRAPPED_KEY)", h.RequestType)
+	}
+	if !s.ReadZero(HeaderSize - 20) {
+		return malformed("HCL report", "reserved header bytes 20–31 must be zero")
+	}
+	if uint64(h.ReportSize) > uint64(n) {
+		return malformed("HCL report", "report_size %d exceeds the %d-byte input", h.ReportSize, n)
+	}
+	if h.ReportSize < ClaimsOffset {
+		return malformed("HCL report", "report_size %d is below the %d bytes of header, hardware report and runtime-data header", h.ReportSize, ClaimsOffset)
+	}
+	return nil
+}
+
+// parseRuntimeData reads the runtime-data header and the claims.
+func (h *HCLReport) parseRuntimeData(s *lebytes.String) error {
+	var varSize uint32
+	if !s.ReadU32(&h.DataSize) || !s.ReadU32(&h.RuntimeDataVersion) || !s.ReadU32((*uint32)(&h.ReportType)) ||
+		!s.ReadU32((*uint32)(&h.HashType)) || !s.ReadU32(&varSize) {
+		return malformed("HCL report", "short runtime-data header")
+	}
+	if uint64(h.ReportSize) != RuntimeDataOffset+uint64(h.DataSize) {
+		return malformed("HCL report", "report_size %d ≠ %d + runtime data_size %d", h.ReportSize, RuntimeDataOffset, h.DataSize)
+	}
+	if uint64(h.DataSize) != RuntimeDataHeaderSize+uint64(varSize) {
+		return malformed("runtime data", "data_size %d ≠ %d + variable_data_size %d (claims must start at offset %d)",
+			h.DataSize, RuntimeDataHeaderSize, varSize, ClaimsOffset)
+	}
+	if h.RuntimeDataVersion != runtimeDataVersion {
+		return malformed("runtime data", "version %d not supported (1)", h.RuntimeDataVersion)
+	}
+	if h.HashType.new() == nil {
+		return malformed("runtime data", "report_data_hash_type %d unknown (1 SHA-256, 2 SHA-384, 3 SHA-512)", uint32(h.HashType))
+	}
+	// varSize is bounded: report_size (checked against the input) equals
+	// 1236 + varSize.
+	if !s.ReadBytes(&h.Claims, int(varSize)) {
+		return malformed("runtime data", "variable_data_size %d exceeds the report", varSize)
+	}
+	return nil
+}
+
+// parseHardwareReport parses the hardware-report slot as the declared type.
+func (h *HCLReport) parseHardwareReport(slot []byte) error {
 	switch h.ReportType {
 	case ReportTypeSNP:
 		r, err := sevsnp.ParseReport(slot)
 		if err != nil {
-			return nil, &ParseError{What: "HCL report", Err: fmt.Errorf("report type SNP but the hardware report is not an SNP report: %w", err)}
+			return &ParseError{What: "HCL report", Err: fmt.Errorf("report type SNP but the hardware report is not an SNP report: %w", err)}
 		}
 		h.SNP, h.HardwareReport = r, slot
 	case ReportTypeTDX:
 		td, err := ParseTDReport(slot[:TDReportSize])
 		if err != nil {
-			return nil, &ParseError{What: "HCL report", Err: fmt.Errorf("report type TDX: %w", err)}
+			return &ParseError{What: "HCL report", Err: fmt.Errorf("report type TDX: %w", err)}
 		}
 		if !lebytes.IsZero(slot[TDReportSize:]) {
-			return nil, malformed("HCL report", "non-zero bytes after the TDREPORT in the hardware-report slot")
+			return malformed("HCL report", "non-zero bytes after the TDREPORT in the hardware-report slot")
 		}
 		h.TDReport, h.HardwareReport = td, slot[:TDReportSize]
 	default:
-		return nil, malformed("runtime data", "report type %v not supported (2 SNP, 4 TDX)", h.ReportType)
+		return malformed("runtime data", "report type %v not supported (2 SNP, 4 TDX)", h.ReportType)
 	}
-	return h, nil
+	return nil
 }
 
 // ReportData is the REPORT_DATA of the hardware report (SNP REPORT_DATA, or

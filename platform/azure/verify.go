@@ -171,159 +171,217 @@ func (v *Verifier) verify(ctx context.Context, ev Evidence, col *cloudra.Collate
 	}
 	res.Passf(CheckParse, "HCL v%d, %v report, %v claims hash, %d-byte claims, %d bytes of NV padding",
 		h.Version, h.ReportType, h.HashType, len(h.Claims), h.Padding)
-
-	// 1. Hardware part.
-	var hw *cloudra.Result
-	var boundRD [64]byte // the REPORT_DATA an authenticated report carries
-	var hwName string
-	expectedUD := ev.UserData
-	udSource := "the caller"
-	if len(expectedUD) == 0 && len(az.UserData) > 0 {
-		expectedUD, udSource = az.UserData, "azure user-data"
+	s := &verification{v: v, ev: ev, pol: pol, az: az, opts: opts, res: res, h: h,
+		expectedUD: ev.UserData, udSource: "the caller"}
+	if len(s.expectedUD) == 0 && len(az.UserData) > 0 {
+		s.expectedUD, s.udSource = az.UserData, "azure user-data"
 	}
-	switch h.ReportType {
+	// The steps in the order of the checks they record.
+	if err := s.hardware(ctx, col); err != nil {
+		return nil, err
+	}
+	s.claimsBinding()
+	s.runtimeClaims()
+	if err := s.vtpmQuote(ctx); err != nil {
+		return nil, err
+	}
+	s.freshness()
+	// The paravisor's vm-configuration statement.
+	if s.rc != nil {
+		appraiseVMConfig(res, s.rc.VMConfiguration, az)
+	}
+	if s.rc != nil && s.bound {
+		res.Claims = &Claims{HCL: h, Runtime: s.rc, AKPub: s.akPub, Bound: s.hwName}
+	}
+	if s.hw.Claims == nil {
+		res.Claims = nil // no claims without an authentic hardware report
+	}
+	return res.Finish(), nil
+}
+
+// verification is the state one Verify call carries from step to step.
+type verification struct {
+	v    *Verifier
+	ev   Evidence
+	pol  Sections
+	az   *Policy
+	opts cloudra.Options
+	res  *cloudra.Result
+	h    *HCLReport
+
+	expectedUD []byte // the user-data the echo must carry
+	udSource   string // where expectedUD comes from, for messages
+
+	hw      *cloudra.Result // the hardware part
+	hwName  string
+	boundRD [64]byte // the REPORT_DATA an authenticated report carries
+	bound   bool     // the runtime claims are bound to an authentic report
+
+	rc         *RuntimeClaims
+	akPub      *tpm.Public
+	quoteFresh bool
+}
+
+// hardware verifies the hardware part: the SNP report, or the TD quote of
+// the TDREPORT.
+func (s *verification) hardware(ctx context.Context, col *cloudra.Collateral) error {
+	var err error
+	switch s.h.ReportType {
 	case ReportTypeSNP:
-		if v.snp == nil {
-			return nil, errors.New("azure: no SEV-SNP verifier")
-		}
-		hwName = hardwareSNPReport
-		var sp sevsnp.Policy
-		if pol.SEVSNP != nil {
-			sp = *pol.SEVSNP
-		}
-		if len(expectedUD) == 0 && len(sp.ReportData) > 0 {
-			expectedUD, udSource = sp.ReportData, "sev-snp report-data"
-		}
-		sp.ReportData = nil
-		vmpl := uint32(0)
-		sp.VMPL = &vmpl
-		hw, err = asResult(v.snp.Verify(ctx, sevsnp.Evidence{Report: h.HardwareReport, Product: ev.Product}, col, &sp, opts))
-		if err != nil {
-			return nil, err
-		}
-		boundRD = h.SNP.ReportData
+		err = s.snpReport(ctx, col)
 	case ReportTypeTDX:
-		if v.tdx == nil {
-			return nil, errors.New("azure: no TDX verifier")
-		}
-		if len(ev.TDQuote) == 0 {
-			return nil, ErrNoTDQuote
-		}
-		hwName = hardwareTDQuote
-		var tp tdx.Policy
-		if pol.TDX != nil {
-			tp = *pol.TDX
-		}
-		if len(expectedUD) == 0 && len(tp.ReportData) > 0 {
-			expectedUD, udSource = tp.ReportData, "tdx report-data"
-		}
-		tp.ReportData = nil
-		if tp.RequireSEPTVEDisable == nil {
-			tp.RequireSEPTVEDisable = policy.Bool(false)
-		}
-		hw, err = asResult(v.tdx.Verify(ctx, tdx.Evidence{Quote: ev.TDQuote}, col, &tp, opts))
-		if err != nil {
-			return nil, err
-		}
-		boundRD = checkTDReportQuote(res, h.TDReport, ev.TDQuote)
+		err = s.tdQuote(ctx, col)
 	}
-	res.Parts = append(res.Parts, hw)
-	hwAuthentic := authentic(hw)
+	if err != nil {
+		return err
+	}
+	s.res.Parts = append(s.res.Parts, s.hw)
+	return nil
+}
 
-	// 2. Runtime-claims binding: Hash(claims as stored) ‖ zeros ==
-	// REPORT_DATA of the authenticated report (openvmm IGVM attestation report).
-	bound := false
+// snpReport verifies the paravisor's SNP report: at VMPL 0 (SEV-SNP ABI spec, ATTESTATION_REPORT VMPL; docs/azure.md),
+// its REPORT_DATA left to claimsBinding.
+func (s *verification) snpReport(ctx context.Context, col *cloudra.Collateral) error {
+	if s.v.snp == nil {
+		return errors.New("azure: no SEV-SNP verifier")
+	}
+	s.hwName = hardwareSNPReport
+	var sp sevsnp.Policy
+	if s.pol.SEVSNP != nil {
+		sp = *s.pol.SEVSNP
+	}
+	if len(s.expectedUD) == 0 && len(sp.ReportData) > 0 {
+		s.expectedUD, s.udSource = sp.ReportData, "sev-snp report-data"
+	}
+	sp.ReportData = nil
+	vmpl := uint32(0)
+	sp.VMPL = &vmpl
+	hw, err := asResult(s.v.snp.Verify(ctx, sevsnp.Evidence{Report: s.h.HardwareReport, Product: s.ev.Product}, col, &sp, s.opts))
+	if err != nil {
+		return err
+	}
+	s.hw, s.boundRD = hw, s.h.SNP.ReportData
+	return nil
+}
+
+// tdQuote verifies the TD quote and that it quotes the TDREPORT of the HCL
+// report; SEPT_VE_DISABLE is not required unless the tdx section says so
+// (docs/pitfalls-dcap.md V5).
+func (s *verification) tdQuote(ctx context.Context, col *cloudra.Collateral) error {
+	if s.v.tdx == nil {
+		return errors.New("azure: no TDX verifier")
+	}
+	if len(s.ev.TDQuote) == 0 {
+		return ErrNoTDQuote
+	}
+	s.hwName = hardwareTDQuote
+	var tp tdx.Policy
+	if s.pol.TDX != nil {
+		tp = *s.pol.TDX
+	}
+	if len(s.expectedUD) == 0 && len(tp.ReportData) > 0 {
+		s.expectedUD, s.udSource = tp.ReportData, "tdx report-data"
+	}
+	tp.ReportData = nil
+	if tp.RequireSEPTVEDisable == nil {
+		tp.RequireSEPTVEDisable = policy.Bool(false)
+	}
+	hw, err := asResult(s.v.tdx.Verify(ctx, tdx.Evidence{Quote: s.ev.TDQuote}, col, &tp, s.opts))
+	if err != nil {
+		return err
+	}
+	s.hw, s.boundRD = hw, checkTDReportQuote(s.res, s.h.TDReport, s.ev.TDQuote)
+	return nil
+}
+
+// claimsBinding checks the runtime-claims binding: Hash(claims as stored) ‖
+// zeros == REPORT_DATA of the authenticated report (openvmm IGVM
+// attestation report).
+func (s *verification) claimsBinding() {
+	h, rd := s.h, s.boundRD
 	want := h.ExpectedReportData()
-	switch {
-	case subtle.ConstantTimeCompare(want[:], boundRD[:]) == 1:
-		bound = true
-		res.Passf(CheckBinding, "%v(runtime claims) ‖ zeros equals the %s REPORT_DATA %x", h.HashType, hwName, boundRD[:len(h.ClaimsDigest())])
-	default:
-		res.Failf(CheckBinding, cloudra.ClassBinding, "%v(runtime claims) is %x but the %s REPORT_DATA is %x (claims altered, or not the paravisor's report)",
-			h.HashType, h.ClaimsDigest(), hwName, boundRD)
+	if subtle.ConstantTimeCompare(want[:], rd[:]) == 1 {
+		s.bound = authentic(s.hw)
+		s.res.Passf(CheckBinding, "%v(runtime claims) ‖ zeros equals the %s REPORT_DATA %x", h.HashType, s.hwName, rd[:len(h.ClaimsDigest())])
+		return
 	}
-	if !hwAuthentic {
-		bound = false
-	}
+	s.res.Failf(CheckBinding, cloudra.ClassBinding, "%v(runtime claims) is %x but the %s REPORT_DATA is %x (claims altered, or not the paravisor's report)",
+		h.HashType, h.ClaimsDigest(), s.hwName, rd)
+}
 
-	// 3. Claims and HCLAkPub.
-	rc, err := ParseRuntimeClaims(h.Claims)
+// runtimeClaims parses the runtime claims and takes HCLAkPub from them.
+func (s *verification) runtimeClaims() {
+	res := s.res
+	rc, err := ParseRuntimeClaims(s.h.Claims)
 	if err != nil {
 		res.Failf(CheckClaimsParse, cloudra.ClassParse, "%v", err)
 	} else {
+		s.rc = rc
 		res.Passf(CheckClaimsParse, "%d keys, vm-configuration %t, user-data %t", len(rc.Keys), rc.VMConfiguration != nil, rc.UserData != nil)
 	}
-	var akPub *tpm.Public
-	if rc != nil {
-		if k, err := rc.AKPub(); err != nil {
+	if s.rc != nil {
+		if k, err := s.rc.AKPub(); err != nil {
 			res.Failf(CheckHCLAkPub, cloudra.ClassParse, "%v", err)
 		} else {
-			ak := tpm.AKFromKey(k)
-			akPub = ak.Public
-			fp, _ := akPub.Fingerprint()
+			s.akPub = tpm.AKFromKey(k).Public
+			fp, _ := s.akPub.Fingerprint()
 			res.Passf(CheckHCLAkPub, "RSA-%d, SPKI SHA-256 %x", k.N.BitLen(), fp)
 		}
 	}
-	if ev.AKPublic != nil && akPub != nil {
-		if tpm.SameKey(ev.AKPublic.Key, akPub.Key) {
+	if s.ev.AKPublic != nil && s.akPub != nil {
+		if tpm.SameKey(s.ev.AKPublic.Key, s.akPub.Key) {
 			res.Passf(CheckAKMatch, "the supplied AK public key is HCLAkPub")
 		} else {
 			res.Failf(CheckAKMatch, cloudra.ClassBinding, "the supplied AK public key is not HCLAkPub: the quote is verified with HCLAkPub only")
 		}
 	}
+}
 
-	// 4. vTPM quote, by HCLAkPub only.
-	quoteFresh := false
+// vtpmQuote verifies the vTPM quote, by HCLAkPub only.
+func (s *verification) vtpmQuote(ctx context.Context) error {
+	res, ev := s.res, s.ev
 	switch {
-	case ev.Quote != nil && akPub != nil:
-		ak := tpm.AK{Public: akPub}
-		if bound {
-			ak.BoundBy = "azure-hcl: HCLAkPub in runtime claims bound to " + hwName
+	case ev.Quote != nil && s.akPub != nil:
+		ak := tpm.AK{Public: s.akPub}
+		if s.bound {
+			ak.BoundBy = "azure-hcl: HCLAkPub in runtime claims bound to " + s.hwName
 		}
-		tr, err := asResult(tpm.VerifyQuote(ctx, *ev.Quote, ak, ev.Nonce, pol.TPM, opts))
+		tr, err := asResult(tpm.VerifyQuote(ctx, *ev.Quote, ak, ev.Nonce, s.pol.TPM, s.opts))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		res.Parts = append(res.Parts, tr)
 		sig, _ := tr.Check("quote.signature")
 		switch {
 		case sig.Outcome != cloudra.OutcomePass:
 			res.Failf(CheckAKBinding, cloudra.ClassBinding, "the vTPM quote is not signed by HCLAkPub: %s", sig.Detail)
-		case !bound:
-			res.Failf(CheckAKBinding, cloudra.ClassBinding, "the vTPM quote is signed by HCLAkPub, but HCLAkPub is not bound to an authentic %s", hwName)
+		case !s.bound:
+			res.Failf(CheckAKBinding, cloudra.ClassBinding, "the vTPM quote is signed by HCLAkPub, but HCLAkPub is not bound to an authentic %s", s.hwName)
 		default:
-			res.Passf(CheckAKBinding, "vTPM quote signed by HCLAkPub, bound to the %s through the runtime claims", hwName)
+			res.Passf(CheckAKBinding, "vTPM quote signed by HCLAkPub, bound to the %s through the runtime claims", s.hwName)
 		}
 		if n, _ := tr.Check("quote.nonce"); n.Outcome == cloudra.OutcomePass && len(ev.Nonce) > 0 && sig.Outcome == cloudra.OutcomePass {
-			quoteFresh = true
+			s.quoteFresh = true
 		}
 	case ev.Quote != nil:
 		res.Failf(CheckAKBinding, cloudra.ClassBinding, "vTPM quote given but the runtime claims carry no usable HCLAkPub")
 	default:
 		res.Add(CheckVTPMQuote, cloudra.OutcomeSkip, "", "no vTPM quote: PCRs are not attested")
-		if policy.Or(az.RequireVTPMQuote, false) {
+		if policy.Or(s.az.RequireVTPMQuote, false) {
 			res.Violate(RuleVTPMQuote, cloudra.ClassPolicy, "a vTPM quote signed by HCLAkPub", "none")
 		}
 	}
+	return nil
+}
 
-	// 5. user-data echo (NV 0x01400002 → claims "user-data").
-	udFresh := checkUserData(res, rc, expectedUD, udSource)
-	if policy.Or(az.RequireFreshness, true) && !quoteFresh && !udFresh {
-		res.Violate(RuleFreshness, cloudra.ClassFresh, "a vTPM quote of a non-empty nonce, or a non-zero user-data echo",
+// freshness checks the user-data echo (NV 0x01400002 → claims
+// "user-data") and requires a fresh quote or echo.
+func (s *verification) freshness() {
+	udFresh := checkUserData(s.res, s.rc, s.expectedUD, s.udSource)
+	if policy.Or(s.az.RequireFreshness, true) && !s.quoteFresh && !udFresh {
+		s.res.Violate(RuleFreshness, cloudra.ClassFresh, "a vTPM quote of a non-empty nonce, or a non-zero user-data echo",
 			"neither (the HCL report alone is the boot-time report and can be replayed)")
 	}
-
-	// 6. The paravisor's vm-configuration statement.
-	if rc != nil {
-		appraiseVMConfig(res, rc.VMConfiguration, az)
-	}
-	if rc != nil && hwAuthentic && bound {
-		res.Claims = &Claims{HCL: h, Runtime: rc, AKPub: akPub, Bound: hwName}
-	}
-	if hw.Claims == nil {
-		res.Claims = nil // no claims without an authentic hardware report
-	}
-	return res.Finish(), nil
 }
 
 // authentic reports whether the hardware part's signature, chain and

@@ -272,194 +272,253 @@ func Analyze(l *Log, bank uint16, verified map[int]bool) (*State, error) {
 	if !ok || !l.HasAlg(bank) {
 		return nil, fmt.Errorf("%w (%s)", ErrNoBank, AlgName(bank))
 	}
-	st := &State{Bank: bank}
 	hashOf := func(b []byte) []byte {
 		hh := h.New()
 		hh.Write(b)
 		return hh.Sum(nil)
 	}
-	sepDigests := [][]byte{hashOf(sepZero), hashOf(sepErr)}
-	callDigest, ebsDigest := hashOf([]byte(callingEFIApp)), hashOf([]byte(exitBootServices))
-	seenSep := map[uint32]bool{}
-	var sb *SecureBoot
-	sbSeen, ebsSeen := false, false
-	for i := range l.Events {
-		e := &l.Events[i]
-		if e.Type == EvNoAction || e.Index > maxIndex {
-			continue
-		}
-		d := e.Digest(bank)
-		// proven: the data is what was measured, in every computable bank
-		// of the log, not only the chosen one. A log whose banks disagree
-		// about the same event's data contradicts itself (PFP §10.2.2: one
-		// measurement, a digest per bank) and is reported whatever the
-		// event's type or PCR.
-		proven, some := e.DataProven(e.Data)
-		if some && !proven {
-			st.dataProblem("%v event %d in PCR %d: its data matches some of its digests but not its %s digest", e.Type, e.Seq, e.Index, e.mismatchedBanks(e.Data))
-		}
-		// Separators: any event carrying a separator digest must be typed
-		// as one, and every separator must carry 0 or the error value.
-		looksSep := bytes.Equal(d, sepDigests[0]) || bytes.Equal(d, sepDigests[1])
-		if e.Type == EvSeparator && e.Index > 7 {
-			// Separators of OS PCRs carry OS-defined data (Windows: "WBCL");
-			// PFP §3.3.2.2 fixes the data only for PCRs 0–7.
-			continue
-		}
-		if e.Type == EvSeparator || looksSep {
-			switch {
-			case e.Type != EvSeparator && (e.Index == 4 || e.Index == 5 || e.Index == 7):
-				st.problem("event %d in PCR %d has separator data but type %v", e.Seq, e.Index, e.Type)
-			case e.Type != EvSeparator:
-				// Elsewhere (e.g. an S-CRTM contents event of four zero bytes)
-				// nothing is derived from it; record it only.
-				st.Notes = append(st.Notes, fmt.Sprintf("event %d in PCR %d (%v) has separator data", e.Seq, e.Index, e.Type))
-				continue
-			case !proven:
-				st.dataProblem("separator event %d in PCR %d: digest does not match its data", e.Seq, e.Index)
-			case bytes.Equal(e.Data, sepErr):
-				st.problem("PCR %d separator signals a firmware error (0xFFFFFFFF)", e.Index)
-			case !bytes.Equal(e.Data, sepZero):
-				st.problem("separator event %d in PCR %d has data %x", e.Seq, e.Index, e.Data)
-			}
-			if e.Type == EvSeparator && e.Index <= 7 {
-				if seenSep[e.Index] {
-					st.problem("second separator in PCR %d (event %d)", e.Index, e.Seq)
-				}
-				seenSep[e.Index] = true
-			}
-			continue
-		}
-		// EFI action strings: the digest of an action is H(string).
-		if bytes.Equal(d, callDigest) || bytes.Equal(d, ebsDigest) {
-			if e.Type != EvEFIAction {
-				st.problem("event %d in PCR %d carries an EFI action digest but type %v", e.Seq, e.Index, e.Type)
-				continue
-			}
-		}
-		if e.Type == EvEFIAction {
-			if proven {
-				st.EFIActions = append(st.EFIActions, string(e.Data))
-			} else {
-				st.Notes = append(st.Notes, fmt.Sprintf("EV_EFI_ACTION event %d in PCR %d does not match its data", e.Seq, e.Index))
-			}
-		}
-		switch e.Index {
-		case 0:
-			if e.Type == EvSCRTMVersion && verified[0] {
-				if proven {
-					st.SCRTMVersion = scrtmVersion(e.Data)
-				} else {
-					st.Notes = append(st.Notes, "EV_S_CRTM_VERSION digest does not match its data")
-				}
-			}
-		case 4:
-			if !pcr4Types[e.Type] {
-				st.problem("unexpected %v event %d in PCR4", e.Type, e.Seq)
-				continue
-			}
-			// A PCR4 event whose type says its digest is of its data
-			// (EV_EFI_ACTION, EV_COMPACT_HASH, EV_EVENT_TAG — the latter
-			// possibly of its taggedEventData; PFP §10.4.1) must match it:
-			// otherwise it may be a retyped application hidden from
-			// EFIApps, and so from the efi-app-digests and kernel-digests
-			// rules (docs/pitfalls-tpm.md D5).
-			switch e.Type {
-			case EvEFIAction, EvCompactHash, EvEventTag:
-				if !proven && !(e.Type == EvEventTag && taggedDataProven(e)) {
-					st.dataProblem("%v event %d in PCR4: digest does not match its data", e.Type, e.Seq)
-					continue
-				}
-			}
-			// Boot applications are measured after the PCR4 separator (PFP
-			// §3.3.4.5: the separator precedes the first boot option) and
-			// until ExitBootServices. Drivers and IPL code measured as
-			// images count as well.
-			image := e.Type == EvEFIBootServicesApp ||
-				((e.Type == EvEFIBootServicesDriver || e.Type == EvIPL) && !proven)
-			if image && verified[4] && !ebsSeen {
-				st.EFIApps = append(st.EFIApps, hex.EncodeToString(d))
-			}
-		case 5:
-			if e.Type == EvEFIAction && bytes.Equal(d, ebsDigest) && proven {
-				ebsSeen = true
-			}
-		case 7:
-			if !pcr7Types[e.Type] {
-				st.problem("unexpected %v event %d in PCR7", e.Type, e.Seq)
-				continue
-			}
-			if e.Type == EvEFIAction && !proven {
-				st.dataProblem("EV_EFI_ACTION event %d in PCR7: digest does not match its data", e.Seq)
-				continue
-			}
-			if !verified[7] {
-				continue
-			}
-			switch e.Type {
-			case EvEFIVariableDriverConfig:
-				if seenSep[7] {
-					st.problem("Secure Boot configuration event %d after the PCR7 separator", e.Seq)
-					continue
-				}
-				if !proven {
-					st.dataProblem("Secure Boot variable event %d: digest does not match its data", e.Seq)
-					continue
-				}
-				v, err := ParseVariable(e.Data)
-				if err != nil {
-					st.problem("event %d: %v", e.Seq, err)
-					continue
-				}
-				if sb == nil {
-					sb = &SecureBoot{}
-				}
-				if err := sb.addVariable(v); err != nil {
-					st.problem("event %d: %v", e.Seq, err)
-				}
-				if v.GUID == EFIGlobalVariable() && v.Name == "SecureBoot" {
-					sbSeen = true
-					if len(v.Data) == 0 {
-						st.Notes = append(st.Notes, "SecureBoot variable is empty: Secure Boot off")
-					}
-				}
-			case EvEFIVariableAuthority:
-				if !seenSep[7] {
-					st.Notes = append(st.Notes, fmt.Sprintf("EV_EFI_VARIABLE_AUTHORITY event %d before the PCR7 separator", e.Seq))
-				}
-				if sb == nil {
-					sb = &SecureBoot{}
-				}
-				switch {
-				case proven:
-					v, err := ParseVariable(e.Data)
-					if err != nil {
-						st.problem("EV_EFI_VARIABLE_AUTHORITY event %d: %v", e.Seq, err)
-						continue
-					}
-					sum := sha256.Sum256(v.Data)
-					sb.Authorities = append(sb.Authorities, hex.EncodeToString(sum[:]))
-				case shimAuthorityQuirk(e):
-					st.Notes = append(st.Notes, fmt.Sprintf("EV_EFI_VARIABLE_AUTHORITY event %d: malformed by shim "+
-						"(one byte after UEFI_VARIABLE_DATA, outside the digest; signature data without its owner GUID): "+
-						"digest proven over the data without that byte, authority not listed", e.Seq))
-				default:
-					st.dataProblem("EV_EFI_VARIABLE_AUTHORITY event %d: digest does not match its data, authority not listed", e.Seq)
-				}
-			}
-		case 8, 12:
-			if e.Type != EvIPL || !verified[int(e.Index)] {
-				continue
-			}
-			st.addBootLoaderEvent(e, proven)
-		}
+	a := analysis{
+		st:       &State{Bank: bank},
+		verified: verified,
+		sepZero:  hashOf(sepZero), sepErr: hashOf(sepErr),
+		call: hashOf([]byte(callingEFIApp)), ebs: hashOf([]byte(exitBootServices)),
+		seenSep: map[uint32]bool{},
 	}
-	if sb != nil && sbSeen {
-		st.SecureBoot = sb
-	} else if verified[7] && sb != nil {
+	for i := range l.Events {
+		a.event(&l.Events[i])
+	}
+	st := a.st
+	if a.sb != nil && a.sbSeen {
+		st.SecureBoot = a.sb
+	} else if verified[7] && a.sb != nil {
 		st.Notes = append(st.Notes, "PCR7 has no SecureBoot variable event")
 	}
 	return st, nil
+}
+
+// analysis is the state Analyze carries from event to event.
+type analysis struct {
+	st       *State
+	verified map[int]bool
+	// Digests, in the analysed bank, of the separator values and of the
+	// EFI action strings that mark the boot phases.
+	sepZero, sepErr, call, ebs []byte
+
+	seenSep map[uint32]bool // PCRs whose separator has been seen
+	sb      *SecureBoot
+	sbSeen  bool // the SecureBoot variable was measured
+	ebsSeen bool // ExitBootServices was measured
+}
+
+func (a *analysis) note(format string, args ...any) {
+	a.st.Notes = append(a.st.Notes, fmt.Sprintf(format, args...))
+}
+
+// event analyses one event: the consistency of its banks, then separators,
+// EFI actions and the events of the PCRs claims come from.
+func (a *analysis) event(e *Event) {
+	if e.Type == EvNoAction || e.Index > maxIndex {
+		return
+	}
+	d := e.Digest(a.st.Bank)
+	// proven: the data is what was measured, in every computable bank of
+	// the log, not only the chosen one. A log whose banks disagree about the
+	// same event's data contradicts itself (PFP §10.2.2: one measurement, a
+	// digest per bank) and is reported whatever the event's type or PCR.
+	proven, some := e.DataProven(e.Data)
+	if some && !proven {
+		a.st.dataProblem("%v event %d in PCR %d: its data matches some of its digests but not its %s digest", e.Type, e.Seq, e.Index, e.mismatchedBanks(e.Data))
+	}
+	if a.separator(e, d, proven) || a.action(e, d, proven) {
+		return
+	}
+	switch e.Index {
+	case 0:
+		if e.Type == EvSCRTMVersion && a.verified[0] {
+			if proven {
+				a.st.SCRTMVersion = scrtmVersion(e.Data)
+			} else {
+				a.st.Notes = append(a.st.Notes, "EV_S_CRTM_VERSION digest does not match its data")
+			}
+		}
+	case 4:
+		a.pcr4(e, d, proven)
+	case 5:
+		if e.Type == EvEFIAction && bytes.Equal(d, a.ebs) && proven {
+			a.ebsSeen = true
+		}
+	case 7:
+		a.pcr7(e, proven)
+	case 8, 12:
+		if e.Type == EvIPL && a.verified[int(e.Index)] {
+			a.st.addBootLoaderEvent(e, proven)
+		}
+	}
+}
+
+// separator checks separators: any event carrying a separator digest must
+// be typed as one, and every separator must carry 0 or the error value. It
+// reports whether the event is done with.
+func (a *analysis) separator(e *Event, d []byte, proven bool) bool {
+	st := a.st
+	looksSep := bytes.Equal(d, a.sepZero) || bytes.Equal(d, a.sepErr)
+	if e.Type == EvSeparator && e.Index > 7 {
+		// Separators of OS PCRs carry OS-defined data (Windows: "WBCL");
+		// PFP §3.3.2.2 fixes the data only for PCRs 0–7.
+		return true
+	}
+	if e.Type != EvSeparator && !looksSep {
+		return false
+	}
+	switch {
+	case e.Type != EvSeparator && (e.Index == 4 || e.Index == 5 || e.Index == 7):
+		st.problem("event %d in PCR %d has separator data but type %v", e.Seq, e.Index, e.Type)
+	case e.Type != EvSeparator:
+		// Elsewhere (e.g. an S-CRTM contents event of four zero bytes)
+		// nothing is derived from it; record it only.
+		a.note("event %d in PCR %d (%v) has separator data", e.Seq, e.Index, e.Type)
+		return true
+	case !proven:
+		st.dataProblem("separator event %d in PCR %d: digest does not match its data", e.Seq, e.Index)
+	case bytes.Equal(e.Data, sepErr):
+		st.problem("PCR %d separator signals a firmware error (0xFFFFFFFF)", e.Index)
+	case !bytes.Equal(e.Data, sepZero):
+		st.problem("separator event %d in PCR %d has data %x", e.Seq, e.Index, e.Data)
+	}
+	if e.Type == EvSeparator && e.Index <= 7 {
+		if a.seenSep[e.Index] {
+			st.problem("second separator in PCR %d (event %d)", e.Index, e.Seq)
+		}
+		a.seenSep[e.Index] = true
+	}
+	return true
+}
+
+// action records EFI action strings (the digest of an action is
+// H(string)). It reports whether the event is done with: an event carrying
+// an action digest under another type is a problem.
+func (a *analysis) action(e *Event, d []byte, proven bool) bool {
+	if bytes.Equal(d, a.call) || bytes.Equal(d, a.ebs) {
+		if e.Type != EvEFIAction {
+			a.st.problem("event %d in PCR %d carries an EFI action digest but type %v", e.Seq, e.Index, e.Type)
+			return true
+		}
+	}
+	if e.Type == EvEFIAction {
+		if proven {
+			a.st.EFIActions = append(a.st.EFIActions, string(e.Data))
+		} else {
+			a.note("EV_EFI_ACTION event %d in PCR %d does not match its data", e.Seq, e.Index)
+		}
+	}
+	return false
+}
+
+// pcr4 checks a PCR4 event and lists the boot applications.
+func (a *analysis) pcr4(e *Event, d []byte, proven bool) {
+	if !pcr4Types[e.Type] {
+		a.st.problem("unexpected %v event %d in PCR4", e.Type, e.Seq)
+		return
+	}
+	// A PCR4 event whose type says its digest is of its data (EV_EFI_ACTION,
+	// EV_COMPACT_HASH, EV_EVENT_TAG — the latter possibly of its
+	// taggedEventData; PFP §10.4.1) must match it: otherwise it may be a
+	// retyped application hidden from EFIApps, and so from the
+	// efi-app-digests and kernel-digests rules (docs/pitfalls-tpm.md D5).
+	switch e.Type {
+	case EvEFIAction, EvCompactHash, EvEventTag:
+		if !proven && !(e.Type == EvEventTag && taggedDataProven(e)) {
+			a.st.dataProblem("%v event %d in PCR4: digest does not match its data", e.Type, e.Seq)
+			return
+		}
+	}
+	// Boot applications are measured after the PCR4 separator (PFP
+	// §3.3.4.5: the separator precedes the first boot option) and until
+	// ExitBootServices. Drivers and IPL code measured as images count as
+	// well.
+	image := e.Type == EvEFIBootServicesApp ||
+		((e.Type == EvEFIBootServicesDriver || e.Type == EvIPL) && !proven)
+	if image && a.verified[4] && !a.ebsSeen {
+		a.st.EFIApps = append(a.st.EFIApps, hex.EncodeToString(d))
+	}
+}
+
+// pcr7 checks a PCR7 event and gathers the Secure Boot state.
+func (a *analysis) pcr7(e *Event, proven bool) {
+	if !pcr7Types[e.Type] {
+		a.st.problem("unexpected %v event %d in PCR7", e.Type, e.Seq)
+		return
+	}
+	if e.Type == EvEFIAction && !proven {
+		a.st.dataProblem("EV_EFI_ACTION event %d in PCR7: digest does not match its data", e.Seq)
+		return
+	}
+	if !a.verified[7] {
+		return
+	}
+	switch e.Type {
+	case EvEFIVariableDriverConfig:
+		a.secureBootConfig(e, proven)
+	case EvEFIVariableAuthority:
+		a.secureBootAuthority(e, proven)
+	}
+}
+
+// secureBootConfig takes a Secure Boot configuration variable, which must
+// be measured before the PCR7 separator.
+func (a *analysis) secureBootConfig(e *Event, proven bool) {
+	st := a.st
+	if a.seenSep[7] {
+		st.problem("Secure Boot configuration event %d after the PCR7 separator", e.Seq)
+		return
+	}
+	if !proven {
+		st.dataProblem("Secure Boot variable event %d: digest does not match its data", e.Seq)
+		return
+	}
+	v, err := ParseVariable(e.Data)
+	if err != nil {
+		st.problem("event %d: %v", e.Seq, err)
+		return
+	}
+	if a.sb == nil {
+		a.sb = &SecureBoot{}
+	}
+	if err := a.sb.addVariable(v); err != nil {
+		st.problem("event %d: %v", e.Seq, err)
+	}
+	if v.GUID == EFIGlobalVariable() && v.Name == "SecureBoot" {
+		a.sbSeen = true
+		if len(v.Data) == 0 {
+			st.Notes = append(st.Notes, "SecureBoot variable is empty: Secure Boot off")
+		}
+	}
+}
+
+// secureBootAuthority lists the authority that verified an image.
+func (a *analysis) secureBootAuthority(e *Event, proven bool) {
+	if !a.seenSep[7] {
+		a.note("EV_EFI_VARIABLE_AUTHORITY event %d before the PCR7 separator", e.Seq)
+	}
+	if a.sb == nil {
+		a.sb = &SecureBoot{}
+	}
+	switch {
+	case proven:
+		v, err := ParseVariable(e.Data)
+		if err != nil {
+			a.st.problem("EV_EFI_VARIABLE_AUTHORITY event %d: %v", e.Seq, err)
+			return
+		}
+		sum := sha256.Sum256(v.Data)
+		a.sb.Authorities = append(a.sb.Authorities, hex.EncodeToString(sum[:]))
+	case shimAuthorityQuirk(e):
+		a.note("EV_EFI_VARIABLE_AUTHORITY event %d: malformed by shim "+
+			"(one byte after UEFI_VARIABLE_DATA, outside the digest; signature data without its owner GUID): "+
+			"digest proven over the data without that byte, authority not listed", e.Seq)
+	default:
+		a.st.dataProblem("EV_EFI_VARIABLE_AUTHORITY event %d: digest does not match its data, authority not listed", e.Seq)
+	}
 }
 
 // taggedDataProven reports whether the digests of e are those of the

@@ -21,6 +21,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/cloudra/cloudra/internal/tpmalg"
 )
 
 // Hash algorithm identifiers (TPM_ALG_ID) as they appear in logs.
@@ -34,32 +36,14 @@ const (
 
 // HashFor returns the Go hash of a TPM hash algorithm identifier.
 func HashFor(alg uint16) (crypto.Hash, bool) {
-	switch alg {
-	case AlgSHA1:
-		return crypto.SHA1, true
-	case AlgSHA256:
-		return crypto.SHA256, true
-	case AlgSHA384:
-		return crypto.SHA384, true
-	case AlgSHA512:
-		return crypto.SHA512, true
-	}
-	return 0, false
+	h, ok := tpmalg.ByID(alg)
+	return h.Go, ok && h.Go != 0
 }
 
 // AlgName names an algorithm the way tpm2-tools does.
 func AlgName(alg uint16) string {
-	switch alg {
-	case AlgSHA1:
-		return "sha1"
-	case AlgSHA256:
-		return "sha256"
-	case AlgSHA384:
-		return "sha384"
-	case AlgSHA512:
-		return "sha512"
-	case AlgSM3:
-		return "sm3_256"
+	if h, ok := tpmalg.ByID(alg); ok {
+		return h.Name
 	}
 	return fmt.Sprintf("0x%04x", alg)
 }

@@ -180,13 +180,6 @@ func verifyChain(leaf *leafEntry, product string, anchors []anchor, cands []*x50
 	// Keep the failure that got furthest along a path: an intermediate of
 	// another ARK is less telling than a verified path that has expired.
 	var firstErr *chainError
-	depth := 0
-	note := func(e *chainError) {
-		e.depth = depth
-		if firstErr == nil || e.depth > firstErr.depth {
-			firstErr = e
-		}
-	}
 	found := false
 	for _, a := range anchors {
 		all := append(append([]*x509.Certificate(nil), a.inter...), cands...)
@@ -200,81 +193,97 @@ func verifyChain(leaf *leafEntry, product string, anchors []anchor, cands []*x50
 			}
 			tries++
 			found = true
-			depth = 1
-			if in.Subject.CommonName != wantCN {
-				note(chainErr("chain.ask", false, "issuer %q of the %s is not %q (signer kind and intermediate disagree)", in.Subject.CommonName, leafKind(leaf), wantCN))
-				continue
+			ce, e := verifyPath(leaf, a, in, wantCN, t)
+			if e == nil {
+				return ce, nil
 			}
-			if !bytes.Equal(in.RawIssuer, a.ark.RawSubject) {
-				note(chainErr("chain.ask", false, "%s is not issued by %s", in.Subject.CommonName, a.ark.Subject.CommonName))
-				continue
+			if firstErr == nil || e.depth > firstErr.depth {
+				firstErr = e
 			}
-			depth = 2
-			// The ARK issues the ASK/ASVK, a CA: it must be a CA with
-			// keyCertSign whose path length constraint, if any, allows one
-			// CA below it (AMD's ARKs: CA:TRUE, no pathlen).
-			if err := certprofile.IssuingCA(a.ark, 1); err != nil {
-				note(chainErr("chain.ark-pinned", false, "%s cannot issue %s: %v", a.ark.Subject.CommonName, in.Subject.CommonName, err))
-				continue
-			}
-			if in.SignatureAlgorithm != x509.SHA384WithRSAPSS {
-				note(chainErr("chain.ask", false, "%s signed with %v, want RSASSA-PSS SHA-384", in.Subject.CommonName, in.SignatureAlgorithm))
-				continue
-			}
-			if err := in.CheckSignatureFrom(a.ark); err != nil {
-				note(chainErr("chain.ask", false, "%s does not verify under the pinned %s: %v", in.Subject.CommonName, a.ark.Subject.CommonName, err))
-				continue
-			}
-			if !in.BasicConstraintsValid || !in.IsCA || in.KeyUsage&x509.KeyUsageCertSign == 0 || in.MaxPathLen > 0 {
-				note(chainErr("chain.ask", false, "%s lacks CA:TRUE, pathlen 0 and keyCertSign", in.Subject.CommonName))
-				continue
-			}
-			depth = 3
-			if leaf.cert.SignatureAlgorithm != x509.SHA384WithRSAPSS {
-				note(chainErr("chain.leaf", false, "%s signed with %v, want RSASSA-PSS SHA-384", leafKind(leaf), leaf.cert.SignatureAlgorithm))
-				continue
-			}
-			if err := leaf.cert.CheckSignatureFrom(in); err != nil {
-				note(chainErr("chain.leaf", false, "%s does not verify under %s: %v", leafKind(leaf), in.Subject.CommonName, err))
-				continue
-			}
-			ce := &chainEntry{inter: in, ark: a.ark, test: a.test, notBefore: a.ark.NotBefore, notAfter: a.ark.NotAfter,
-				detail: a.ark.Subject.CommonName + " pinned by SHA-256"}
-			if a.test {
-				ce.detail = "TEST root " + a.ark.Subject.CommonName + " (allowed by AllowTestRoots)"
-			}
-			for _, c := range []*x509.Certificate{in, leaf.cert} {
-				if c.NotBefore.After(ce.notBefore) {
-					ce.notBefore = c.NotBefore
-				}
-				if c.NotAfter.Before(ce.notAfter) {
-					ce.notAfter = c.NotAfter
-				}
-			}
-			depth = 4
-			if !ce.validAt(t) {
-				for _, c := range []struct {
-					name string
-					c    *x509.Certificate
-				}{{"chain.ark-pinned", a.ark}, {"chain.ask", in}, {"chain.leaf", leaf.cert}} {
-					if t.Before(c.c.NotBefore) {
-						note(chainErr(c.name, true, "%s not yet valid at %s (notBefore %s)", c.c.Subject.CommonName, t.Format(time.RFC3339), c.c.NotBefore.Format(time.RFC3339)))
-						break
-					}
-					if t.After(c.c.NotAfter) {
-						note(chainErr(c.name, true, "%s expired at %s (notAfter %s)", c.c.Subject.CommonName, t.Format(time.RFC3339), c.c.NotAfter.Format(time.RFC3339)))
-						break
-					}
-				}
-				continue
-			}
-			return ce, nil
 		}
 	}
 	if !found {
 		return nil, errNoIntermediate
 	}
 	return nil, firstErr
+}
+
+// verifyPath checks the path leaf → in → a.ark at t. A failure says how far
+// along the path it occurred: 1 the intermediate's names, 2 the
+// intermediate, 3 the leaf, 4 the validity windows.
+func verifyPath(leaf *leafEntry, a anchor, in *x509.Certificate, wantCN string, t time.Time) (*chainEntry, *chainError) {
+	at := func(depth int, e *chainError) *chainError {
+		e.depth = depth
+		return e
+	}
+	if in.Subject.CommonName != wantCN {
+		return nil, at(1, chainErr("chain.ask", false, "issuer %q of the %s is not %q (signer kind and intermediate disagree)", in.Subject.CommonName, leafKind(leaf), wantCN))
+	}
+	if !bytes.Equal(in.RawIssuer, a.ark.RawSubject) {
+		return nil, at(1, chainErr("chain.ask", false, "%s is not issued by %s", in.Subject.CommonName, a.ark.Subject.CommonName))
+	}
+	// The ARK issues the ASK/ASVK, a CA: it must be a CA with keyCertSign
+	// whose path length constraint, if any, allows one CA below it (AMD's
+	// ARKs: CA:TRUE, no pathlen).
+	if err := certprofile.IssuingCA(a.ark, 1); err != nil {
+		return nil, at(2, chainErr("chain.ark-pinned", false, "%s cannot issue %s: %v", a.ark.Subject.CommonName, in.Subject.CommonName, err))
+	}
+	if in.SignatureAlgorithm != x509.SHA384WithRSAPSS {
+		return nil, at(2, chainErr("chain.ask", false, "%s signed with %v, want RSASSA-PSS SHA-384", in.Subject.CommonName, in.SignatureAlgorithm))
+	}
+	if err := in.CheckSignatureFrom(a.ark); err != nil {
+		return nil, at(2, chainErr("chain.ask", false, "%s does not verify under the pinned %s: %v", in.Subject.CommonName, a.ark.Subject.CommonName, err))
+	}
+	if !in.BasicConstraintsValid || !in.IsCA || in.KeyUsage&x509.KeyUsageCertSign == 0 || in.MaxPathLen > 0 {
+		return nil, at(2, chainErr("chain.ask", false, "%s lacks CA:TRUE, pathlen 0 and keyCertSign", in.Subject.CommonName))
+	}
+	if leaf.cert.SignatureAlgorithm != x509.SHA384WithRSAPSS {
+		return nil, at(3, chainErr("chain.leaf", false, "%s signed with %v, want RSASSA-PSS SHA-384", leafKind(leaf), leaf.cert.SignatureAlgorithm))
+	}
+	if err := leaf.cert.CheckSignatureFrom(in); err != nil {
+		return nil, at(3, chainErr("chain.leaf", false, "%s does not verify under %s: %v", leafKind(leaf), in.Subject.CommonName, err))
+	}
+	ce := newChainEntry(a, in, leaf.cert)
+	if !ce.validAt(t) {
+		return nil, at(4, windowError(t, a.ark, in, leaf.cert))
+	}
+	return ce, nil
+}
+
+// newChainEntry is the verified path leaf → in → a.ark, valid in the
+// intersection of the three validity windows.
+func newChainEntry(a anchor, in, leaf *x509.Certificate) *chainEntry {
+	ce := &chainEntry{inter: in, ark: a.ark, test: a.test, notBefore: a.ark.NotBefore, notAfter: a.ark.NotAfter,
+		detail: a.ark.Subject.CommonName + " pinned by SHA-256"}
+	if a.test {
+		ce.detail = "TEST root " + a.ark.Subject.CommonName + " (allowed by AllowTestRoots)"
+	}
+	for _, c := range []*x509.Certificate{in, leaf} {
+		if c.NotBefore.After(ce.notBefore) {
+			ce.notBefore = c.NotBefore
+		}
+		if c.NotAfter.Before(ce.notAfter) {
+			ce.notAfter = c.NotAfter
+		}
+	}
+	return ce
+}
+
+// windowError names the first certificate of the path, from the ARK down,
+// that is not valid at t.
+func windowError(t time.Time, ark, in, leaf *x509.Certificate) *chainError {
+	for _, c := range []struct {
+		name string
+		c    *x509.Certificate
+	}{{"chain.ark-pinned", ark}, {"chain.ask", in}, {"chain.leaf", leaf}} {
+		if t.Before(c.c.NotBefore) {
+			return chainErr(c.name, true, "%s not yet valid at %s (notBefore %s)", c.c.Subject.CommonName, t.Format(time.RFC3339), c.c.NotBefore.Format(time.RFC3339))
+		}
+		if t.After(c.c.NotAfter) {
+			return chainErr(c.name, true, "%s expired at %s (notAfter %s)", c.c.Subject.CommonName, t.Format(time.RFC3339), c.c.NotAfter.Format(time.RFC3339))
+		}
+	}
+	return nil
 }
 
 func leafKind(l *leafEntry) string {

@@ -88,64 +88,27 @@ func ParseExtensions(exts []pkix.Extension) (*Extensions, error) {
 			}
 			e.StructVersion, e.HasStructVersion = v, true
 		case x.Id.Equal(oidProductName):
-			s := cryptobyte.String(x.Value)
-			var name cryptobyte.String
-			if !s.ReadASN1(&name, cbasn1.IA5String) || !s.Empty() {
-				return nil, malformed("vcek extensions", "product name is not one IA5String")
-			}
-			if !printable(name) {
-				return nil, malformed("vcek extensions", "product name has non-printable bytes")
-			}
-			e.ProductName = string(name)
-		case len(x.Id) == len(oidSPLArc)+1 && hasPrefix(x.Id, oidSPLArc):
-			n := x.Id[len(oidSPLArc)]
-			v, err := readInt(x.Value)
+			name, err := readIA5(x.Value, "product name")
 			if err != nil {
-				return nil, malformed("vcek extensions", "SPL .3.%d: %v", n, err)
+				return nil, err
 			}
-			if v < 0 || v > 255 {
-				return nil, malformed("vcek extensions", "SPL .3.%d out of range: %d", n, v)
-			}
-			if n >= 0 && n < len(e.HasSPL) {
-				e.HasSPL[n] = true
-			}
-			switch n {
-			case splBootloader:
-				e.Bootloader = uint8(v)
-			case splTEE:
-				e.TEE = uint8(v)
-			case splSNP:
-				e.SNP = uint8(v)
-			case splMicrocode:
-				e.Microcode = uint8(v)
-			case splFMC:
-				e.FMC, e.HasFMC = uint8(v), true
+			e.ProductName = name
+		case len(x.Id) == len(oidSPLArc)+1 && hasPrefix(x.Id, oidSPLArc):
+			if err := e.addSPL(x.Id[len(oidSPLArc)], x.Value); err != nil {
+				return nil, err
 			}
 		case x.Id.Equal(oidHWID):
-			h := x.Value
-			if len(h) != 64 && len(h) != 8 {
-				// Tolerate an inner OCTET STRING wrapper.
-				s := cryptobyte.String(x.Value)
-				var in cryptobyte.String
-				if !s.ReadASN1(&in, cbasn1.OCTET_STRING) || !s.Empty() {
-					return nil, malformed("vcek extensions", "hwID is %d bytes, want 64 or 8", len(h))
-				}
-				h = in
+			h, err := readHWID(x.Value)
+			if err != nil {
+				return nil, err
 			}
-			if len(h) != 64 && len(h) != 8 {
-				return nil, malformed("vcek extensions", "hwID is %d bytes, want 64 or 8", len(h))
-			}
-			e.HWID = append([]byte(nil), h...)
+			e.HWID = h
 		case x.Id.Equal(oidCSPID):
-			s := cryptobyte.String(x.Value)
-			var id cryptobyte.String
-			if !s.ReadASN1(&id, cbasn1.IA5String) || !s.Empty() {
-				return nil, malformed("vcek extensions", "csp_id is not one IA5String")
+			id, err := readIA5(x.Value, "csp_id")
+			if err != nil {
+				return nil, err
 			}
-			if !printable(id) {
-				return nil, malformed("vcek extensions", "csp_id has non-printable bytes")
-			}
-			e.CSPID = string(id)
+			e.CSPID = id
 		}
 	}
 	for _, n := range []int{splBootloader, splTEE, splSNP, splMicrocode} {
@@ -154,6 +117,64 @@ func ParseExtensions(exts []pkix.Extension) (*Extensions, error) {
 		}
 	}
 	return e, nil
+}
+
+// readIA5 reads an extnValue that must be one printable IA5String.
+func readIA5(v []byte, what string) (string, error) {
+	s := cryptobyte.String(v)
+	var str cryptobyte.String
+	if !s.ReadASN1(&str, cbasn1.IA5String) || !s.Empty() {
+		return "", malformed("vcek extensions", "%s is not one IA5String", what)
+	}
+	if !printable(str) {
+		return "", malformed("vcek extensions", "%s has non-printable bytes", what)
+	}
+	return string(str), nil
+}
+
+// addSPL records the SPL extension .3.n.
+func (e *Extensions) addSPL(n int, value []byte) error {
+	v, err := readInt(value)
+	if err != nil {
+		return malformed("vcek extensions", "SPL .3.%d: %v", n, err)
+	}
+	if v < 0 || v > 255 {
+		return malformed("vcek extensions", "SPL .3.%d out of range: %d", n, v)
+	}
+	if n >= 0 && n < len(e.HasSPL) {
+		e.HasSPL[n] = true
+	}
+	switch n {
+	case splBootloader:
+		e.Bootloader = uint8(v)
+	case splTEE:
+		e.TEE = uint8(v)
+	case splSNP:
+		e.SNP = uint8(v)
+	case splMicrocode:
+		e.Microcode = uint8(v)
+	case splFMC:
+		e.FMC, e.HasFMC = uint8(v), true
+	}
+	return nil
+}
+
+// readHWID reads the hwID: 64 bytes (8 on Turin) as raw extnValue bytes,
+// or inside an OCTET STRING wrapper, which is tolerated.
+func readHWID(v []byte) ([]byte, error) {
+	h := v
+	if len(h) != 64 && len(h) != 8 {
+		s := cryptobyte.String(v)
+		var in cryptobyte.String
+		if !s.ReadASN1(&in, cbasn1.OCTET_STRING) || !s.Empty() {
+			return nil, malformed("vcek extensions", "hwID is %d bytes, want 64 or 8", len(h))
+		}
+		h = in
+	}
+	if len(h) != 64 && len(h) != 8 {
+		return nil, malformed("vcek extensions", "hwID is %d bytes, want 64 or 8", len(h))
+	}
+	return append([]byte(nil), h...), nil
 }
 
 func readInt(b []byte) (int64, error) {

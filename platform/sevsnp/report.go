@@ -176,8 +176,32 @@ func ParseReport(b []byte) (*Report, error) {
 
 func (r *Report) parse() error {
 	s := lebytes.String(r.Raw)
+	// In the order of the layout (SEV-SNP ABI spec, ATTESTATION_REPORT):
+	// VERSION first, so that nothing version-dependent is read before it
+	// is known.
+	if err := r.parseHeader(&s); err != nil {
+		return err
+	}
+	if err := r.parseBody(&s); err != nil {
+		return err
+	}
+	if err := r.parseTCBs(&s); err != nil {
+		return err
+	}
+	if err := r.parseSignature(&s); err != nil {
+		return err
+	}
+	if !s.Empty() {
+		return malformed("report", "internal: %d bytes left", s.Len())
+	}
+	return nil
+}
+
+// parseHeader reads 0x000–0x04F: version, guest SVN and policy, family and
+// image IDs, VMPL, signature algorithm, current TCB, platform and signer
+// info.
+func (r *Report) parseHeader(s *lebytes.String) error {
 	var v uint32
-	// VERSION first: nothing version-dependent is read before it is known.
 	if !s.ReadU32(&v) {
 		return malformed("report", "short version")
 	}
@@ -185,11 +209,7 @@ func (r *Report) parse() error {
 		return malformed("report", "version %d not supported (2–5)", v)
 	}
 	r.Version = v
-	var (
-		cur, committed, launchTCB uint64
-		reported                  uint64
-		resv                      uint8
-	)
+	var cur uint64
 	if !s.ReadU32(&r.GuestSVN) || !s.ReadU64(&r.Policy) ||
 		!s.CopyBytes(r.FamilyID[:]) || !s.CopyBytes(r.ImageID[:]) ||
 		!s.ReadU32(&r.VMPL) || !s.ReadU32(&r.SignatureAlgo) ||
@@ -215,6 +235,13 @@ func (r *Report) parse() error {
 	if !s.ReadZero(4) {
 		return malformed("report", "reserved bytes 0x04C–0x04F must be zero")
 	}
+	return nil
+}
+
+// parseBody reads 0x050–0x19F: REPORT_DATA, measurement, host data, key
+// digests, report IDs, reported TCB and (version 3 on) the CPUID.
+func (r *Report) parseBody(s *lebytes.String) error {
+	var reported uint64
 	if !s.CopyBytes(r.ReportData[:]) || !s.CopyBytes(r.Measurement[:]) || !s.CopyBytes(r.HostData[:]) ||
 		!s.CopyBytes(r.IDKeyDigest[:]) || !s.CopyBytes(r.AuthorKeyDigest[:]) ||
 		!s.CopyBytes(r.ReportID[:]) || !s.CopyBytes(r.ReportIDMA[:]) || !s.ReadU64(&reported) {
@@ -231,6 +258,15 @@ func (r *Report) parse() error {
 	} else if !s.ReadZero(24) {
 		return malformed("report", "reserved bytes 0x188–0x19F must be zero in a version 2 report")
 	}
+	return nil
+}
+
+// parseTCBs reads 0x1A0–0x29F: chip ID, committed TCB, current and
+// committed firmware versions, launch TCB and (version 5) the mitigation
+// vectors.
+func (r *Report) parseTCBs(s *lebytes.String) error {
+	var committed, launchTCB uint64
+	var resv uint8
 	if !s.CopyBytes(r.ChipID[:]) || !s.ReadU64(&committed) ||
 		!s.ReadU8(&r.CurrentBuild) || !s.ReadU8(&r.CurrentMinor) || !s.ReadU8(&r.CurrentMajor) || !s.ReadU8(&resv) {
 		return malformed("report", "short chip id / committed tcb")
@@ -259,10 +295,14 @@ func (r *Report) parse() error {
 	} else if !s.ReadZero(0x2A0 - 0x1F8) {
 		return malformed("report", "reserved bytes 0x1F8–0x29F must be zero in a version %d report", r.Version)
 	}
-	// Signature: R and S, 72 bytes little-endian each; only the low 48 bytes
-	// carry a P-384 scalar, the rest must be zero. The 368 bytes after S are
-	// unsigned and must be zero so that nothing unauthenticated can ride
-	// along (docs/pitfalls-snp.md B11).
+	return nil
+}
+
+// parseSignature reads 0x2A0–0x49F: R and S, 72 bytes little-endian each;
+// only the low 48 bytes carry a P-384 scalar, the rest must be zero. The
+// 368 bytes after S are unsigned and must be zero so that nothing
+// unauthenticated can ride along (docs/pitfalls-snp.md B11).
+func (r *Report) parseSignature(s *lebytes.String) error {
 	if !s.CopyBytes(r.R[:]) || !s.CopyBytes(r.S[:]) {
 		return malformed("report", "short signature")
 	}
@@ -274,9 +314,6 @@ func (r *Report) parse() error {
 	}
 	if !s.ReadZero(ReportSize - 0x330) {
 		return malformed("report", "unsigned bytes 0x330–0x49F must be zero")
-	}
-	if !s.Empty() {
-		return malformed("report", "internal: %d bytes left", s.Len())
 	}
 	return nil
 }

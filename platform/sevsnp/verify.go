@@ -137,253 +137,346 @@ func (v *Verifier) verify(ctx context.Context, ev Evidence, col *cloudra.Collate
 	if col == nil {
 		col = &cloudra.Collateral{}
 	}
-	res := &cloudra.Result{Platform: Platform, Checks: make([]cloudra.Check, 0, 40)}
+	s := verification{v: v, ev: ev, opts: opts,
+		res: &cloudra.Result{Platform: Platform, Checks: make([]cloudra.Check, 0, 40)}}
+	var candBuf [4]*leafEntry // a real report has one or two candidates
+	s.cands = candBuf[:0]
+	var interBuf [4]*x509.Certificate // candidate intermediates
+	inters := interBuf[:0]
+	// The steps in the order of the checks they record; each returns
+	// errDecided when the result is final, or an error when no decision is
+	// possible. Policy, collateral and intermediates go to the steps that
+	// read them rather than into s, so that they stay on the stack.
+	err := s.parse()
+	if err == nil {
+		err = s.signerKind()
+	}
+	if err == nil {
+		err = s.product(pol.Product)
+	}
+	if err == nil {
+		inters, err = s.candidates(col, inters)
+	}
+	if err == nil {
+		err = s.signature(ctx)
+	}
+	if err == nil {
+		err = s.chainToARK(inters)
+	}
+	if err == nil {
+		err = s.revocation(col, pol.RequireCRL)
+	}
+	if err == nil {
+		s.binding(pol.AllowMaskedChipID)
+		appraise(s.res, s.r, s.prod, s.vlek, pol)
+		s.res.Claims = &claims{r: s.r, product: s.prod, signer: s.signer.name}
+		s.res.TCB = &cloudra.TCB{Status: "reported", Components: s.reported.Components()}
+	}
+	if err != nil && !errors.Is(err, errDecided) {
+		return nil, err
+	}
+	return s.res.Finish(), nil
+}
 
-	// 1. Parse. Bytes after the 1184-byte report are a parse failure, but the
-	// report itself is still parsed and its signature still checked, so the
-	// result says both what is wrong with the file and whether the report is
-	// genuine (LIT's guest_report_bad_sig.bin).
-	raw := ev.Report
+// errDecided ends the steps of a verification whose result is final.
+var errDecided = errors.New("sevsnp: decided")
+
+// verification is the state one Verify call carries from step to step.
+type verification struct {
+	v    *Verifier
+	ev   Evidence
+	opts cloudra.Options
+	res  *cloudra.Result
+
+	r     *Report
+	table *CertTable
+	vlek  bool
+	prod  string // product line, "" until known
+
+	// Candidate leaves from collateral and the certificate table,
+	// deduplicated by pointer (leaf entries are cached by certificate hash);
+	// past a few, through a set, so that a folder or bundle of thousands of
+	// certificates costs linear time.
+	cands     []*leafEntry
+	seen      map[*leafEntry]bool
+	wrongKind int
+
+	reported TCBParts
+	signer   *leafEntry
+	chain    *chainEntry
+}
+
+// fail records a failed check and ends the verification.
+func (s *verification) fail(check string, class cloudra.Class, format string, args ...any) error {
+	s.res.Failf(check, class, format, args...)
+	return errDecided
+}
+
+// parse parses the report and the certificate table. Bytes after the
+// 1184-byte report are a parse failure, but the report itself is still
+// parsed and its signature still checked, so the result says both what is
+// wrong with the file and whether the report is genuine (LIT's
+// guest_report_bad_sig.bin).
+func (s *verification) parse() error {
+	raw := s.ev.Report
 	if len(raw) > ReportSize {
-		res.Failf(checkSize, cloudra.ClassParse, "%d bytes after the %d-byte report (trailing data is not accepted)", len(raw)-ReportSize, ReportSize)
+		s.res.Failf(checkSize, cloudra.ClassParse, "%d bytes after the %d-byte report (trailing data is not accepted)", len(raw)-ReportSize, ReportSize)
 		raw = raw[:ReportSize]
 	}
 	r, err := ParseReport(raw)
 	if err != nil {
-		res.Failf(checkParse, cloudra.ClassParse, "%v", err)
-		return res.Finish(), nil
+		return s.fail(checkParse, cloudra.ClassParse, "%v", err)
 	}
-	res.Add(checkParse, cloudra.OutcomePass, "", "")
-
-	var table *CertTable
-	if len(ev.CertTable) > 0 {
-		table, err = ParseCertTable(ev.CertTable)
+	s.r = r
+	s.res.Add(checkParse, cloudra.OutcomePass, "", "")
+	if len(s.ev.CertTable) > 0 {
+		s.table, err = ParseCertTable(s.ev.CertTable)
 		if err != nil {
-			res.Failf(checkCertTable, cloudra.ClassParse, "%v", err)
-			return res.Finish(), nil
+			return s.fail(checkCertTable, cloudra.ClassParse, "%v", err)
 		}
-		res.Add(checkCertTable, cloudra.OutcomePass, "", "")
+		s.res.Add(checkCertTable, cloudra.OutcomePass, "", "")
 	}
+	return nil
+}
 
-	// 2. Signer kind.
-	vlek := false
+// signerKind reads which key signed the report: VCEK, VLEK or none.
+func (s *verification) signerKind() error {
 	switch {
-	case r.MaskChipKey():
-		res.Failf(checkSigner, cloudra.ClassSig, "MASK_CHIP_KEY is set: the report is not signed")
-		return res.Finish(), nil
-	case r.SigningKey() == SigningKeyNone:
-		res.Failf(checkSigner, cloudra.ClassSig, "SIGNING_KEY is 7 (none): the report is not signed")
-		return res.Finish(), nil
-	case r.SigningKey() == SigningKeyVLEK:
-		vlek = true
+	case s.r.MaskChipKey():
+		return s.fail(checkSigner, cloudra.ClassSig, "MASK_CHIP_KEY is set: the report is not signed")
+	case s.r.SigningKey() == SigningKeyNone:
+		return s.fail(checkSigner, cloudra.ClassSig, "SIGNING_KEY is 7 (none): the report is not signed")
+	case s.r.SigningKey() == SigningKeyVLEK:
+		s.vlek = true
 	}
+	return nil
+}
 
-	// 3. Product line: CPUID (v3+), the caller's hint, the policy. They must
-	// agree; with none of them the leaf's product-name extension decides
-	// below. Never a silent default.
-	product, ok := v.resolveProduct(res, r, ev.Product, pol.Product)
+// product resolves the product line: CPUID (v3+), the caller's hint, the
+// policy. They must agree; with none of them the leaf's product-name
+// extension decides in candidates. Never a silent default.
+func (s *verification) product(pinned string) error {
+	p, ok := s.v.resolveProduct(s.res, s.r, s.ev.Product, pinned)
 	if !ok {
-		return res.Finish(), nil
+		return errDecided
 	}
+	s.prod = p
+	return nil
+}
 
-	// 4. Candidate leaves from collateral and the certificate table.
-	var candBuf [4]*leafEntry
-	cands := candBuf[:0]
-	var inters []*x509.Certificate
-	wrongKind := 0
-	// Candidates are deduplicated by pointer (leaf entries are cached by
-	// certificate hash); past a few, through a set, so that a folder or
-	// bundle of thousands of certificates costs linear time.
-	var seen map[*leafEntry]bool
-	addLeaf := func(e *leafEntry) {
-		if seen == nil && len(cands) >= 8 {
-			seen = make(map[*leafEntry]bool, 2*len(cands))
-			for _, c := range cands {
-				seen[c] = true
-			}
+// addLeaf adds e to the candidates unless it is there already or is of the
+// other kind (VCEK for a VLEK-signed report or the reverse).
+func (s *verification) addLeaf(e *leafEntry) {
+	if s.seen == nil && len(s.cands) >= 8 {
+		s.seen = make(map[*leafEntry]bool, 2*len(s.cands))
+		for _, c := range s.cands {
+			s.seen[c] = true
 		}
-		if seen != nil {
-			if seen[e] {
-				return
-			}
-			seen[e] = true
-		} else {
-			for _, c := range cands {
-				if c == e {
-					return
-				}
-			}
-		}
-		if e.vlek != vlek {
-			wrongKind++
+	}
+	if s.seen != nil {
+		if s.seen[e] {
 			return
 		}
-		cands = append(cands, e)
+		s.seen[e] = true
+	} else {
+		for _, c := range s.cands {
+			if c == e {
+				return
+			}
+		}
 	}
+	if e.vlek != s.vlek {
+		s.wrongKind++
+		return
+	}
+	s.cands = append(s.cands, e)
+}
+
+// candidates gathers the candidate leaves and, appended to inters, the
+// intermediates from the collateral and the certificate table, and takes the
+// product line from a leaf when nothing else named it.
+func (s *verification) candidates(col *cloudra.Collateral, inters []*x509.Certificate) ([]*x509.Certificate, error) {
 	for _, c := range col.Certificates {
 		switch cn := c.Subject.CommonName; {
 		case cn == cnVCEK || cn == cnVLEK:
-			e, _ := v.leaf(certHash(c), c, nil)
-			addLeaf(e)
+			e, _ := s.v.leaf(certHash(c), c, nil)
+			s.addLeaf(e)
 		case len(cn) > 4 && cn[:4] == "SEV-":
 			inters = append(inters, c)
 		}
 	}
-	if table != nil {
-		for _, ent := range table.Entries {
-			switch ent.GUID {
-			case GUIDVCEK(), GUIDVLEK():
-				e, err := v.leaf(sha256.Sum256(ent.Data), nil, ent.Data)
-				if err != nil {
-					res.Failf(checkCertTable, cloudra.ClassParse, "certificate %s: %v", ent.GUID, err)
-					return res.Finish(), nil
-				}
-				addLeaf(e)
-			case GUIDASK():
-				c, err := x509.ParseCertificate(ent.Data)
-				if err != nil {
-					res.Failf(checkCertTable, cloudra.ClassParse, "ASK entry: %v", err)
-					return res.Finish(), nil
-				}
-				inters = append(inters, c)
-			case GUIDARK():
-				// A host-supplied ARK is never a root (go-sev-guest #185).
-				res.Add("certtable.ark", cloudra.OutcomeSkip, "", "host-supplied ARK ignored: trust ends at the pinned ARK")
+	inters, err := s.tableCandidates(inters)
+	if err != nil {
+		return nil, err
+	}
+	if len(s.cands) == 0 {
+		if s.wrongKind > 0 {
+			return nil, s.fail(checkSigner, cloudra.ClassChain, "report SIGNING_KEY is %s but only %s certificates were supplied", kindName(s.vlek), kindName(!s.vlek))
+		}
+		return nil, decided(s.res, missingLeaf(s.r, s.prod, s.vlek))
+	}
+	if s.prod != "" {
+		return inters, nil
+	}
+	for _, c := range s.cands {
+		if c.ext != nil {
+			if p := ProductFromName(c.ext.ProductName); p != "" {
+				s.prod = p
+				break
 			}
 		}
 	}
-	if len(cands) == 0 {
-		if wrongKind > 0 {
-			res.Failf(checkSigner, cloudra.ClassChain, "report SIGNING_KEY is %s but only %s certificates were supplied", kindName(vlek), kindName(!vlek))
-			return res.Finish(), nil
-		}
-		return decidedOr(res, missingLeaf(r, product, vlek))
+	if s.prod == "" {
+		return nil, s.fail(checkProduct, cloudra.ClassParse, "product line unknown: v2 report without a hint and no certificate names one (hint: pass the product, e.g. Milan)")
 	}
-	if product == "" {
-		for _, c := range cands {
-			if c.ext != nil {
-				if p := ProductFromName(c.ext.ProductName); p != "" {
-					product = p
-					break
-				}
-			}
-		}
-		if product == "" {
-			res.Failf(checkProduct, cloudra.ClassParse, "product line unknown: v2 report without a hint and no certificate names one (hint: pass the product, e.g. Milan)")
-			return res.Finish(), nil
-		}
-		res.Add(checkProduct, cloudra.OutcomePass, "", "from the certificate's product-name extension: "+product)
-	}
+	s.res.Add(checkProduct, cloudra.OutcomePass, "", "from the certificate's product-name extension: "+s.prod)
+	return inters, nil
+}
 
-	// 5. Signature: try the candidates whose hwID and TCB match first, so a
-	// warm verification costs one P-384 check.
+// tableCandidates adds the leaves and intermediates of the certificate
+// table. A host-supplied ARK is never a root (go-sev-guest #185).
+func (s *verification) tableCandidates(inters []*x509.Certificate) ([]*x509.Certificate, error) {
+	if s.table == nil {
+		return inters, nil
+	}
+	for _, ent := range s.table.Entries {
+		switch ent.GUID {
+		case GUIDVCEK(), GUIDVLEK():
+			e, err := s.v.leaf(sha256.Sum256(ent.Data), nil, ent.Data)
+			if err != nil {
+				return nil, s.fail(checkCertTable, cloudra.ClassParse, "certificate %s: %v", ent.GUID, err)
+			}
+			s.addLeaf(e)
+		case GUIDASK():
+			c, err := x509.ParseCertificate(ent.Data)
+			if err != nil {
+				return nil, s.fail(checkCertTable, cloudra.ClassParse, "ASK entry: %v", err)
+			}
+			inters = append(inters, c)
+		case GUIDARK():
+			s.res.Add("certtable.ark", cloudra.OutcomeSkip, "", "host-supplied ARK ignored: trust ends at the pinned ARK")
+		}
+	}
+	return inters, nil
+}
+
+// signature checks the report signature under the candidates, those whose
+// hwID and TCB match first, so a warm verification costs one P-384 check.
+func (s *verification) signature(ctx context.Context) error {
+	r := s.r
 	digest := sha512.Sum384(r.Signed())
-	reported := r.ReportedTCB.Parts(product)
-	orderCandidates(cands, r, product, reported)
-	var signer *leafEntry
+	s.reported = r.ReportedTCB.Parts(s.prod)
+	orderCandidates(s.cands, r, s.prod, s.reported)
 	var problems, tried int
-	for _, c := range cands {
+	for _, c := range s.cands {
 		if c.leafProblem() != "" {
 			problems++
 			continue
 		}
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
 		if tried == maxLeafSignatureTries {
 			break
 		}
 		tried++
 		if verifyReportSig(c.pub, digest[:], &r.R, &r.S) {
-			signer = c
+			s.signer = c
 			break
 		}
 	}
-	if untried := len(cands) - problems - tried; untried > 0 && signer == nil {
-		res.Warn("%d further candidate %s certificate(s) not tried: at most %d signature checks per report, best hwID/TCB match first", untried, kindName(vlek), maxLeafSignatureTries)
+	if s.signer != nil {
+		s.res.Add(checkSignature, cloudra.OutcomePass, "", "")
+		s.res.Signer = s.signer.name
+		return nil
 	}
-	if signer == nil {
-		if problems == len(cands) {
-			res.Failf(checkLeaf, cloudra.ClassChain, "no usable %s: %s", kindName(vlek), cands[0].leafProblem())
-		} else {
-			res.Failf(checkSignature, cloudra.ClassSig, "ECDSA P-384 signature over report[0:0x2A0] does not verify under any of %d candidate %s certificate(s) tried", tried, kindName(vlek))
-		}
-		return res.Finish(), nil
+	if untried := len(s.cands) - problems - tried; untried > 0 {
+		s.res.Warn("%d further candidate %s certificate(s) not tried: at most %d signature checks per report, best hwID/TCB match first", untried, kindName(s.vlek), maxLeafSignatureTries)
 	}
-	res.Add(checkSignature, cloudra.OutcomePass, "", "")
-	res.Signer = signer.name
-
-	// 6. Chain to the pinned ARK.
-	chain, err := v.chain(signer, product, inters, opts)
-	if err != nil {
-		var ce *chainError
-		switch {
-		case errors.As(err, &ce):
-			cls := cloudra.ClassChain
-			if ce.fresh {
-				cls = cloudra.ClassFresh
-			}
-			res.Failf(ce.check, cls, "%s", ce.msg)
-			return res.Finish(), nil
-		case errors.Is(err, errNoIntermediate):
-			if !opts.AllowTestRoots && len(v.roots.anchors(product, false)) == 0 {
-				res.Failf(checkARK, cloudra.ClassChain, "no pinned ARK for product %q", product)
-				return res.Finish(), nil
-			}
-			return decidedOr(res, &cloudra.MissingCollateralError{Items: []cloudra.CollateralRef{{
-				What: intermediateCN(product, vlek) + " certificate (issuer of the " + kindName(vlek) + ")",
-				URL:  CertChainURL(product, vlek),
-			}}})
-		}
-		return nil, err
+	if problems == len(s.cands) {
+		return s.fail(checkLeaf, cloudra.ClassChain, "no usable %s: %s", kindName(s.vlek), s.cands[0].leafProblem())
 	}
-	if chain.test {
-		res.Add(checkARK, cloudra.OutcomeWarn, "", chain.detail)
-	} else {
-		res.Add(checkARK, cloudra.OutcomePass, "", chain.detail)
-	}
-	res.Add(checkASK, cloudra.OutcomePass, "", chain.inter.Subject.CommonName)
-	res.Add(checkLeaf, cloudra.OutcomePass, "", "")
-
-	// 7. Revocation of the intermediate by the ARK's CRL.
-	if !v.checkCRL(res, chain, col, table, pol.RequireCRL, opts.Time, product, vlek) {
-		return res.Finish(), nil
-	}
-
-	// 8. Binding of the leaf to this report.
-	if !vlek {
-		checkHWIDBinding(res, r, signer.ext.HWID, product, pol.AllowMaskedChipID)
-	} else {
-		res.Add(checkHWID, cloudra.OutcomeSkip, "", "VLEK: no hwID; bound to the cloud provider key "+signer.ext.CSPID)
-		if strings.HasSuffix(signer.ext.CSPID, ".amazonaws.com") {
-			res.Cloud = "aws"
-		}
-	}
-	if leafTCB := signer.ext.TCB(product); leafTCB != reported {
-		res.Failf(checkLeafTCB, cloudra.ClassPolicy, "certificate SPLs %s differ from REPORTED_TCB %s", leafTCB, reported)
-	} else {
-		res.Add(checkLeafTCB, cloudra.OutcomePass, "", "")
-	}
-
-	// 9. Policy.
-	appraise(res, r, product, vlek, pol)
-
-	res.Claims = &claims{r: r, product: product, signer: signer.name}
-	res.TCB = &cloudra.TCB{Status: "reported", Components: reported.Components()}
-	return res.Finish(), nil
+	return s.fail(checkSignature, cloudra.ClassSig, "ECDSA P-384 signature over report[0:0x2A0] does not verify under any of %d candidate %s certificate(s) tried", tried, kindName(s.vlek))
 }
 
-// decidedOr returns missing-collateral err, unless res already holds a
+// chainToARK verifies the signer's chain to the pinned ARK.
+func (s *verification) chainToARK(inters []*x509.Certificate) error {
+	chain, err := s.v.chain(s.signer, s.prod, inters, s.opts)
+	if err != nil {
+		return s.chainFailure(err)
+	}
+	s.chain = chain
+	if chain.test {
+		s.res.Add(checkARK, cloudra.OutcomeWarn, "", chain.detail)
+	} else {
+		s.res.Add(checkARK, cloudra.OutcomePass, "", chain.detail)
+	}
+	s.res.Add(checkASK, cloudra.OutcomePass, "", chain.inter.Subject.CommonName)
+	s.res.Add(checkLeaf, cloudra.OutcomePass, "", "")
+	return nil
+}
+
+// chainFailure records why the chain did not verify, or names the missing
+// intermediate.
+func (s *verification) chainFailure(err error) error {
+	var ce *chainError
+	switch {
+	case errors.As(err, &ce):
+		cls := cloudra.ClassChain
+		if ce.fresh {
+			cls = cloudra.ClassFresh
+		}
+		return s.fail(ce.check, cls, "%s", ce.msg)
+	case errors.Is(err, errNoIntermediate):
+		if !s.opts.AllowTestRoots && len(s.v.roots.anchors(s.prod, false)) == 0 {
+			return s.fail(checkARK, cloudra.ClassChain, "no pinned ARK for product %q", s.prod)
+		}
+		return decided(s.res, &cloudra.MissingCollateralError{Items: []cloudra.CollateralRef{{
+			What: intermediateCN(s.prod, s.vlek) + " certificate (issuer of the " + kindName(s.vlek) + ")",
+			URL:  CertChainURL(s.prod, s.vlek),
+		}}})
+	}
+	return err
+}
+
+// revocation checks the intermediate against the ARK's CRL.
+func (s *verification) revocation(col *cloudra.Collateral, requireCRL bool) error {
+	if !s.v.checkCRL(s.res, s.chain, col, s.table, requireCRL, s.opts.Time, s.prod, s.vlek) {
+		return errDecided
+	}
+	return nil
+}
+
+// binding checks that the leaf belongs to this report: its hwID (VCEK) and
+// its SPLs.
+func (s *verification) binding(allowMaskedChipID bool) {
+	ext := s.signer.ext
+	if !s.vlek {
+		checkHWIDBinding(s.res, s.r, ext.HWID, s.prod, allowMaskedChipID)
+	} else {
+		s.res.Add(checkHWID, cloudra.OutcomeSkip, "", "VLEK: no hwID; bound to the cloud provider key "+ext.CSPID)
+		if strings.HasSuffix(ext.CSPID, ".amazonaws.com") {
+			s.res.Cloud = "aws"
+		}
+	}
+	if leafTCB := ext.TCB(s.prod); leafTCB != s.reported {
+		s.res.Failf(checkLeafTCB, cloudra.ClassPolicy, "certificate SPLs %s differ from REPORTED_TCB %s", leafTCB, s.reported)
+	} else {
+		s.res.Add(checkLeafTCB, cloudra.OutcomePass, "", "")
+	}
+}
+
+// decided returns missing-collateral err, unless res already holds a
 // failure that rejects the evidence whatever the missing certificate would
-// show (trailing bytes after the report, step 1): then the decision is
+// show (trailing bytes after the report, in parse): then the decision is
 // REJECT/parse and the unchecked signature is recorded as skipped, so a
 // decided rejection is not reported as undecided (docs/pitfalls-snp.md V4).
-func decidedOr(res *cloudra.Result, err error) (*cloudra.Result, error) {
+func decided(res *cloudra.Result, err error) error {
 	if !res.Failed() {
-		return nil, err
+		return err
 	}
 	res.Add(checkSignature, cloudra.OutcomeSkip, "", "not checked: "+err.Error())
-	return res.Finish(), nil
+	return errDecided
 }
 
 func kindName(vlek bool) string {
@@ -567,6 +660,26 @@ func (v *Verifier) chain(leaf *leafEntry, product string, inters []*x509.Certifi
 	return ce, nil
 }
 
+// crlSignature checks the signature of crl under ark (whose certificate
+// hash is arkHash), through the cache.
+func (v *Verifier) crlSignature(crl *x509.RevocationList, ark *x509.Certificate, arkHash [32]byte) error {
+	key := crlKey{crl: sha256.Sum256(crl.Raw), ark: arkHash}
+	v.mu.Lock()
+	sigErr, ok := v.crls[key]
+	v.mu.Unlock()
+	if ok {
+		return sigErr
+	}
+	sigErr = crl.CheckSignatureFrom(ark)
+	v.mu.Lock()
+	if len(v.crls) >= maxCache {
+		clear(v.crls)
+	}
+	v.crls[key] = sigErr
+	v.mu.Unlock()
+	return sigErr
+}
+
 // checkCRL looks for CRLs issued by the chain's ARK (collateral and the
 // certificate table), verifies each under the ARK, checks its window at t and
 // whether it revokes the intermediate. It returns false when verification
@@ -587,20 +700,7 @@ func (v *Verifier) checkCRL(res *cloudra.Result, chain *chainEntry, col *cloudra
 		if string(crl.RawIssuer) != string(chain.ark.RawSubject) {
 			continue
 		}
-		key := crlKey{crl: sha256.Sum256(crl.Raw), ark: arkHash}
-		v.mu.Lock()
-		sigErr, ok := v.crls[key]
-		v.mu.Unlock()
-		if !ok {
-			sigErr = crl.CheckSignatureFrom(chain.ark)
-			v.mu.Lock()
-			if len(v.crls) >= maxCache {
-				clear(v.crls)
-			}
-			v.crls[key] = sigErr
-			v.mu.Unlock()
-		}
-		if sigErr != nil {
+		if sigErr := v.crlSignature(crl, chain.ark, arkHash); sigErr != nil {
 			res.Failf(checkCRL, cloudra.ClassChain, "CRL naming %s as issuer does not verify under it: %v", chain.ark.Subject.CommonName, sigErr)
 			return false
 		}

@@ -32,8 +32,7 @@ type Evidence struct {
 // Verifier verifies SGX quotes. It caches verified PCK chains and evaluated
 // collateral; it is safe for concurrent use. Create it once and reuse it.
 type Verifier struct {
-	engine *dcapverify.Engine
-	trust  dcapverify.Trust
+	dcap *dcapverify.Verifier
 }
 
 // Option configures a Verifier.
@@ -42,16 +41,16 @@ type Option func(*Verifier)
 // WithTestRoot adds a test root CA, trusted only for verifications whose
 // cloudra.Options.AllowTestRoots is set.
 func WithTestRoot(root *x509.Certificate) Option {
-	return func(v *Verifier) { v.trust.AddTestRoot(root) }
+	return func(v *Verifier) { v.dcap.AddTestRoot(root) }
 }
 
 // NewVerifier returns a Verifier trusting the pinned Intel SGX Root CA.
 func NewVerifier(opts ...Option) (*Verifier, error) {
-	trust, err := dcapverify.NewTrust()
+	d, err := dcapverify.NewVerifier()
 	if err != nil {
 		return nil, fmt.Errorf("sgx: %w", err)
 	}
-	v := &Verifier{engine: dcapverify.New(), trust: trust}
+	v := &Verifier{dcap: d}
 	for _, o := range opts {
 		o(v)
 	}
@@ -81,27 +80,21 @@ func (v *Verifier) verify(ctx context.Context, ev Evidence, col *cloudra.Collate
 		pol = &Policy{}
 	}
 	res := &cloudra.Result{Platform: Platform}
-	q, err := dcap.ParseQuote(ev.Quote)
-	if err != nil {
-		res.Failf("quote.parse", cloudra.ClassParse, "%v", err)
-		return res.Finish(), nil
-	}
-	sq, ok := q.(*dcap.QuoteV3)
+	sq, ok := dcapverify.ParseQuote[*dcap.QuoteV3](res, ev.Quote, func(version uint16) string {
+		return fmt.Sprintf("sgx: quote v%d carries a TD report, not an enclave report (hint: verify it as tdx)", version)
+	})
 	if !ok {
-		res.Failf("quote.parse", cloudra.ClassParse, "sgx: quote v%d carries a TD report, not an enclave report (hint: verify it as tdx)", q.QuoteHeader().Version)
 		return res.Finish(), nil
 	}
 	res.Passf("quote.parse", "SGX quote v3, QE SVN %d, PCE SVN %d", sq.Header.QESVN, sq.Header.PCESVN)
-	out, err := v.engine.Verify(ctx, res, dcapverify.Request{
+	out, err := v.dcap.Verify(ctx, res, dcapverify.Request{
 		Quote:      sq,
 		TEE:        pcs.SGX,
 		Collateral: col,
-		Roots:      v.trust.Roots(opts),
-		Time:       opts.Time,
 		Platform: func(info *pcs.TCBInfo, ext *dcap.PCKExtension) (*pcs.TCBEvaluation, error) {
 			return pcs.EvaluateSGX(info, ext.CompSVN, ext.PCESVN)
 		},
-	})
+	}, opts)
 	if rej := (*cloudra.RejectedError)(nil); err != nil && !errors.As(err, &rej) {
 		return nil, fmt.Errorf("sgx: %w", err)
 	}

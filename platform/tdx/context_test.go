@@ -2,9 +2,7 @@ package tdx
 
 import (
 	"context"
-	"errors"
 	"testing"
-	"time"
 
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/internal/dcaptest"
@@ -21,18 +19,7 @@ func TestDCAPVerifyHonoursContext(t *testing.T) {
 	q := vectortest.Read(t, "tdx/dcapqvl-v4-uptodate/quote.bin")
 	col := dcaptest.LoadCollateral(t, "tdx/dcapqvl-v4-uptodate/collateral")
 	opts := cloudra.Options{Time: vectortest.Time(t, "2025-07-01T00:00:00Z")}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if res, err := v.Verify(ctx, Evidence{Quote: q}, col, nil, opts); !errors.Is(err, context.Canceled) || res != nil {
-		t.Fatalf("cancelled: %v, %v", res, err)
-	}
-	dl, cancel := context.WithDeadline(context.Background(), time.Unix(1, 0))
-	defer cancel()
-	if _, err := v.Verify(dl, Evidence{Quote: q}, col, nil, opts); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("past deadline: %v", err)
-	}
-	res, err := v.Verify(context.Background(), Evidence{Quote: q}, col, nil, opts)
-	if err != nil || res.Verdict != cloudra.Pass {
-		t.Fatalf("afterwards: %v\n%s", err, dcaptest.Dump(res))
-	}
+	dcaptest.HonoursContext(t, func(ctx context.Context) (*cloudra.Result, error) {
+		return v.Verify(ctx, Evidence{Quote: q}, col, nil, opts)
+	})
 }

@@ -32,8 +32,7 @@ type Evidence struct {
 // Verifier verifies TDX quotes. It caches verified PCK chains and evaluated
 // collateral; it is safe for concurrent use. Create it once and reuse it.
 type Verifier struct {
-	engine *dcapverify.Engine
-	trust  dcapverify.Trust
+	dcap *dcapverify.Verifier
 }
 
 // Option configures a Verifier.
@@ -43,16 +42,16 @@ type Option func(*Verifier)
 // Intel-like root). It is trusted only for verifications whose
 // cloudra.Options.AllowTestRoots is set.
 func WithTestRoot(root *x509.Certificate) Option {
-	return func(v *Verifier) { v.trust.AddTestRoot(root) }
+	return func(v *Verifier) { v.dcap.AddTestRoot(root) }
 }
 
 // NewVerifier returns a Verifier trusting the pinned Intel SGX Root CA.
 func NewVerifier(opts ...Option) (*Verifier, error) {
-	trust, err := dcapverify.NewTrust()
+	d, err := dcapverify.NewVerifier()
 	if err != nil {
 		return nil, fmt.Errorf("tdx: %w", err)
 	}
-	v := &Verifier{engine: dcapverify.New(), trust: trust}
+	v := &Verifier{dcap: d}
 	for _, o := range opts {
 		o(v)
 	}
@@ -99,24 +98,18 @@ func (v *Verifier) verify(ctx context.Context, ev Evidence, col *cloudra.Collate
 		pol = &Policy{}
 	}
 	res := &cloudra.Result{Platform: Platform}
-	q, err := dcap.ParseQuote(ev.Quote)
-	if err != nil {
-		res.Failf("quote.parse", cloudra.ClassParse, "%v", err)
-		return res.Finish(), nil
-	}
-	tq, ok := q.(dcap.TDQuote)
+	tq, ok := dcapverify.ParseQuote[dcap.TDQuote](res, ev.Quote, func(version uint16) string {
+		return fmt.Sprintf("tdx: quote v%d carries an SGX enclave report, not a TD report (hint: verify it as sgx)", version)
+	})
 	if !ok {
-		res.Failf("quote.parse", cloudra.ClassParse, "tdx: quote v%d carries an SGX enclave report, not a TD report (hint: verify it as sgx)", q.QuoteHeader().Version)
 		return res.Finish(), nil
 	}
 	body := tq.TDReport()
 	res.Passf("quote.parse", "%s", describe(tq))
-	out, err := v.engine.Verify(ctx, res, dcapverify.Request{
+	out, err := v.dcap.Verify(ctx, res, dcapverify.Request{
 		Quote:      tq,
 		TEE:        pcs.TDX,
 		Collateral: col,
-		Roots:      v.trust.Roots(opts),
-		Time:       opts.Time,
 		Platform: func(info *pcs.TCBInfo, ext *dcap.PCKExtension) (*pcs.TCBEvaluation, error) {
 			if body.V15 {
 				return pcs.EvaluateTDX15(info, ext.CompSVN, ext.PCESVN, body.TEETCBSVN, body.TEETCBSVN2)
@@ -126,7 +119,7 @@ func (v *Verifier) verify(ctx context.Context, ev Evidence, col *cloudra.Collate
 		Module: func(info *pcs.TCBInfo) error {
 			return info.CheckTDXModule(body.MRSignerSEAM, body.SEAMAttributes, body.TEETCBSVN)
 		},
-	})
+	}, opts)
 	if rej := (*cloudra.RejectedError)(nil); err != nil && !errors.As(err, &rej) {
 		return nil, fmt.Errorf("tdx: %w", err)
 	}

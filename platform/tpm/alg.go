@@ -6,7 +6,8 @@ import (
 	_ "crypto/sha256"
 	_ "crypto/sha512"
 	"fmt"
-	"strings"
+
+	"github.com/cloudra/cloudra/internal/tpmalg"
 )
 
 // Alg is a TPM_ALG_ID (TPM 2.0 Part 2, §6.3 "TPM_ALG_ID").
@@ -52,57 +53,21 @@ func (a Alg) String() string {
 // Hash returns the Go hash for a TPM hash algorithm. Only SHA-1 and the
 // SHA-2 family are supported (SM3 has no standard-library implementation).
 func (a Alg) Hash() (crypto.Hash, bool) {
-	switch a {
-	case AlgSHA1:
-		return crypto.SHA1, true
-	case AlgSHA256:
-		return crypto.SHA256, true
-	case AlgSHA384:
-		return crypto.SHA384, true
-	case AlgSHA512:
-		return crypto.SHA512, true
-	}
-	return 0, false
+	h, ok := tpmalg.ByID(uint16(a))
+	return h.Go, ok && h.Go != 0
 }
 
 // DigestSize returns the digest size of a hash algorithm, or 0.
 func (a Alg) DigestSize() int {
-	switch a {
-	case AlgSHA1:
-		return 20
-	case AlgSHA256, AlgSM3:
-		return 32
-	case AlgSHA384:
-		return 48
-	case AlgSHA512:
-		return 64
-	}
-	return 0
+	h, _ := tpmalg.ByID(uint16(a))
+	return h.Size
 }
 
 // ParseHashAlg parses a bank name as written in policies and JSON PCR files
 // ("sha256", "SHA256", "sha-256", "0x000b").
 func ParseHashAlg(s string) (Alg, error) {
-	n := strings.ToLower(strings.ReplaceAll(strings.TrimSpace(s), "-", ""))
-	switch n {
-	case "sha1":
-		return AlgSHA1, nil
-	case "sha256":
-		return AlgSHA256, nil
-	case "sha384":
-		return AlgSHA384, nil
-	case "sha512":
-		return AlgSHA512, nil
-	case "sm3_256", "sm3":
-		return AlgSM3, nil
-	case "0x0004", "0x4":
-		return AlgSHA1, nil
-	case "0x000b", "0xb":
-		return AlgSHA256, nil
-	case "0x000c", "0xc":
-		return AlgSHA384, nil
-	case "0x000d", "0xd":
-		return AlgSHA512, nil
+	if h, ok := tpmalg.Parse(s); ok {
+		return Alg(h.ID), nil
 	}
 	return 0, fmt.Errorf("tpm: unknown hash algorithm %q (hint: use sha1, sha256, sha384 or sha512)", s)
 }

@@ -98,11 +98,7 @@ func verifyQuoteRequest(ctx context.Context, req *seam.Request, nonce []byte) (*
 	q.Signature = sig.Data
 	// tpm2_quote -f plain (and the Azure/trustee evidence) carries a raw
 	// signature rather than a TPMT_SIGNATURE.
-	if sig.Meta["format"] == "plain" {
-		q.PlainSignature = true
-	} else if _, err := ParseSignature(sig.Data); err != nil {
-		q.PlainSignature = true
-	}
+	q.PlainSignature = IsPlainSignature(sig.Data, sig.Meta["format"])
 	if p, ok := req.Companion(cloudra.KindTPMPCRs); ok {
 		pcrs, err := ParsePCRValues(p.Data)
 		if err != nil {

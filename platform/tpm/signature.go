@@ -188,3 +188,17 @@ func sum(h crypto.Hash, msg []byte, out *[64]byte) []byte {
 	}
 	return nil
 }
+
+// IsTPMTSignature reports whether b parses as a TPMT_SIGNATURE (Part 2,
+// §11.3.4); a quote signature that does not is raw (tpm2_quote -f plain).
+func IsTPMTSignature(b []byte) bool {
+	_, err := ParseSignature(b)
+	return err == nil
+}
+
+// IsPlainSignature reports whether a quote signature is raw: format "plain"
+// (an evidence bundle's meta "format") says so, and otherwise a signature
+// that does not parse as a TPMT_SIGNATURE is raw.
+func IsPlainSignature(sig []byte, format string) bool {
+	return format == "plain" || !IsTPMTSignature(sig)
+}

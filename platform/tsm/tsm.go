@@ -28,6 +28,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/cloudra/cloudra/internal/boundedio"
 )
 
 // DefaultRoot is where configfs-tsm is mounted on Linux.
@@ -74,21 +76,7 @@ type OS struct{}
 func (OS) MkdirTemp(dir, pattern string) (string, error) { return os.MkdirTemp(dir, pattern) }
 
 // ReadFile implements [FS]; the read is bounded.
-func (OS) ReadFile(name string) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxBlob+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxBlob {
-		return nil, fmt.Errorf("%s: larger than %d bytes", name, maxBlob)
-	}
-	return b, nil
-}
+func (OS) ReadFile(name string) ([]byte, error) { return boundedio.ReadFile(name, maxBlob) }
 
 // WriteFile implements [FS] with one write(2) and no O_CREATE: the kernel
 // creates attributes, a missing one means the provider does not support it.

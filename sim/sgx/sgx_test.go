@@ -19,11 +19,7 @@ var verifyTime = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 
 func verifier(t *testing.T, seed string) *sgx.Verifier {
 	t.Helper()
-	v, err := sgx.NewVerifier(sgx.WithTestRoot(simtest.Root(t, seed)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
+	return simtest.Verifier(t, seed, sgx.NewVerifier, sgx.WithTestRoot)
 }
 
 // TestSGXAccepts: the project's SGX verifier accepts a simulated quote as
@@ -44,16 +40,9 @@ func TestSGXAccepts(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := verifier(t, seed)
-	res, err := v.Verify(context.Background(), sgx.Evidence{Quote: raw.Quote}, col, nil, cloudra.Options{Time: verifyTime, AllowTestRoots: true})
-	res = checktest.Result(t, res, err)
-	if res.Verdict != cloudra.Pass || res.TCB == nil || res.TCB.Status != "UpToDate" {
-		t.Fatalf("verdict %s, TCB %+v: %+v", res.Verdict, res.TCB, res.Checks)
-	}
-	res, err = v.Verify(context.Background(), sgx.Evidence{Quote: raw.Quote}, col, nil, cloudra.Options{Time: verifyTime})
-	res = checktest.Result(t, res, err)
-	if res.Verdict == cloudra.Pass || !res.HasFailure(cloudra.ClassChain) {
-		t.Fatalf("simulated quote without AllowTestRoots: %s %v", res.Verdict, res.FailureClasses())
-	}
+	simtest.RoundTrip(t, "sgx", verifyTime, func(o cloudra.Options) (*cloudra.Result, error) {
+		return v.Verify(context.Background(), sgx.Evidence{Quote: raw.Quote}, col, nil, o)
+	})
 }
 
 // TestSGXFromFolder: the collateral files, written to a folder and read

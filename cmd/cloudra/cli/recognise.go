@@ -70,7 +70,7 @@ func recogniseRaw(name string, data []byte) (recognised, error) {
 // TPMT_SIGNATURE, PCR values, AK public key. The parsers are strict (exact
 // lengths, known algorithms), so one file matches one kind at most.
 func tpmCompanion(data []byte) (cloudra.Kind, bool) {
-	if isTPMTSignature(data) {
+	if tpm.IsTPMTSignature(data) {
 		return cloudra.KindTPMSig, true
 	}
 	if _, err := tpm.ParsePCRValues(data); err == nil {
@@ -80,13 +80,6 @@ func tpmCompanion(data []byte) (cloudra.Kind, bool) {
 		return cloudra.KindTPMAKPub, true
 	}
 	return "", false
-}
-
-// isTPMTSignature reports whether b is a TPMT_SIGNATURE (TPM 2.0 Part 2
-// §11.3.4); otherwise a quote signature is raw (tpm2_quote -f plain).
-func isTPMTSignature(b []byte) bool {
-	_, err := tpm.ParseSignature(b)
-	return err == nil
 }
 
 // unrecognised is a raw file that matched nothing (yet): it may still be

@@ -83,7 +83,7 @@ func runCheckQuote(ctx context.Context, env *Env, f *checkQuoteFlags) error {
 	}
 	// A signature that is not a TPMT_SIGNATURE is raw, as `cloudra verify`
 	// decides it (see "Recognising raw files"); --plain says so outright.
-	q.PlainSignature = f.plain || !isTPMTSignature(q.Signature)
+	q.PlainSignature = f.plain || !tpm.IsTPMTSignature(q.Signature)
 	if f.pcrs != "" {
 		b, err := read(f.pcrs)
 		if err != nil {

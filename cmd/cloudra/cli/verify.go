@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/collateral"
+	"github.com/cloudra/cloudra/internal/boundedio"
 	"github.com/cloudra/cloudra/platform"
 	"github.com/cloudra/cloudra/platform/dcap/pcs"
 	"github.com/cloudra/cloudra/platform/sevsnp"
@@ -310,30 +310,18 @@ func readEvidence(env *Env, p string) ([]byte, error) {
 	if env.Stdin == nil {
 		return nil, nil
 	}
-	b, err := io.ReadAll(io.LimitReader(env.Stdin, cloudra.MaxArtifactSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("standard input: %w", err)
-	}
-	if len(b) > cloudra.MaxArtifactSize {
+	b, err := boundedio.ReadAll(env.Stdin, cloudra.MaxArtifactSize)
+	switch {
+	case errors.Is(err, boundedio.ErrTooLarge):
 		return nil, fmt.Errorf("standard input: larger than %d bytes", cloudra.MaxArtifactSize)
+	case err != nil:
+		return nil, fmt.Errorf("standard input: %w", err)
 	}
 	return b, nil
 }
 
 func readFileLimited(path string, max int64) ([]byte, error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer fh.Close()
-	b, err := io.ReadAll(io.LimitReader(fh, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if int64(len(b)) > max {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, max)
-	}
-	return b, nil
+	return boundedio.ReadFile(path, max)
 }
 
 // loadEvidence reads bundles and raw artifacts into one bundle. A folder

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/reportdata"
 	"github.com/cloudra/cloudra/platform/dcap"
 	"github.com/cloudra/cloudra/platform/dcap/pcs"
 )
@@ -88,13 +89,11 @@ func CheckReportData(res *cloudra.Result, want []byte, got []byte) {
 	if len(want) == 0 {
 		return
 	}
-	if len(want) > len(got) {
+	switch o, full := reportdata.Compare(want, got); o {
+	case reportdata.TooLong:
 		res.Violate("report-data", cloudra.ClassBinding, hex.EncodeToString(want), fmt.Sprintf("expected value longer than %d bytes", len(got)))
-		return
-	}
-	rest := got[len(want):]
-	if !bytes.Equal(got[:len(want)], want) || !bytes.Equal(rest, make([]byte, len(rest))) {
-		res.Violate("report-data", cloudra.ClassBinding, hex.EncodeToString(want)+strings.Repeat("00", len(rest)), hex.EncodeToString(got))
+	case reportdata.Differs:
+		res.Violate("report-data", cloudra.ClassBinding, full, hex.EncodeToString(got))
 	}
 }
 

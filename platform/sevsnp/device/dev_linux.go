@@ -8,7 +8,7 @@ import (
 	"runtime"
 	"unsafe"
 
-	"golang.org/x/sys/unix"
+	"github.com/cloudra/cloudra/internal/guestdev"
 )
 
 // linuxDevice is /dev/sev-guest.
@@ -18,37 +18,17 @@ type linuxDevice struct {
 
 // OpenDevice opens a sev-guest device node.
 func OpenDevice(path string) (Device, error) {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	f, err := guestdev.OpenCharDevice(path)
 	if err != nil {
 		return nil, err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	if st.Mode()&os.ModeCharDevice == 0 {
-		f.Close()
-		return nil, fmt.Errorf("%s is not a character device", path)
 	}
 	return &linuxDevice{f: f}, nil
 }
 
 func (d *linuxDevice) ioctl(cmd uintptr, rio *GuestRequestIoctl) error {
-	conn, err := d.f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var errno unix.Errno
-	if err := conn.Control(func(fd uintptr) {
-		_, _, errno = unix.Syscall(unix.SYS_IOCTL, fd, cmd, uintptr(unsafe.Pointer(rio)))
-	}); err != nil {
-		return err
-	}
-	if errno != 0 {
-		return errno
-	}
-	return nil
+	err := guestdev.Ioctl(d.f, cmd, unsafe.Pointer(rio))
+	runtime.KeepAlive(rio)
+	return err
 }
 
 // GetReport implements [Device].

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"syscall"
 
+	"github.com/cloudra/cloudra/internal/guestdev"
 	"github.com/cloudra/cloudra/platform/tsm"
 )
 
@@ -88,51 +89,30 @@ var ErrNoInterface = errors.New("sevsnp/device: no SEV-SNP guest interface")
 
 // Open returns a provider on the first interface present.
 func Open(opts Options) (Provider, error) {
-	c := tsm.Client{FS: opts.TSM, Root: opts.TSMRoot}
-	var tsmErr error
-	if opts.Interface == "" || opts.Interface == InterfaceTSM {
-		tsmErr = c.Available()
-		if tsmErr == nil {
-			provider, floor, err := c.Probe()
-			if err != nil {
-				return nil, fmt.Errorf("sevsnp/device: %w", err)
-			}
-			if provider != tsm.ProviderSEVGuest {
-				return nil, fmt.Errorf("sevsnp/device: %w: configfs-tsm provider is %q, not %q; "+
-					"hint: this guest is not an SEV-SNP guest", tsm.ErrProvider, provider, tsm.ProviderSEVGuest)
-			}
-			return &tsmProvider{c: c, floor: floor, extended: opts.Extended}, nil
-		}
-		if opts.Interface == InterfaceTSM {
-			return nil, fmt.Errorf("sevsnp/device: %w", tsmErr)
-		}
-	}
-	if opts.Interface != "" && opts.Interface != InterfaceDevice {
-		return nil, fmt.Errorf("sevsnp/device: unknown interface %q (want %q or %q)", opts.Interface, InterfaceTSM, InterfaceDevice)
-	}
-	path := opts.DevicePath
-	if path == "" {
-		path = DefaultDevicePath
-	}
 	open := opts.OpenDevice
 	if open == nil {
 		open = OpenDevice
 	}
-	d, err := open(path)
-	if err != nil {
-		if errors.Is(err, ErrUnsupportedOS) {
-			return nil, err
-		}
-		if tsmErr != nil {
-			return nil, fmt.Errorf("%w: %v; %s: %v; hint: run inside an SEV-SNP guest with the sev-guest driver "+
-				"loaded (modprobe sev-guest) and as root", ErrNoInterface, tsmErr, path, err)
-		}
-		return nil, fmt.Errorf("%w: %s: %v", ErrNoInterface, path, err)
+	p := guestdev.Platform{
+		Pkg:         "sevsnp/device",
+		Provider:    tsm.ProviderSEVGuest,
+		NotGuest:    "this guest is not an SEV-SNP guest",
+		TSM:         InterfaceTSM,
+		Device:      InterfaceDevice,
+		DevicePath:  DefaultDevicePath,
+		DeviceHint:  "run inside an SEV-SNP guest with the sev-guest driver loaded (modprobe sev-guest) and as root",
+		NoInterface: ErrNoInterface,
+		Unsupported: ErrUnsupportedOS,
 	}
-	if err := d.Close(); err != nil {
-		return nil, fmt.Errorf("sevsnp/device: close %s: %w", path, err)
+	c := tsm.Client{FS: opts.TSM, Root: opts.TSMRoot}
+	ch, err := guestdev.Open(p, c, opts.Interface, opts.DevicePath, open)
+	switch {
+	case err != nil:
+		return nil, err
+	case ch.TSM:
+		return &tsmProvider{c: c, floor: ch.Floor, extended: opts.Extended}, nil
 	}
-	return &devProvider{path: path, open: open, extended: opts.Extended}, nil
+	return &devProvider{path: ch.Path, open: open, extended: opts.Extended}, nil
 }
 
 // tsmProvider uses configfs-tsm.

@@ -22,6 +22,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/cloudra/cloudra/internal/boundedio"
 )
 
 // DefaultRoot is Gramine's attestation pseudo-filesystem.
@@ -62,7 +64,7 @@ func Open(opts Options) (Provider, error) {
 	if root == "" {
 		root = DefaultRoot
 	}
-	b, err := readBounded(filepath.Join(root, "attestation_type"), 64)
+	b, err := boundedio.ReadFile(filepath.Join(root, "attestation_type"), 64)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("%w: %v", ErrNoInterface, err)
@@ -112,7 +114,7 @@ func (p *provider) Report(reportData [64]byte) (*Raw, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sgx/device: write user_report_data: %w", err)
 	}
-	q, err := readBounded(filepath.Join(p.root, "quote"), maxQuote)
+	q, err := boundedio.ReadFile(filepath.Join(p.root, "quote"), maxQuote)
 	if err != nil {
 		return nil, fmt.Errorf("sgx/device: read quote: %w (hint: the host needs a running AESM/QE3 and PCCS access)", err)
 	}
@@ -126,20 +128,4 @@ func (p *provider) Report(reportData [64]byte) (*Raw, error) {
 		return nil, errors.New("sgx/device: quote carries other REPORT_DATA than requested (another thread of the enclave may have written user_report_data)")
 	}
 	return &Raw{Quote: q, AttestationType: p.typ, Interface: Interface}, nil
-}
-
-func readBounded(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, limit)
-	}
-	return b, nil
 }

@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/cloudra/cloudra/internal/guestdev"
 	"github.com/cloudra/cloudra/platform/tsm"
 )
 
@@ -104,51 +105,30 @@ var ErrNoInterface = errors.New("tdx/device: no TDX guest interface")
 
 // Open returns a provider on the first interface present.
 func Open(opts Options) (Provider, error) {
-	c := tsm.Client{FS: opts.TSM, Root: opts.TSMRoot}
-	var tsmErr error
-	if opts.Interface == "" || opts.Interface == InterfaceTSM {
-		tsmErr = c.Available()
-		if tsmErr == nil {
-			provider, _, err := c.Probe()
-			if err != nil {
-				return nil, fmt.Errorf("tdx/device: %w", err)
-			}
-			if provider != tsm.ProviderTDXGuest {
-				return nil, fmt.Errorf("tdx/device: %w: configfs-tsm provider is %q, not %q; hint: this guest is not a TDX guest",
-					tsm.ErrProvider, provider, tsm.ProviderTDXGuest)
-			}
-			return &tsmProvider{c: c}, nil
-		}
-		if opts.Interface == InterfaceTSM {
-			return nil, fmt.Errorf("tdx/device: %w", tsmErr)
-		}
-	}
-	if opts.Interface != "" && opts.Interface != InterfaceDevice {
-		return nil, fmt.Errorf("tdx/device: unknown interface %q (want %q or %q)", opts.Interface, InterfaceTSM, InterfaceDevice)
-	}
-	path := opts.DevicePath
-	if path == "" {
-		path = DefaultDevicePath
-	}
 	open := opts.OpenDevice
 	if open == nil {
 		open = OpenDevice
 	}
-	d, err := open(path)
-	if err != nil {
-		if errors.Is(err, ErrUnsupportedOS) {
-			return nil, err
-		}
-		if tsmErr != nil {
-			return nil, fmt.Errorf("%w: %v; %s: %v; hint: run inside a TDX guest with the tdx_guest driver, as root",
-				ErrNoInterface, tsmErr, path, err)
-		}
-		return nil, fmt.Errorf("%w: %s: %v", ErrNoInterface, path, err)
+	p := guestdev.Platform{
+		Pkg:         "tdx/device",
+		Provider:    tsm.ProviderTDXGuest,
+		NotGuest:    "this guest is not a TDX guest",
+		TSM:         InterfaceTSM,
+		Device:      InterfaceDevice,
+		DevicePath:  DefaultDevicePath,
+		DeviceHint:  "run inside a TDX guest with the tdx_guest driver, as root",
+		NoInterface: ErrNoInterface,
+		Unsupported: ErrUnsupportedOS,
 	}
-	if err := d.Close(); err != nil {
-		return nil, fmt.Errorf("tdx/device: close %s: %w", path, err)
+	c := tsm.Client{FS: opts.TSM, Root: opts.TSMRoot}
+	ch, err := guestdev.Open(p, c, opts.Interface, opts.DevicePath, open)
+	switch {
+	case err != nil:
+		return nil, err
+	case ch.TSM:
+		return &tsmProvider{c: c}, nil
 	}
-	return &devProvider{path: path, open: open}, nil
+	return &devProvider{path: ch.Path, open: open}, nil
 }
 
 type tsmProvider struct{ c tsm.Client }

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/cloudra/cloudra/internal/boundedio"
 )
 
 // SysOptions locates sysfs; tests point Root at a fake tree.
@@ -48,7 +50,7 @@ var ErrNoCCEL = errors.New("tdx/device: no CCEL table (the firmware does not off
 // ReadCCEL reads the CCEL table and its event log. A missing table wraps
 // ErrNoCCEL; a table without the data file returns the table and an error.
 func ReadCCEL(o SysOptions) (*CCEL, error) {
-	t, err := readBounded(o.path(ccelTablePath), maxCCEL)
+	t, err := boundedio.ReadFile(o.path(ccelTablePath), maxCCEL)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("%w: %v", ErrNoCCEL, err)
@@ -58,27 +60,11 @@ func ReadCCEL(o SysOptions) (*CCEL, error) {
 	if len(t) < 4 || string(t[:4]) != "CCEL" {
 		return nil, fmt.Errorf("tdx/device: %s does not start with the ACPI signature CCEL", ccelTablePath)
 	}
-	l, err := readBounded(o.path(ccelDataPath), maxCCEL)
+	l, err := boundedio.ReadFile(o.path(ccelDataPath), maxCCEL)
 	if err != nil {
 		return &CCEL{Table: t}, fmt.Errorf("tdx/device: read CCEL event log: %w (hint: the kernel may not export ACPI table data)", err)
 	}
 	return &CCEL{Table: t, Log: l}, nil
-}
-
-func readBounded(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, limit)
-	}
-	return b, nil
 }
 
 // RTMR sysfs (Documentation/ABI/testing/sysfs-devices-virtual-misc-tdx_guest,
@@ -106,7 +92,7 @@ func ReadRTMR(o SysOptions, index int) ([RTMRSize]byte, error) {
 	if err != nil {
 		return v, err
 	}
-	b, err := readBounded(p, RTMRSize)
+	b, err := boundedio.ReadFile(p, RTMRSize)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return v, fmt.Errorf("%w: %v", ErrNoRTMRSysfs, err)

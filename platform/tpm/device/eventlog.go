@@ -1,11 +1,12 @@
 package device
 
 import (
+	"errors"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/boundedio"
 )
 
 // DefaultEventLogPath is where Linux exposes the firmware's TCG event log.
@@ -25,12 +26,12 @@ func ReadEventLog(path string) ([]byte, error) {
 		return nil, fmt.Errorf("device: event log: %w", err)
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, cloudra.MaxArtifactSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("device: event log: %w", err)
-	}
-	if len(b) > cloudra.MaxArtifactSize {
+	b, err := boundedio.ReadAll(f, cloudra.MaxArtifactSize)
+	switch {
+	case errors.Is(err, boundedio.ErrTooLarge):
 		return nil, fmt.Errorf("device: event log larger than %d bytes", cloudra.MaxArtifactSize)
+	case err != nil:
+		return nil, fmt.Errorf("device: event log: %w", err)
 	}
 	return b, nil
 }

@@ -1,13 +1,15 @@
 // Package simtest holds what the SGX and TDX simulators' tests share: the
-// verifier's view of the simulated root, and the checks on a rejected
-// result.
+// verifier's view of the simulated root, the round trip through the
+// verifier, and the checks on a rejected result.
 package simtest
 
 import (
 	"crypto/x509"
 	"testing"
+	"time"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/checktest"
 	sgxsim "github.com/cloudra/cloudra/sim/sgx"
 )
 
@@ -20,6 +22,36 @@ func Root(t testing.TB, seed string) *x509.Certificate {
 		t.Fatal(err)
 	}
 	return pki.Root()
+}
+
+// Verifier returns a verifier made by newVerifier (sgx.NewVerifier or
+// tdx.NewVerifier) trusting the simulated root for seed through withRoot
+// (their WithTestRoot).
+func Verifier[V, O any](t testing.TB, seed string, newVerifier func(...O) (V, error), withRoot func(*x509.Certificate) O) V {
+	t.Helper()
+	v, err := newVerifier(withRoot(Root(t, seed)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// RoundTrip checks that verify accepts a simulated quote at at as
+// UpToDate when test roots are allowed, and rejects it on the chain when
+// they are not. It returns the accepted result; name labels the messages.
+func RoundTrip(t testing.TB, name string, at time.Time, verify func(cloudra.Options) (*cloudra.Result, error)) *cloudra.Result {
+	t.Helper()
+	res, err := verify(cloudra.Options{Time: at, AllowTestRoots: true})
+	res = checktest.Result(t, res, err)
+	if res.Verdict != cloudra.Pass || res.TCB == nil || res.TCB.Status != "UpToDate" {
+		t.Fatalf("%s: verdict %s, TCB %+v: %+v %+v", name, res.Verdict, res.TCB, res.Checks, res.Violations)
+	}
+	bad, err := verify(cloudra.Options{Time: at})
+	bad = checktest.Result(t, bad, err)
+	if bad.Verdict == cloudra.Pass || !bad.HasFailure(cloudra.ClassChain) {
+		t.Fatalf("%s: simulated quote without AllowTestRoots: %s %v", name, bad.Verdict, bad.FailureClasses())
+	}
+	return res
 }
 
 // Failed reports whether res has a failed check named name or a violation

@@ -7,6 +7,7 @@ import (
 	"crypto/sha512"
 	"crypto/x509"
 	"errors"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -158,7 +159,7 @@ func (v *Verifier) verify(ctx context.Context, ev Evidence, col *cloudra.Collate
 		inters, err = s.candidates(col, inters)
 	}
 	if err == nil {
-		err = s.signature(ctx)
+		err = s.signature(ctx, inters)
 	}
 	if err == nil {
 		err = s.chainToARK(inters)
@@ -171,6 +172,9 @@ func (v *Verifier) verify(ctx context.Context, ev Evidence, col *cloudra.Collate
 		appraise(s.res, s.r, s.prod, s.vlek, pol)
 		s.res.Claims = &claims{r: s.r, product: s.prod, signer: s.signer.name}
 		s.res.TCB = &cloudra.TCB{Status: "reported", Components: s.reported.Components()}
+	}
+	if s.ahead != nil {
+		<-s.ahead.done // never outlives the call
 	}
 	if err != nil && !errors.Is(err, errDecided) {
 		return nil, err
@@ -204,6 +208,9 @@ type verification struct {
 	reported TCBParts
 	signer   *leafEntry
 	chain    *chainEntry
+	// ahead is the chain of the first candidate, verified while its
+	// report signature is checked when it is not cached (see signature).
+	ahead *chainAhead
 }
 
 // fail records a failed check and ends the verification.
@@ -362,11 +369,21 @@ func (s *verification) tableCandidates(inters []*x509.Certificate) ([]*x509.Cert
 
 // signature checks the report signature under the candidates, those whose
 // hwID and TCB match first, so a warm verification costs one P-384 check.
-func (s *verification) signature(ctx context.Context) error {
+func (s *verification) signature(ctx context.Context, inters []*x509.Certificate) error {
 	r := s.r
 	digest := sha512.Sum384(r.Signed())
 	s.reported = r.ReportedTCB.Parts(s.prod)
 	orderCandidates(s.cands, r, s.prod, s.reported)
+	// A cold verification checks one P-384 signature (with Go's one-time
+	// generator tables) and a chain of two RSA-4096 signatures: independent
+	// work, done side by side. The chain's result is used only if that
+	// candidate signed the report.
+	for _, c := range s.cands {
+		if c.leafProblem() == "" {
+			s.ahead = s.v.chainAhead(c, s.prod, inters, s.opts)
+			break
+		}
+	}
 	var problems, tried int
 	for _, c := range s.cands {
 		if c.leafProblem() != "" {
@@ -401,7 +418,14 @@ func (s *verification) signature(ctx context.Context) error {
 
 // chainToARK verifies the signer's chain to the pinned ARK.
 func (s *verification) chainToARK(inters []*x509.Certificate) error {
-	chain, err := s.v.chain(s.signer, s.prod, inters, s.opts)
+	var chain *chainEntry
+	var err error
+	if a := s.ahead; a != nil && a.leaf == s.signer {
+		<-a.done
+		chain, err = a.chain, a.err
+	} else {
+		chain, err = s.v.chain(s.signer, s.prod, inters, s.opts)
+	}
 	if err != nil {
 		return s.chainFailure(err)
 	}
@@ -640,13 +664,50 @@ func verifyReportSig(pub *ecdsa.PublicKey, digest []byte, r, s *[sigComponentLen
 }
 
 func (v *Verifier) chain(leaf *leafEntry, product string, inters []*x509.Certificate, opts cloudra.Options) (*chainEntry, error) {
-	key := chainKey{leaf: leaf.hash, product: product}
-	v.mu.Lock()
-	ce, ok := v.chains[key]
-	v.mu.Unlock()
-	if ok && ce.validAt(opts.Time) && (!ce.test || opts.AllowTestRoots) {
+	if ce := v.cachedChain(leaf, product, opts); ce != nil {
 		return ce, nil
 	}
+	return v.verifyChain(leaf, product, inters, opts)
+}
+
+// cachedChain returns the verified chain of leaf from the cache, if it is
+// there and usable at opts.
+func (v *Verifier) cachedChain(leaf *leafEntry, product string, opts cloudra.Options) *chainEntry {
+	v.mu.Lock()
+	ce, ok := v.chains[chainKey{leaf: leaf.hash, product: product}]
+	v.mu.Unlock()
+	if ok && ce.validAt(opts.Time) && (!ce.test || opts.AllowTestRoots) {
+		return ce
+	}
+	return nil
+}
+
+// chainAhead is a chain verified on another goroutine.
+type chainAhead struct {
+	leaf  *leafEntry
+	done  chan struct{}
+	chain *chainEntry
+	err   error
+}
+
+// chainAhead starts verifying leaf's chain when it is not cached; nil when
+// it is (the warm path spawns nothing).
+func (v *Verifier) chainAhead(leaf *leafEntry, product string, inters []*x509.Certificate, opts cloudra.Options) *chainAhead {
+	if v.cachedChain(leaf, product, opts) != nil {
+		return nil
+	}
+	a := &chainAhead{leaf: leaf, done: make(chan struct{})}
+	own := slices.Clone(inters) // the caller's stays on its stack
+	go func() {
+		defer close(a.done)
+		a.chain, a.err = v.verifyChain(leaf, product, own, opts)
+	}()
+	return a
+}
+
+// verifyChain verifies leaf's chain and caches it.
+func (v *Verifier) verifyChain(leaf *leafEntry, product string, inters []*x509.Certificate, opts cloudra.Options) (*chainEntry, error) {
+	key := chainKey{leaf: leaf.hash, product: product}
 	ce, err := verifyChain(leaf, product, v.roots.anchors(product, opts.AllowTestRoots), inters, opts.Time)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -69,8 +70,12 @@ measurements are never reversed).`,
 						docs = append(docs, doc{File: artifactName(p), Kind: a.Kind, Fields: raw})
 						continue
 					}
-					fmt.Fprintf(env.Stdout, "%s: %s\n", p, a.Kind)
-					printClaims(env.Stdout, fields, "  ")
+					var b bytes.Buffer
+					fmt.Fprintf(&b, "%s: %s\n", p, a.Kind)
+					printClaims(&b, fields, "  ")
+					if _, err := env.Stdout.Write(b.Bytes()); err != nil {
+						return undecided(err, "")
+					}
 				}
 				// A raw artifact recognised but not decodable (a Nitro
 				// document, an MAA token), or a bundle of which nothing

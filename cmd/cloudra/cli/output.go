@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -22,8 +23,12 @@ func printResult(w io.Writer, format formatFlag, r *cloudra.Result) error {
 		_, err = fmt.Fprintf(w, "%s\n", b)
 		return err
 	}
-	printResultText(w, r, "")
-	return nil
+	// One write: the text is built in memory, not line by line on an
+	// unbuffered stdout.
+	var b bytes.Buffer
+	printResultText(&b, r, "")
+	_, err := w.Write(b.Bytes())
+	return err
 }
 
 func verdictWord(v cloudra.Verdict) string {

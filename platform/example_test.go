@@ -35,10 +35,15 @@ func ExampleVerifiers_Verify() {
 		{Kind: cloudra.KindSNPReport, Data: report},
 		{Kind: cloudra.KindSNPCertTable, Data: sim.CertTable()},
 	}}
-	pol, err := platform.ParsePolicy([]byte("version: 1\nsev-snp:\n  report-data: \"42\"\n"))
+	pol, err := platform.ParsePolicy([]byte(`
+version: 1
+sev-snp:
+  report-data: "42" # REPORT_DATA must be 42 00 … 00
+`))
 	if err != nil {
 		panic(err)
 	}
+	// Production: platform.New() (the vendors' pinned roots), and no AllowTestRoots.
 	vs, err := platform.New(platform.WithTestRoots(func() ([]seam.TestRoot, error) {
 		return []seam.TestRoot{{Platform: sevsnp.Platform, Product: snpsim.Product, Cert: sim.ARK()}}, nil
 	}))

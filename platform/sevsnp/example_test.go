@@ -24,11 +24,15 @@ func ExampleVerifier_Verify() {
 	if err != nil {
 		panic(err)
 	}
-	report, _ := sim.Report([64]byte{0: 0x42}, 0, snpsim.ReportOptions{})
-	roots, err := sevsnp.DefaultRoots()
+	report, err := sim.Report([64]byte{0: 0x42}, 0, snpsim.ReportOptions{})
 	if err != nil {
 		panic(err)
 	}
+	roots, err := sevsnp.DefaultRoots() // AMD's pinned ARKs
+	if err != nil {
+		panic(err)
+	}
+	// Production: sevsnp.NewVerifier(roots), and no AllowTestRoots.
 	v := sevsnp.NewVerifier(roots.WithTestARK(snpsim.Product, sim.ARK()))
 	ctx := context.Background()
 	opts := cloudra.Options{Time: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), AllowTestRoots: true}

@@ -35,6 +35,7 @@ func ExampleVerifier_Verify() {
 	if err != nil {
 		panic(err)
 	}
+	// Production: tdx.NewVerifier() (Intel's pinned root), and no AllowTestRoots.
 	v, err := tdx.NewVerifier(tdx.WithTestRoot(sim.Root()))
 	if err != nil {
 		panic(err)

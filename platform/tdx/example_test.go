@@ -2,46 +2,69 @@ package tdx_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/cloudra/cloudra"
-	"github.com/cloudra/cloudra/internal/dcaptest"
 	"github.com/cloudra/cloudra/platform/tdx"
+	sgxsim "github.com/cloudra/cloudra/sim/sgx"
+	tdxsim "github.com/cloudra/cloudra/sim/tdx"
 )
 
-// A TD quote from a forged Intel-like platform, verified with its
-// collateral. Production code passes the collateral the collateral package
-// fetched from Intel PCS, and no test root.
+// A TD quote of a simulated TDX machine, verified with the simulated PCS's
+// collateral at a fixed time, then the same quote with one bit of MRTD
+// flipped.
+//
+// The simulator's Intel-like root is trusted only because the verifier is
+// given it as a test root and the options allow test roots. Production code
+// calls tdx.NewVerifier() without options (Intel's pinned SGX Root CA),
+// passes the collateral fetched from Intel PCS (package collateral), and
+// never sets AllowTestRoots.
 func ExampleVerifier_Verify() {
-	k := dcaptest.New(dcaptest.DefaultConfig())
-	v, err := tdx.NewVerifier(tdx.WithTestRoot(k.Root))
+	at := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	sim, err := tdxsim.New([]byte("example"))
 	if err != nil {
 		panic(err)
 	}
-	quote := k.TDQuote(4, false).Bytes()
-	pol := &tdx.Policy{ReportData: make([]byte, 64)}
-	res, err := v.Verify(context.Background(), tdx.Evidence{Quote: quote}, k.Collateral(true), pol, cloudra.Options{Time: k.Now, AllowTestRoots: true})
+	quote, err := sim.Quote([64]byte{0: 0x42}, tdxsim.QuoteOptions{})
 	if err != nil {
-		panic(err) // no time, or collateral missing: no decision
+		panic(err)
+	}
+	col, err := sim.Collateral(at, sgxsim.CollateralOptions{})
+	if err != nil {
+		panic(err)
+	}
+	// Production: tdx.NewVerifier() (Intel's pinned root), and no AllowTestRoots.
+	v, err := tdx.NewVerifier(tdx.WithTestRoot(sim.Root()))
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	opts := cloudra.Options{Time: at, AllowTestRoots: true}
+
+	res, err := v.Verify(ctx, tdx.Evidence{Quote: quote}, col, &tdx.Policy{ReportData: []byte{0x42}}, opts)
+	if err != nil {
+		panic(err) // rejected, or no decision: never accept the quote
 	}
 	fmt.Println(res.Verdict, res.TCB.Status)
-	for _, c := range res.Checks {
-		fmt.Println(c.Name, c.Outcome)
+
+	// MRTD (TD quote body offset 136, after the 48-byte v4 header; Intel
+	// TDX DCAP Quoting Library API, TD quote body) is covered by the
+	// attestation key's signature.
+	quote[48+136] ^= 1
+	_, err = v.Verify(ctx, tdx.Evidence{Quote: quote}, col, nil, opts)
+	fmt.Println(errors.Is(err, cloudra.ErrRejected))
+	var rej *cloudra.RejectedError
+	if errors.As(err, &rej) {
+		for _, c := range rej.Result.Checks {
+			if c.Outcome == cloudra.OutcomeFail {
+				fmt.Println(c.Name, c.Class)
+			}
+		}
 	}
 	// Output:
 	// pass UpToDate
-	// quote.parse pass
-	// quote.signature pass
-	// pck.chain pass
-	// qe-report.signature pass
-	// qe-report.binding pass
-	// pck.crl pass
-	// root-ca.crl pass
-	// tcb-info.verify pass
-	// tcb-info.match pass
-	// tdx-module.identity pass
-	// tcb.platform pass
-	// qe-identity.verify pass
-	// qe-identity.match pass
-	// tcb.status pass
+	// true
+	// quote.signature sig
 }

@@ -16,7 +16,8 @@
 //
 // # Adding a platform
 //
-// A platform is one folder under platform/ with a pure parser, a verifier
-// returning a [*Result], a policy section in package policy and one line in
-// platform/platforms.go.
+// A platform is one folder under platform/ (a pure parser, a verifier
+// returning a [*Result], its policy section, and a value implementing
+// seam.Platform) plus one line in the list in platform/platforms.go;
+// docs/design.md ("Adding a platform") is the recipe.
 package cloudra

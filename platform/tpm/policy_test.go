@@ -1,9 +1,12 @@
 package tpm
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/cloudra/cloudra/internal/tpmalg"
 	"github.com/cloudra/cloudra/policy"
 )
 
@@ -34,5 +37,37 @@ tpm:
 	var nilPol *Policy
 	if b := nilPol.TPMBanks(); len(b) != 3 || b[0] != "sha256" {
 		t.Errorf("default banks %v", b)
+	}
+}
+
+// TestPolicyTPMBanksAsPlatformReadsThem: the tpm section's bank names and
+// digest sizes are those a quote's banks are read with (ParseHashAlg and
+// DigestSize), so a PCR digest is checked against the size of the bank it
+// is compared in.
+func TestPolicyTPMBanksAsPlatformReadsThem(t *testing.T) {
+	names := tpmalg.Names()
+	for _, n := range names {
+		names = append(names, strings.ToUpper(n), " "+n+" ", strings.Replace(n, "sha", "sha-", 1))
+	}
+	names = append(names, "md5", "sha3_256", "0x0010", "", "sha", "sha-1-", "0x000e")
+	for _, n := range names {
+		a, perr := ParseHashAlg(n)
+		size := 32
+		if perr == nil {
+			size = a.DigestSize()
+		}
+		doc := fmt.Sprintf(`{"version": 1, "tpm": {"pcrs": {%q: {"0": [%q]}}}}`, n, strings.Repeat("ab", size))
+		_, err := policy.Parse([]byte(doc), PolicySection())
+		if (err == nil) != (perr == nil) {
+			t.Errorf("%q: policy %v, platform/tpm %v", n, err, perr)
+			continue
+		}
+		if perr != nil {
+			continue
+		}
+		short := fmt.Sprintf(`{"version": 1, "tpm": {"pcrs": {%q: {"0": [%q]}}}}`, n, strings.Repeat("ab", size-1))
+		if _, err := policy.Parse([]byte(short), PolicySection()); !errors.Is(err, policy.ErrValue) {
+			t.Errorf("%q: a %d-byte digest: %v, want a bad value", n, size-1, err)
+		}
 	}
 }

@@ -274,6 +274,16 @@ func (r *Result) Err() error {
 	return &RejectedError{Result: r}
 }
 
+// Decide returns what a verify function returns for the (res, err) of its
+// work: nil and err when no decision was possible, else res and res.Err(),
+// so that a verdict other than pass is never a nil error.
+func Decide(res *Result, err error) (*Result, error) {
+	if err != nil {
+		return nil, err
+	}
+	return res, res.Err()
+}
+
 // FailureClasses lists the distinct classes of failed checks and violations,
 // in the order they first occur (including nested parts).
 func (r *Result) FailureClasses() []Class {

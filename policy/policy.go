@@ -42,6 +42,11 @@ type Section struct {
 	New  func() any
 }
 
+// SectionOf is the section called name whose type is T.
+func SectionOf[T any](name string) Section {
+	return Section{Name: name, New: func() any { return new(T) }}
+}
+
 // Default returns the default policy: every platform section at its default.
 func Default() *Policy { return &Policy{Version: Version} }
 

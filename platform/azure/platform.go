@@ -78,27 +78,28 @@ func (c *cvmVerifier) parts(hcl []byte) (*Verifier, error) {
 	}
 	switch h.ReportType {
 	case ReportTypeSNP:
-		v, err := c.env.Verifier(sevsnp.Platform)
-		if err != nil {
-			return nil, err
-		}
-		snp, ok := v.(*sevsnp.Verifier)
-		if !ok {
-			return nil, fmt.Errorf("azure: the %s platform's verifier is a %T", sevsnp.Platform, v)
-		}
-		return NewVerifier(snp, nil), nil
+		snp, err := platformVerifier[*sevsnp.Verifier](c.env, sevsnp.Platform)
+		return NewVerifier(snp, nil), err
 	case ReportTypeTDX:
-		v, err := c.env.Verifier(tdx.Platform)
-		if err != nil {
-			return nil, err
-		}
-		td, ok := v.(*tdx.Verifier)
-		if !ok {
-			return nil, fmt.Errorf("azure: the %s platform's verifier is a %T", tdx.Platform, v)
-		}
-		return NewVerifier(nil, td), nil
+		td, err := platformVerifier[*tdx.Verifier](c.env, tdx.Platform)
+		return NewVerifier(nil, td), err
 	}
 	return NewVerifier(nil, nil), nil
+}
+
+// platformVerifier returns the verifier of the named platform as the type
+// this package calls.
+func platformVerifier[T seam.Verifier](env seam.Env, name string) (T, error) {
+	var zero T
+	v, err := env.Verifier(name)
+	if err != nil {
+		return zero, err
+	}
+	t, ok := v.(T)
+	if !ok {
+		return zero, fmt.Errorf("azure: the %s platform's verifier is a %T", name, v)
+	}
+	return t, nil
 }
 
 // VerifyRequest verifies an HCL report with its parts. A relying party's

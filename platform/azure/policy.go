@@ -47,9 +47,7 @@ const SectionKey = "azure"
 
 // PolicySection is the azure section of the policy file format, for
 // policy.Parse (platform.ParsePolicy gives every platform's).
-func PolicySection() policy.Section {
-	return policy.Section{Name: SectionKey, New: func() any { return new(Policy) }}
-}
+func PolicySection() policy.Section { return policy.SectionOf[Policy](SectionKey) }
 
 // PolicyOf returns the azure section of p, or nil (the defaults).
 func PolicyOf(p *policy.Policy) *Policy { return policy.Get[Policy](p, SectionKey) }

@@ -138,11 +138,7 @@ func NewVerifier(snp *sevsnp.Verifier, tdx *tdx.Verifier) *Verifier {
 // report without its TD quote ([ErrNoTDQuote]), or no verifier for the
 // report type.
 func (v *Verifier) Verify(ctx context.Context, ev Evidence, col *cloudra.Collateral, pol Sections, opts cloudra.Options) (*cloudra.Result, error) {
-	res, err := v.verify(ctx, ev, col, pol, opts)
-	if err != nil {
-		return nil, err
-	}
-	return res, res.Err()
+	return cloudra.Decide(v.verify(ctx, ev, col, pol, opts))
 }
 
 // asResult takes a part's rejection as its result: only an error that

@@ -36,7 +36,7 @@ func FailedCheck(r *cloudra.Result, name string) bool {
 // WithReportData returns the policy section with its expected REPORT_DATA
 // (field) set to the challenge, on a copy (the caller's section is never
 // written), or the section itself when there is no challenge.
-func WithReportData[T any](sec *T, challenge []byte, field func(*T) *cloudra.HexBytes) *T {
+func WithReportData[T any](sec *T, challenge []byte, field ReportDataField[T]) *T {
 	if len(challenge) == 0 {
 		return sec
 	}

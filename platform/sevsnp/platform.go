@@ -83,13 +83,10 @@ func (snpPlatform) Build(env seam.Env) (seam.Verifier, error) {
 
 // SetReportData sets the sev-snp section's expected REPORT_DATA.
 func (snpPlatform) SetReportData(p *policy.Policy, rd []byte) *policy.Policy {
-	var s Policy
-	if c := PolicyOf(p); c != nil {
-		s = *c
-	}
-	s.ReportData = append(cloudra.HexBytes(nil), rd...)
-	return p.With(Platform, &s)
+	return seam.SetReportData(p, Platform, reportData, rd)
 }
+
+func reportData(s *Policy) *cloudra.HexBytes { return &s.ReportData }
 
 // RevocationRefs names the ARK-signed CRL from AMD KDS for a report whose
 // product line is known (CPUID on v3+, or the "product" meta hint). The
@@ -120,13 +117,9 @@ func (v *Verifier) VerifyRequest(ctx context.Context, req *seam.Request) (*cloud
 	if ct, ok := req.Companion(cloudra.KindSNPCertTable); ok {
 		ev.CertTable = ct.Data
 	}
-	sp := seam.WithReportData(PolicyOf(req.Policy), req.Challenge, func(s *Policy) *cloudra.HexBytes { return &s.ReportData })
-	r, err := seam.Decided(v.Verify(ctx, ev, req.Collateral, sp, req.Options))
-	if err != nil {
-		return nil, err
-	}
-	seam.NoteFreshness(r, sp != nil && len(sp.ReportData) > 0, !r.HasViolation("report-data"), "REPORT_DATA")
-	return r, r.Err()
+	return seam.VerifyReportData(ctx, req, Platform, reportData, func(ctx context.Context, sp *Policy) (*cloudra.Result, error) {
+		return v.Verify(ctx, ev, req.Collateral, sp, req.Options)
+	})
 }
 
 // RevocationAtHand reports whether col holds a CRL issued by the ARK of the

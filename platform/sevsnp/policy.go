@@ -95,9 +95,7 @@ type TCBFloor struct {
 
 // PolicySection is the sev-snp section of the policy file format, for
 // policy.Parse (platform.ParsePolicy gives every platform's).
-func PolicySection() policy.Section {
-	return policy.Section{Name: Platform, New: func() any { return new(Policy) }}
-}
+func PolicySection() policy.Section { return policy.SectionOf[Policy](Platform) }
 
 // PolicyOf returns the sev-snp section of p, or nil (the defaults).
 func PolicyOf(p *policy.Policy) *Policy { return policy.Get[Policy](p, Platform) }

@@ -117,11 +117,7 @@ const (
 // VCEK/VLEK (or, for a test root, the ASK) is missing
 // ([*cloudra.MissingCollateralError] with the KDS URLs).
 func (v *Verifier) Verify(ctx context.Context, ev Evidence, col *cloudra.Collateral, pol *Policy, opts cloudra.Options) (*cloudra.Result, error) {
-	res, err := v.verify(ctx, ev, col, pol, opts)
-	if err != nil {
-		return nil, err
-	}
-	return res, res.Err()
+	return cloudra.Decide(v.verify(ctx, ev, col, pol, opts))
 }
 
 // verify is Verify with the verdict in the result only.

@@ -54,22 +54,15 @@ func (sgxPlatform) Build(env seam.Env) (seam.Verifier, error) {
 
 // SetReportData sets the sgx section's expected REPORT_DATA.
 func (sgxPlatform) SetReportData(p *policy.Policy, rd []byte) *policy.Policy {
-	var s Policy
-	if c := PolicyOf(p); c != nil {
-		s = *c
-	}
-	s.ReportData = append(cloudra.HexBytes(nil), rd...)
-	return p.With(Platform, &s)
+	return seam.SetReportData(p, Platform, reportData, rd)
 }
+
+func reportData(s *Policy) *cloudra.HexBytes { return &s.ReportData }
 
 // VerifyRequest verifies an SGX quote, the relying party's challenge (if
 // any) as the expected REPORT_DATA.
 func (v *Verifier) VerifyRequest(ctx context.Context, req *seam.Request) (*cloudra.Result, error) {
-	tp := seam.WithReportData(PolicyOf(req.Policy), req.Challenge, func(s *Policy) *cloudra.HexBytes { return &s.ReportData })
-	r, err := seam.Decided(v.Verify(ctx, Evidence{Quote: req.Primary.Data}, req.Collateral, tp, req.Options))
-	if err != nil {
-		return nil, err
-	}
-	seam.NoteFreshness(r, tp != nil && len(tp.ReportData) > 0, !r.HasViolation("report-data"), "REPORT_DATA")
-	return r, r.Err()
+	return seam.VerifyReportData(ctx, req, Platform, reportData, func(ctx context.Context, sp *Policy) (*cloudra.Result, error) {
+		return v.Verify(ctx, Evidence{Quote: req.Primary.Data}, req.Collateral, sp, req.Options)
+	})
 }

@@ -64,11 +64,7 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 // possible, with a nil result (no time, missing collateral, ctx done: the
 // error wraps ctx.Err()).
 func (v *Verifier) Verify(ctx context.Context, ev Evidence, col *cloudra.Collateral, pol *Policy, opts cloudra.Options) (*cloudra.Result, error) {
-	res, err := v.verify(ctx, ev, col, pol, opts)
-	if err != nil {
-		return nil, err
-	}
-	return res, res.Err()
+	return cloudra.Decide(v.verify(ctx, ev, col, pol, opts))
 }
 
 // verify is Verify with the verdict in the result only.

@@ -60,26 +60,20 @@ func (tdxPlatform) Build(env seam.Env) (seam.Verifier, error) {
 
 // SetReportData sets the tdx section's expected REPORT_DATA.
 func (tdxPlatform) SetReportData(p *policy.Policy, rd []byte) *policy.Policy {
-	var s Policy
-	if c := PolicyOf(p); c != nil {
-		s = *c
-	}
-	s.ReportData = append(cloudra.HexBytes(nil), rd...)
-	return p.With(Platform, &s)
+	return seam.SetReportData(p, Platform, reportData, rd)
 }
+
+func reportData(s *Policy) *cloudra.HexBytes { return &s.ReportData }
 
 // VerifyRequest verifies a TD quote, the relying party's challenge (if any)
 // as the expected REPORT_DATA, and replays its CC event log when one came
 // with it.
 func (v *Verifier) VerifyRequest(ctx context.Context, req *seam.Request) (*cloudra.Result, error) {
-	tp := seam.WithReportData(PolicyOf(req.Policy), req.Challenge, func(s *Policy) *cloudra.HexBytes { return &s.ReportData })
-	r, err := seam.Decided(v.Verify(ctx, Evidence{Quote: req.Primary.Data}, req.Collateral, tp, req.Options))
-	if err != nil {
-		return nil, err
-	}
-	if l, ok := req.Companion(cloudra.KindCCELLog); ok {
-		CheckCCEL(r, req.Primary.Data, l.Data)
-	}
-	seam.NoteFreshness(r, tp != nil && len(tp.ReportData) > 0, !r.HasViolation("report-data"), "REPORT_DATA")
-	return r, r.Err()
+	return seam.VerifyReportData(ctx, req, Platform, reportData, func(ctx context.Context, tp *Policy) (*cloudra.Result, error) {
+		r, err := v.Verify(ctx, Evidence{Quote: req.Primary.Data}, req.Collateral, tp, req.Options)
+		if l, ok := req.Companion(cloudra.KindCCELLog); ok && r != nil {
+			CheckCCEL(r, req.Primary.Data, l.Data)
+		}
+		return r, err
+	})
 }

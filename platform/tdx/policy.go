@@ -61,9 +61,7 @@ type Policy struct {
 
 // PolicySection is the tdx section of the policy file format, for
 // policy.Parse (platform.ParsePolicy gives every platform's).
-func PolicySection() policy.Section {
-	return policy.Section{Name: Platform, New: func() any { return new(Policy) }}
-}
+func PolicySection() policy.Section { return policy.SectionOf[Policy](Platform) }
 
 // PolicyOf returns the tdx section of p, or nil (the defaults).
 func PolicyOf(p *policy.Policy) *Policy { return policy.Get[Policy](p, Platform) }

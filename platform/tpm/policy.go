@@ -135,9 +135,7 @@ func (p *Policy) Validate(n policy.Node) *policy.Error {
 
 // PolicySection is the tpm section of the policy file format, for
 // policy.Parse (platform.ParsePolicy gives every platform's).
-func PolicySection() policy.Section {
-	return policy.Section{Name: Platform, New: func() any { return new(Policy) }}
-}
+func PolicySection() policy.Section { return policy.SectionOf[Policy](Platform) }
 
 // PolicyOf returns the tpm section of p, or nil (the defaults).
 func PolicyOf(p *policy.Policy) *Policy { return policy.Get[Policy](p, Platform) }

@@ -157,11 +157,7 @@ func appendScheme(b []byte, sig *Signature) []byte {
 // quote.nonce, quote.pcr-selection, quote.pcr-digest, ak.attributes,
 // ak.trust, eventlog.parse, eventlog.replay (one per PCR), eventlog.events.
 func VerifyQuote(ctx context.Context, q Quote, ak AK, nonce []byte, pol *Policy, opts cloudra.Options) (*cloudra.Result, error) {
-	res, err := verifyQuote(ctx, q, ak, nonce, pol, opts)
-	if err != nil {
-		return nil, err
-	}
-	return res, res.Err()
+	return cloudra.Decide(verifyQuote(ctx, q, ak, nonce, pol, opts))
 }
 
 // verifyQuote is VerifyQuote with the verdict in the result only.

@@ -1,21 +1,21 @@
 package cli
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cloudra/cloudra"
-	snpdevice "github.com/cloudra/cloudra/platform/sevsnp/device"
-	sgxdevice "github.com/cloudra/cloudra/platform/sgx/device"
-	tdxdevice "github.com/cloudra/cloudra/platform/tdx/device"
+	"github.com/cloudra/cloudra/platform/acquire"
 )
 
 type collectFlags struct {
@@ -55,13 +55,13 @@ the enclave.
 --platform tdx or sgx): their evidence verifies only with 'cloudra verify --allow-test-roots'.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runCollect(env, &f)
+			return runCollect(cmd.Context(), env, &f)
 		},
 	}
 	fl := c.Flags()
 	fl.StringVar(&f.nonce, "nonce", "", "nonce (hex, at most 64 bytes) placed in REPORT_DATA; default: 32 random bytes")
 	fl.StringVarP(&f.out, "out", "o", "-", "output file for the evidence bundle (- for stdout)")
-	fl.StringVar(&f.platform, "platform", "auto", "platform: auto (SEV-SNP, then TDX, then SGX under Gramine), sev-snp, tdx, sgx")
+	fl.StringVar(&f.platform, "platform", "auto", "platform: auto ("+autoOrder+"), "+strings.Join(platformNames(collectors(env, &f)), ", "))
 	fl.Uint32Var(&f.vmpl, "vmpl", 0, "SEV-SNP VMPL to request the report at")
 	fl.StringVar(&f.iface, "interface", "", "force an interface: configfs-tsm or /dev/sev-guest")
 	fl.BoolVar(&f.extended, "extended", true, "ask for the host's certificate table too (extended report)")
@@ -88,7 +88,13 @@ func reportDataFromNonce(n []byte) ([64]byte, error) {
 	return rd, nil
 }
 
-func runCollect(env *Env, f *collectFlags) error {
+func runCollect(ctx context.Context, env *Env, f *collectFlags) error {
+	return collect(ctx, env, f, collectors(env, f))
+}
+
+// collect collects on the collector --platform names or, for auto, on the
+// first of cs that collects, and writes the bundle.
+func collect(ctx context.Context, env *Env, f *collectFlags, cs []acquire.Collector) error {
 	var nonce []byte
 	if f.nonce == "" {
 		nonce = make([]byte, 32)
@@ -109,134 +115,51 @@ func runCollect(env *Env, f *collectFlags) error {
 	}
 	now := env.Now().UTC().Truncate(time.Second)
 	b := &cloudra.Bundle{Schema: cloudra.EvidenceSchema, Cloud: f.cloud, Nonce: nonce, CollectedAt: &now}
-	switch f.platform {
-	case "auto", "sev-snp", "tdx", "sgx":
-	default:
-		return undecided(fmt.Errorf("unknown --platform %q", f.platform), "use auto, sev-snp, tdx or sgx")
+	req := acquire.Request{ReportData: rd}
+	name := f.platform
+	if name == "auto" && f.simulate && len(cs) > 0 {
+		// A simulated platform is always there: auto is the first.
+		name = cs[0].Platform()
 	}
+	var c acquire.Collector
+	var ev *acquire.Evidence
+	if name == "auto" {
+		if c, ev, err = collectAuto(ctx, cs, req); err != nil {
+			return undecided(fmt.Errorf("no confidential-computing guest interface found: %w", err), noGuestHint)
+		}
+	} else {
+		i := slices.IndexFunc(cs, func(c acquire.Collector) bool { return c.Platform() == name })
+		if i < 0 {
+			return undecided(fmt.Errorf("unknown --platform %q", f.platform),
+				"use "+orList(append([]string{"auto"}, platformNames(cs)...)))
+		}
+		c = cs[i]
+		if ev, err = c.Collect(ctx, req); err != nil {
+			return undecided(err, "")
+		}
+	}
+	b.Platform = c.Platform()
+	b.Collector = "cloudra " + Version + " " + ev.Interface
+	b.Artifacts = ev.Artifacts
+	b.Collateral = ev.Collateral
+	return writeCollected(env, b, f.out, f.format)
+}
+
+// collectAuto tries the collectors in order and returns the first that
+// collects. A collector that fails does not end the search, whether its
+// platform is not on this machine (acquire.ErrNotAvailable) or its
+// interface is there and failed: when none collects, the error names each
+// one's failure, in order.
+func collectAuto(ctx context.Context, cs []acquire.Collector, req acquire.Request) (acquire.Collector, *acquire.Evidence, error) {
 	var errs []error
-	if f.platform == "auto" || f.platform == "sev-snp" {
-		err := collectSNP(f, b, rd)
-		if err == nil || f.platform == "sev-snp" || (f.simulate && f.platform == "auto") {
-			if err != nil {
-				return undecided(err, "")
-			}
-			return writeCollected(env, b, f.out, f.format)
+	for _, c := range cs {
+		ev, err := c.Collect(ctx, req)
+		if err == nil {
+			return c, ev, nil
 		}
 		errs = append(errs, err)
 	}
-	if f.platform == "auto" || f.platform == "tdx" {
-		err := collectTDX(env, f, b, rd)
-		if err == nil || f.platform == "tdx" {
-			if err != nil {
-				return undecided(err, "")
-			}
-			return writeCollected(env, b, f.out, f.format)
-		}
-		errs = append(errs, err)
-	}
-	if f.platform == "auto" || f.platform == "sgx" {
-		err := collectSGX(env, f, b, rd)
-		if err == nil || f.platform == "sgx" {
-			if err != nil {
-				return undecided(err, "")
-			}
-			return writeCollected(env, b, f.out, f.format)
-		}
-		errs = append(errs, err)
-	}
-	return undecided(fmt.Errorf("no confidential-computing guest interface found: %w", errors.Join(errs...)),
-		"run on an SEV-SNP or TDX guest (as root), inside Gramine for SGX, or pass --simulate")
-}
-
-func collectSNP(f *collectFlags, b *cloudra.Bundle, rd [64]byte) error {
-	var prov snpdevice.Provider
-	var err error
-	if f.simulate {
-		prov, err = simulatedSNP(f)
-	} else {
-		prov, err = snpdevice.Open(snpdevice.Options{TSMRoot: f.tsmRoot, DevicePath: f.devPath, Extended: f.extended, Interface: f.iface})
-	}
-	if err != nil {
-		return err
-	}
-	raw, err := prov.Report(rd, f.vmpl)
-	if err != nil {
-		return err
-	}
-	b.Platform = "sev-snp"
-	b.Collector = "cloudra " + Version + " " + raw.Interface
-	meta := map[string]string{"vmpl": strconv.FormatUint(uint64(f.vmpl), 10), "interface": raw.Interface}
-	b.Artifacts = append(b.Artifacts, cloudra.Artifact{Kind: cloudra.KindSNPReport, Data: raw.Report, Meta: meta})
-	if len(raw.CertTable) > 0 {
-		b.Artifacts = append(b.Artifacts, cloudra.Artifact{Kind: cloudra.KindSNPCertTable, Data: raw.CertTable})
-	}
-	return nil
-}
-
-// collectTDX asks for a quote (configfs-tsm) or a TDREPORT (/dev/tdx_guest),
-// and adds the CCEL event log when the firmware offers one (Azure does not).
-func collectTDX(env *Env, f *collectFlags, b *cloudra.Bundle, rd [64]byte) error {
-	var prov tdxdevice.Provider
-	var err error
-	if f.simulate {
-		var col []cloudra.Artifact
-		prov, col, err = simulatedTDX(f, env)
-		b.Collateral = append(b.Collateral, col...)
-	} else {
-		prov, err = tdxdevice.Open(tdxdevice.Options{TSMRoot: f.tsmRoot, DevicePath: f.tdxDevPath})
-	}
-	if err != nil {
-		return err
-	}
-	raw, err := prov.Report(rd)
-	if err != nil {
-		return err
-	}
-	b.Platform = "tdx"
-	b.Collector = "cloudra " + Version + " " + raw.Interface
-	meta := map[string]string{"interface": raw.Interface}
-	if len(raw.Quote) > 0 {
-		b.Artifacts = append(b.Artifacts, cloudra.Artifact{Kind: cloudra.KindTDXQuote, Data: raw.Quote, Meta: meta})
-	}
-	if len(raw.TDReport) > 0 {
-		b.Artifacts = append(b.Artifacts, cloudra.Artifact{Kind: cloudra.KindTDReport, Data: raw.TDReport, Meta: meta})
-	}
-	if f.simulate {
-		return nil
-	}
-	if ccel, err := tdxdevice.ReadCCEL(tdxdevice.SysOptions{Root: f.sysRoot}); err == nil {
-		b.Artifacts = append(b.Artifacts,
-			cloudra.Artifact{Kind: cloudra.KindCCEL, Data: ccel.Table},
-			cloudra.Artifact{Kind: cloudra.KindCCELLog, Data: ccel.Log})
-	}
-	return nil
-}
-
-// collectSGX asks Gramine's /dev/attestation for a DCAP quote: cloudra then
-// runs inside the enclave.
-func collectSGX(env *Env, f *collectFlags, b *cloudra.Bundle, rd [64]byte) error {
-	var prov sgxdevice.Provider
-	var err error
-	if f.simulate {
-		var col []cloudra.Artifact
-		prov, col, err = simulatedSGX(f, env)
-		b.Collateral = append(b.Collateral, col...)
-	} else {
-		prov, err = sgxdevice.Open(sgxdevice.Options{Root: f.gramineRoot})
-	}
-	if err != nil {
-		return err
-	}
-	raw, err := prov.Report(rd)
-	if err != nil {
-		return err
-	}
-	b.Platform = "sgx"
-	b.Collector = "cloudra " + Version + " " + raw.Interface
-	b.Artifacts = append(b.Artifacts, cloudra.Artifact{Kind: cloudra.KindSGXQuote, Data: raw.Quote,
-		Meta: map[string]string{"interface": raw.Interface, "attestation_type": raw.AttestationType}})
-	return nil
+	return nil, nil, errors.Join(errs...)
 }
 
 func writeBundle(env *Env, b *cloudra.Bundle, out string) error {

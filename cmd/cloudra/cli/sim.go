@@ -14,6 +14,29 @@ import (
 	tdxsim "github.com/cloudra/cloudra/sim/tdx"
 )
 
+// simSNP, simTDX and simSGX give the collectors their simulated platform
+// under --simulate, and nil (this machine's interface) without it.
+func simSNP(f *collectFlags) func() (snpdevice.Provider, error) {
+	if !f.simulate {
+		return nil
+	}
+	return func() (snpdevice.Provider, error) { return simulatedSNP(f) }
+}
+
+func simTDX(f *collectFlags, env *Env) func() (tdxdevice.Provider, []cloudra.Artifact, error) {
+	if !f.simulate {
+		return nil
+	}
+	return func() (tdxdevice.Provider, []cloudra.Artifact, error) { return simulatedTDX(f, env) }
+}
+
+func simSGX(f *collectFlags, env *Env) func() (sgxdevice.Provider, []cloudra.Artifact, error) {
+	if !f.simulate {
+		return nil
+	}
+	return func() (sgxdevice.Provider, []cloudra.Artifact, error) { return simulatedSGX(f, env) }
+}
+
 // simulatedSNP returns the simulated SNP platform's guest interface.
 func simulatedSNP(f *collectFlags) (snpdevice.Provider, error) {
 	p, err := snpsim.New([]byte(f.simSeed))

@@ -42,6 +42,9 @@ type FetchOptions struct {
 	// NotFetched, when set, is told of each item that could not be
 	// fetched in a round that went on because another item arrived.
 	NotFetched func(err error)
+	// Fetched, when set, is given what each round fetched (for a caller
+	// that keeps it: `cloudra collateral fetch` writes it to a folder).
+	Fetched func(c *cloudra.Collateral)
 }
 
 // FetchError reports a fetch round in which none of the missing items
@@ -125,6 +128,9 @@ func (v *Verifiers) VerifyFetching(ctx context.Context, in Input, f collateral.F
 		}
 		c, got, errs := collateral.FetchRefs(ctx, f, miss.Items, o.Rewrite, o.Progress)
 		in.Collateral.Merge(c)
+		if got > 0 && o.Fetched != nil {
+			o.Fetched(c)
+		}
 		if got == 0 {
 			return nil, &FetchError{Verify: err, Errs: errs}
 		}

@@ -1,6 +1,7 @@
 package platform_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -106,10 +107,15 @@ func TestVerifyFetchingFetchesTheNamedItem(t *testing.T) {
 		return vcek, nil
 	}}
 	var progress []string
+	fetched := &cloudra.Collateral{}
 	res, err := vs.VerifyFetching(context.Background(), in, f,
-		platform.FetchOptions{Progress: func(ev string) { progress = append(progress, ev) }})
+		platform.FetchOptions{Progress: func(ev string) { progress = append(progress, ev) },
+			Fetched: func(c *cloudra.Collateral) { fetched.Merge(c) }})
 	if err != nil || res.Verdict != cloudra.Pass {
 		t.Fatalf("VerifyFetching = %v, %v; want pass", res, err)
+	}
+	if len(fetched.Certificates) != 1 || !bytes.Equal(fetched.Certificates[0].Raw, vcek) {
+		t.Errorf("Fetched was given %d certificates, want the VCEK", len(fetched.Certificates))
 	}
 	if got := f.calls(); len(got) != 1 || !strings.Contains(got[0], "/vcek/") {
 		t.Errorf("fetched %q, want the VCEK once", got)

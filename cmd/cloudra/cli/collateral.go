@@ -61,29 +61,25 @@ PCK CRLs, TCB Info and QE Identity from Intel PCS) and write it to DIR, a folder
 				return undecided(err, "")
 			}
 			fetcher := newFetcher(env, cacheDir, verbose)
-			// The verifiers name what is missing; revocation lists, which a
-			// verification only warns about, are fetched below.
+			// The verifiers name what is missing (platform.VerifyFetching
+			// fetches it); revocation lists, which a verification only
+			// warns about, are fetched below.
 			fetched := &cloudra.Collateral{}
 			in := platform.Input{Bundle: bundle, Collateral: col, Policy: policy.Default(), Options: cloudra.Options{Time: t, AllowTestRoots: true}}
-			for round := 0; round < 4; round++ {
-				_, verr := decided(vs.Verify(cmd.Context(), in))
-				var miss *cloudra.MissingCollateralError
-				if !errors.As(verr, &miss) {
-					break
+			o := platform.FetchOptions{MaxRounds: 4,
+				Progress: func(ev string) { fmt.Fprintf(env.Stderr, "cloudra: %s\n", ev) },
+				Rewrite:  func(u string) string { return rebase(u, kdsURL, pcsURL) },
+				Fetched:  func(c *cloudra.Collateral) { fetched.Merge(c) }}
+			_, verr := vs.VerifyFetching(cmd.Context(), in, fetcher, o)
+			in.Collateral.Merge(fetched)
+			if fe := (*platform.FetchError)(nil); errors.As(verr, &fe) {
+				if len(fetched.Certificates)+len(fetched.CRLs)+len(fetched.Documents) == 0 {
+					return undecided(fmt.Errorf("fetching collateral: %w", errors.Join(fe.Errs...)), "check the network, or fetch on a machine that has it")
 				}
-				c, got, ferrs := fetchRefs(cmd.Context(), env, fetcher, miss.Items, kdsURL, pcsURL, false)
-				fetched.Merge(c)
-				in.Collateral.Merge(c)
-				if got == 0 {
-					if len(fetched.Certificates)+len(fetched.CRLs)+len(fetched.Documents) == 0 {
-						return undecided(fmt.Errorf("fetching collateral: %w", errors.Join(ferrs...)), "check the network, or fetch on a machine that has it")
-					}
-					// Some collateral arrived; what is still missing is
-					// named so that an offline verification knows.
-					for _, e := range ferrs {
-						fmt.Fprintf(env.Stderr, "cloudra: warning: not fetched: %v\n", e)
-					}
-					break
+				// Some collateral arrived; what is still missing is
+				// named so that an offline verification knows.
+				for _, e := range fe.Errs {
+					fmt.Fprintf(env.Stderr, "cloudra: warning: not fetched: %v\n", e)
 				}
 			}
 			// Revocation lists are optional to a verification (fail-open by

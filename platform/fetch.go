@@ -117,7 +117,7 @@ func (v *Verifiers) VerifyFetching(ctx context.Context, in Input, f collateral.F
 	}
 	for round := 0; ; round++ {
 		res, err := v.verifyOnce(ctx, in, o.VerifyTimeout)
-		if rej := (*cloudra.RejectedError)(nil); err == nil || errors.As(err, &rej) && res != nil {
+		if err == nil || errors.Is(err, cloudra.ErrRejected) && res != nil {
 			// Decided: a pass, or a rejection with its result.
 			res.Warnings = append(res.Warnings, warnings...)
 			return res, err

@@ -379,7 +379,7 @@ func (s *Server) verifyFetching(ctx context.Context, in platform.Input) (*cloudr
 	res, err := s.cfg.Verifiers.VerifyFetching(ctx, in, s.cfg.Fetcher,
 		platform.FetchOptions{MaxRounds: maxFetchRounds, VerifyTimeout: s.cfg.VerifyTimeout})
 	// A rejection is a verdict, answered with the result like a pass.
-	if rej := (*cloudra.RejectedError)(nil); err == nil || errors.As(err, &rej) && res != nil {
+	if err == nil || errors.Is(err, cloudra.ErrRejected) && res != nil {
 		return res, nil
 	}
 	var miss *cloudra.MissingCollateralError

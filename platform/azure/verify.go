@@ -144,7 +144,7 @@ func (v *Verifier) Verify(ctx context.Context, ev Evidence, col *cloudra.Collate
 // asResult takes a part's rejection as its result: only an error that
 // leaves no result stops the composite verification.
 func asResult(res *cloudra.Result, err error) (*cloudra.Result, error) {
-	if rej := (*cloudra.RejectedError)(nil); errors.As(err, &rej) && res != nil {
+	if errors.Is(err, cloudra.ErrRejected) && res != nil {
 		return res, nil
 	}
 	return res, err

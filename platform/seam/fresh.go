@@ -61,7 +61,7 @@ func sortedKinds[V any](m map[cloudra.Kind]V) []cloudra.Kind {
 // any other error: a platform adds its own checks to a rejected result, a
 // composite keeps a rejected part, and both then return r, r.Err().
 func Decided(r *cloudra.Result, err error) (*cloudra.Result, error) {
-	if rej := (*cloudra.RejectedError)(nil); errors.As(err, &rej) && r != nil {
+	if errors.Is(err, cloudra.ErrRejected) && r != nil {
 		return r, nil
 	}
 	return r, err

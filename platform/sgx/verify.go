@@ -91,7 +91,7 @@ func (v *Verifier) verify(ctx context.Context, ev Evidence, col *cloudra.Collate
 			return pcs.EvaluateSGX(info, ext.CompSVN, ext.PCESVN)
 		},
 	}, opts)
-	if rej := (*cloudra.RejectedError)(nil); err != nil && !errors.As(err, &rej) {
+	if err != nil && !errors.Is(err, cloudra.ErrRejected) {
 		return nil, fmt.Errorf("sgx: %w", err)
 	}
 	if out.Authentic {

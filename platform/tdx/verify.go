@@ -116,7 +116,7 @@ func (v *Verifier) verify(ctx context.Context, ev Evidence, col *cloudra.Collate
 			return info.CheckTDXModule(body.MRSignerSEAM, body.SEAMAttributes, body.TEETCBSVN)
 		},
 	}, opts)
-	if rej := (*cloudra.RejectedError)(nil); err != nil && !errors.As(err, &rej) {
+	if err != nil && !errors.Is(err, cloudra.ErrRejected) {
 		return nil, fmt.Errorf("tdx: %w", err)
 	}
 	if out.Authentic {

@@ -55,7 +55,7 @@ var errRejected = errors.New("evidence rejected")
 // printed and the exit code is 1, as for any result. Only an error that
 // leaves no result means "could not decide".
 func decided(res *cloudra.Result, err error) (*cloudra.Result, error) {
-	if rej := (*cloudra.RejectedError)(nil); errors.As(err, &rej) && res != nil {
+	if errors.Is(err, cloudra.ErrRejected) && res != nil {
 		return res, nil
 	}
 	return res, err

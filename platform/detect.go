@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/cloudra/cloudra"
 )
@@ -42,7 +43,11 @@ func Detect(data []byte) (cloudra.Kind, []byte, error) {
 	if k := detectBinary(data); k != "" {
 		return k, data, nil
 	}
-	return "", nil, fmt.Errorf("%w: not an SEV-SNP report, DCAP quote, Azure HCL report, TPM quote or event log", ErrUnknownArtifact)
+	names := make([]string, 0, len(platforms))
+	for _, p := range platforms {
+		names = append(names, p.Name())
+	}
+	return "", nil, fmt.Errorf("%w: no platform recognises it (%s)", ErrUnknownArtifact, strings.Join(names, ", "))
 }
 
 func detectBinary(b []byte) cloudra.Kind {

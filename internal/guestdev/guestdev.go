@@ -96,3 +96,30 @@ func OpenCharDevice(path string) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// Use opens the device node at path with open, hands it to use and closes
+// it again: the device packages open the node per request, so that no
+// descriptor outlives a report. A failed close fails the request.
+func Use[D io.Closer, R any](pkg, path string, open func(string) (D, error), use func(D) (R, error)) (r R, err error) {
+	d, err := open(path)
+	if err != nil {
+		return r, fmt.Errorf("%s: open %s: %w", pkg, path, err)
+	}
+	defer func() {
+		if cerr := d.Close(); cerr != nil && err == nil {
+			var zero R
+			r, err = zero, fmt.Errorf("%s: close %s: %w", pkg, path, cerr)
+		}
+	}()
+	return use(d)
+}
+
+// NotHere reports whether err, from a device package's Open, says this
+// machine is not the platform's guest (no interface, another platform's
+// configfs-tsm provider, no configfs-tsm, not Linux) rather than an
+// interface that is there and failed. noInterface and unsupported are the
+// package's [Platform.NoInterface] and [Platform.Unsupported].
+func NotHere(err, noInterface, unsupported error) bool {
+	return errors.Is(err, noInterface) || errors.Is(err, unsupported) ||
+		errors.Is(err, tsm.ErrProvider) || errors.Is(err, tsm.ErrUnavailable)
+}

@@ -70,3 +70,23 @@ type notAvailable struct{ err error }
 func (e notAvailable) Error() string        { return e.err.Error() }
 func (e notAvailable) Unwrap() error        { return e.err }
 func (e notAvailable) Is(target error) bool { return target == ErrNotAvailable }
+
+// Open is how a collector's Collect gets its provider: after checking ctx,
+// sim's when sim is set (a simulated platform's, with the collateral that
+// travels with its evidence), else open's, whose error is marked
+// [ErrNotAvailable] when notHere says this machine lacks the platform's
+// interface.
+func Open[P any](ctx context.Context, sim func() (P, []cloudra.Artifact, error), open func() (P, error), notHere func(error) bool) (P, []cloudra.Artifact, error) {
+	var zero P
+	if err := ctx.Err(); err != nil {
+		return zero, nil, err
+	}
+	if sim != nil {
+		return sim()
+	}
+	p, err := open()
+	if err != nil && notHere(err) {
+		err = NotAvailable(err)
+	}
+	return p, nil, err
+}

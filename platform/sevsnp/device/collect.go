@@ -2,12 +2,11 @@ package device
 
 import (
 	"context"
-	"errors"
 	"strconv"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/guestdev"
 	"github.com/cloudra/cloudra/platform/acquire"
-	"github.com/cloudra/cloudra/platform/tsm"
 )
 
 // Platform is the name of the platform this package collects for, as its
@@ -63,7 +62,4 @@ func (c *Collector) Collect(ctx context.Context, req acquire.Request) (*acquire.
 
 // notHere reports whether Open's error says this machine is not an SEV-SNP
 // guest, rather than an interface that is there and failed.
-func notHere(err error) bool {
-	return errors.Is(err, ErrNoInterface) || errors.Is(err, ErrUnsupportedOS) ||
-		errors.Is(err, tsm.ErrProvider) || errors.Is(err, tsm.ErrUnavailable)
-}
+func notHere(err error) bool { return guestdev.NotHere(err, ErrNoInterface, ErrUnsupportedOS) }

@@ -151,16 +151,15 @@ type devProvider struct {
 // maxGrow bounds the certificate-buffer retries.
 const maxGrow = 3
 
-func (p *devProvider) Report(reportData [64]byte, vmpl uint32) (raw *Raw, err error) {
-	d, err := p.open(p.path)
-	if err != nil {
-		return nil, fmt.Errorf("sevsnp/device: open %s: %w", p.path, err)
-	}
-	defer func() {
-		if cerr := d.Close(); cerr != nil && err == nil {
-			raw, err = nil, fmt.Errorf("sevsnp/device: close %s: %w", p.path, cerr)
-		}
-	}()
+func (p *devProvider) Report(reportData [64]byte, vmpl uint32) (*Raw, error) {
+	return guestdev.Use("sevsnp/device", p.path, p.open, func(d Device) (*Raw, error) {
+		return p.report(d, reportData, vmpl)
+	})
+}
+
+// report asks the open device d for a report (SNP_GET_REPORT, or
+// SNP_GET_EXT_REPORT when extended evidence is wanted).
+func (p *devProvider) report(d Device, reportData [64]byte, vmpl uint32) (*Raw, error) {
 	var resp ReportResp
 	req := ReportReq{UserData: reportData, VMPL: vmpl}
 	if !p.extended {

@@ -32,17 +32,7 @@ func (c *Collector) Platform() string { return Platform }
 // enclave is [acquire.ErrNotAvailable]; the error's message is Open's. A
 // Gramine enclave without DCAP attestation is an error of its own.
 func (c *Collector) Collect(ctx context.Context, req acquire.Request) (*acquire.Evidence, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	var p Provider
-	var col []cloudra.Artifact
-	var err error
-	if c.Open != nil {
-		p, col, err = c.Open()
-	} else if p, err = Open(c.Options); errors.Is(err, ErrNoInterface) {
-		err = acquire.NotAvailable(err)
-	}
+	p, col, err := acquire.Open(ctx, c.Open, func() (Provider, error) { return Open(c.Options) }, notHere)
 	if err != nil {
 		return nil, err
 	}
@@ -55,3 +45,7 @@ func (c *Collector) Collect(ctx context.Context, req acquire.Request) (*acquire.
 		Meta: map[string]string{"interface": raw.Interface, "attestation_type": raw.AttestationType},
 	}}}, nil
 }
+
+// notHere reports whether Open's error says this process runs outside a
+// Gramine enclave.
+func notHere(err error) bool { return errors.Is(err, ErrNoInterface) }

@@ -2,11 +2,10 @@ package device
 
 import (
 	"context"
-	"errors"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/guestdev"
 	"github.com/cloudra/cloudra/platform/acquire"
-	"github.com/cloudra/cloudra/platform/tsm"
 )
 
 // Platform is the name of the platform this package collects for, as its
@@ -38,17 +37,7 @@ func (c *Collector) Platform() string { return Platform }
 // [acquire.ErrNotAvailable]; the error's message is Open's. A missing or
 // unreadable CCEL is no error: the evidence goes without it.
 func (c *Collector) Collect(ctx context.Context, req acquire.Request) (*acquire.Evidence, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	var p Provider
-	var col []cloudra.Artifact
-	var err error
-	if c.Open != nil {
-		p, col, err = c.Open()
-	} else if p, err = Open(c.Options); notHere(err) {
-		err = acquire.NotAvailable(err)
-	}
+	p, col, err := acquire.Open(ctx, c.Open, func() (Provider, error) { return Open(c.Options) }, notHere)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +66,4 @@ func (c *Collector) Collect(ctx context.Context, req acquire.Request) (*acquire.
 
 // notHere reports whether Open's error says this machine is not a TDX
 // guest, rather than an interface that is there and failed.
-func notHere(err error) bool {
-	return errors.Is(err, ErrNoInterface) || errors.Is(err, ErrUnsupportedOS) ||
-		errors.Is(err, tsm.ErrProvider) || errors.Is(err, tsm.ErrUnavailable)
-}
+func notHere(err error) bool { return guestdev.NotHere(err, ErrNoInterface, ErrUnsupportedOS) }

@@ -149,16 +149,14 @@ type devProvider struct {
 	open func(string) (Device, error)
 }
 
-func (p *devProvider) Report(reportData [64]byte) (raw *Raw, err error) {
-	d, err := p.open(p.path)
-	if err != nil {
-		return nil, fmt.Errorf("tdx/device: open %s: %w", p.path, err)
-	}
-	defer func() {
-		if cerr := d.Close(); cerr != nil && err == nil {
-			raw, err = nil, fmt.Errorf("tdx/device: close %s: %w", p.path, cerr)
-		}
-	}()
+func (p *devProvider) Report(reportData [64]byte) (*Raw, error) {
+	return guestdev.Use("tdx/device", p.path, p.open, func(d Device) (*Raw, error) {
+		return report(d, reportData)
+	})
+}
+
+// report asks the open device d for a TDREPORT (TDX_CMD_GET_REPORT0).
+func report(d Device, reportData [64]byte) (*Raw, error) {
 	req := &ReportReq{ReportData: reportData}
 	if err := d.GetReport0(req); err != nil {
 		return nil, fmt.Errorf("tdx/device: TDX_CMD_GET_REPORT0: %w", err)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/boundedmap"
 	"github.com/cloudra/cloudra/internal/lebytes"
 )
 
@@ -79,12 +80,7 @@ func (v *Verifier) leaf(h [32]byte, parsed *x509.Certificate, der []byte) (*leaf
 		parsed = c
 	}
 	e = newLeafEntry(parsed, h)
-	v.mu.Lock()
-	if len(v.leaves) >= maxCache {
-		clear(v.leaves)
-	}
-	v.leaves[h] = e
-	v.mu.Unlock()
+	boundedmap.Store(&v.mu, v.leaves, maxCache, h, e)
 	return e, nil
 }
 
@@ -708,12 +704,7 @@ func (v *Verifier) verifyChain(leaf *leafEntry, product string, inters []*x509.C
 	if err != nil {
 		return nil, err
 	}
-	v.mu.Lock()
-	if len(v.chains) >= maxCache {
-		clear(v.chains)
-	}
-	v.chains[key] = ce
-	v.mu.Unlock()
+	boundedmap.Store(&v.mu, v.chains, maxCache, key, ce)
 	return ce, nil
 }
 
@@ -728,12 +719,7 @@ func (v *Verifier) crlSignature(crl *x509.RevocationList, ark *x509.Certificate,
 		return sigErr
 	}
 	sigErr = crl.CheckSignatureFrom(ark)
-	v.mu.Lock()
-	if len(v.crls) >= maxCache {
-		clear(v.crls)
-	}
-	v.crls[key] = sigErr
-	v.mu.Unlock()
+	boundedmap.Store(&v.mu, v.crls, maxCache, key, sigErr)
 	return sigErr
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/boundedmap"
 	"github.com/cloudra/cloudra/platform/dcap"
 	"github.com/cloudra/cloudra/platform/dcap/pcs"
 )
@@ -367,12 +368,7 @@ func (e *Engine) chain(cd dcap.CertificationData, roots []*x509.Certificate, t t
 	if err != nil {
 		return nil, err
 	}
-	e.mu.Lock()
-	if len(e.chains) >= maxCacheEntries {
-		clear(e.chains)
-	}
-	e.chains[string(cd.Data)] = &chainEntry{chain: c}
-	e.mu.Unlock()
+	boundedmap.Store(&e.mu, e.chains, maxCacheEntries, string(cd.Data), &chainEntry{chain: c})
 	return c, nil
 }
 
@@ -420,12 +416,7 @@ func (e *Engine) collateral(ctx context.Context, res *cloudra.Result, r Request,
 	}
 	ent.lo, ent.hi = interval(p, c, t, s.bounds)
 	if ent.lo.Before(t) && t.Before(ent.hi) {
-		e.mu.Lock()
-		if len(e.colls) >= maxCacheEntries {
-			clear(e.colls)
-		}
-		e.colls[key] = ent
-		e.mu.Unlock()
+		boundedmap.Store(&e.mu, e.colls, maxCacheEntries, key, ent)
 	}
 	return ent, nil
 }
@@ -440,12 +431,7 @@ func (e *Engine) pemChain(b []byte) []*x509.Certificate {
 		return certs
 	}
 	certs = pcs.ParsePEMChain(b)
-	e.mu.Lock()
-	if len(e.pems) >= maxCacheEntries {
-		clear(e.pems)
-	}
-	e.pems[string(b)] = certs
-	e.mu.Unlock()
+	boundedmap.Store(&e.mu, e.pems, maxCacheEntries, string(b), certs)
 	return certs
 }
 

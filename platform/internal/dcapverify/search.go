@@ -851,10 +851,7 @@ func (s *search) tcbInfo(tee pcs.TEE, fmspc [6]byte) (*pcs.TCBInfo, error) {
 	case otherTEE:
 		return nil, fmt.Errorf("pcs: the collateral holds TCB Info for FMSPC %x but not for %s (hint: fetch %s): %w", fmspc, tee, pcs.TCBInfoURL("", tee, fmspc), pcs.ErrMismatch)
 	}
-	return nil, fmt.Errorf("pcs: %w: %w", pcs.ErrNotFound, &cloudra.MissingCollateralError{Items: []cloudra.CollateralRef{{
-		What: fmt.Sprintf("%s TCB Info for FMSPC %x", tee, fmspc),
-		URL:  pcs.TCBInfoURL("", tee, fmspc),
-	}}})
+	return nil, notFound(fmt.Sprintf("%s TCB Info for FMSPC %x", tee, fmspc), pcs.TCBInfoURL("", tee, fmspc))
 }
 
 // qeIdentity is [pcs.FindQEIdentity] over the chosen documents.
@@ -883,10 +880,13 @@ func (s *search) qeIdentity(tee pcs.TEE) (*pcs.QEIdentity, error) {
 	case otherID != "":
 		return nil, fmt.Errorf("pcs: the collateral holds the %q identity but a %s quote needs %q (hint: fetch %s): %w", otherID, tee, qeID(tee), pcs.QEIdentityURL("", tee), pcs.ErrMismatch)
 	}
-	return nil, fmt.Errorf("pcs: %w: %w", pcs.ErrNotFound, &cloudra.MissingCollateralError{Items: []cloudra.CollateralRef{{
-		What: fmt.Sprintf("%s QE Identity", tee),
-		URL:  pcs.QEIdentityURL("", tee),
-	}}})
+	return nil, notFound(fmt.Sprintf("%s QE Identity", tee), pcs.QEIdentityURL("", tee))
+}
+
+// notFound is the error for a PCS document the collateral does not hold:
+// what it is and the PCS URL that serves it.
+func notFound(what, url string) error {
+	return fmt.Errorf("pcs: %w: %w", pcs.ErrNotFound, &cloudra.MissingCollateralError{Items: []cloudra.CollateralRef{{What: what, URL: url}}})
 }
 
 // pckCandidates reduces col to the certificates that can form the PCK chain

@@ -145,16 +145,26 @@ func publicFromSPKI(der []byte) (*Public, error) {
 	if err != nil {
 		return nil, &ParseError{What: "SubjectPublicKeyInfo", Err: err}
 	}
-	p := &Public{Key: k, Scheme: AlgNull}
+	p, ok := publicOf(k)
+	if !ok {
+		return nil, perr("SubjectPublicKeyInfo", "unsupported key type %T", k)
+	}
+	return p.withFingerprint()
+}
+
+// publicOf describes a bare public key, with no scheme and no Name; ok is
+// false for a key that is neither RSA nor ECC (its Type is then zero).
+func publicOf(k crypto.PublicKey) (p *Public, ok bool) {
+	p = &Public{Key: k, Scheme: AlgNull}
 	switch k.(type) {
 	case *rsa.PublicKey:
 		p.Type = AlgRSA
 	case *ecdsa.PublicKey:
 		p.Type = AlgECC
 	default:
-		return nil, perr("SubjectPublicKeyInfo", "unsupported key type %T", k)
+		return p, false
 	}
-	return p.withFingerprint()
+	return p, true
 }
 
 // ParseTPMTPublic parses a TPMT_PUBLIC (Part 2, §12.2.4) of an RSA or ECC

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/x509"
@@ -58,13 +56,7 @@ type AK struct {
 
 // AKFromKey wraps a bare public key.
 func AKFromKey(k crypto.PublicKey) AK {
-	p := &Public{Key: k, Scheme: AlgNull}
-	switch k.(type) {
-	case *rsa.PublicKey:
-		p.Type = AlgRSA
-	case *ecdsa.PublicKey:
-		p.Type = AlgECC
-	}
+	p, _ := publicOf(k)
 	return AK{Public: p}
 }
 

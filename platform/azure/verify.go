@@ -246,10 +246,7 @@ func (s *verification) snpReport(ctx context.Context, col *cloudra.Collateral) e
 	if s.pol.SEVSNP != nil {
 		sp = *s.pol.SEVSNP
 	}
-	if len(s.expectedUD) == 0 && len(sp.ReportData) > 0 {
-		s.expectedUD, s.udSource = sp.ReportData, "sev-snp report-data"
-	}
-	sp.ReportData = nil
+	s.takeReportData(&sp.ReportData, "sev-snp report-data")
 	vmpl := uint32(0)
 	sp.VMPL = &vmpl
 	hw, err := asResult(s.v.snp.Verify(ctx, sevsnp.Evidence{Report: s.h.HardwareReport, Product: s.ev.Product}, col, &sp, s.opts))
@@ -258,6 +255,18 @@ func (s *verification) snpReport(ctx context.Context, col *cloudra.Collateral) e
 	}
 	s.hw, s.boundRD = hw, s.h.SNP.ReportData
 	return nil
+}
+
+// takeReportData moves the hardware section's report-data (the policy
+// section named source) out of the section: the hardware report carries
+// the hash of the runtime claims there, and the section's value becomes
+// the user-data the echo must carry unless the caller or the azure section
+// already named one.
+func (s *verification) takeReportData(rd *cloudra.HexBytes, source string) {
+	if len(s.expectedUD) == 0 && len(*rd) > 0 {
+		s.expectedUD, s.udSource = *rd, source
+	}
+	*rd = nil
 }
 
 // tdQuote verifies the TD quote and that it quotes the TDREPORT of the HCL
@@ -275,10 +284,7 @@ func (s *verification) tdQuote(ctx context.Context, col *cloudra.Collateral) err
 	if s.pol.TDX != nil {
 		tp = *s.pol.TDX
 	}
-	if len(s.expectedUD) == 0 && len(tp.ReportData) > 0 {
-		s.expectedUD, s.udSource = tp.ReportData, "tdx report-data"
-	}
-	tp.ReportData = nil
+	s.takeReportData(&tp.ReportData, "tdx report-data")
 	if tp.RequireSEPTVEDisable == nil {
 		tp.RequireSEPTVEDisable = policy.Bool(false)
 	}

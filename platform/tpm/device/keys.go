@@ -534,18 +534,7 @@ func EnsureEK(t transport.TPM, alg Alg, handle uint32) (*Key, error) {
 		return nil, classify(err, "create "+want, "endorsement")
 	}
 	defer flush(t, cp.ObjectHandle)
-	if err := persist(t, cp.ObjectHandle, cp.Name, handle, "EK"); err != nil {
-		return nil, err
-	}
-	k, _, err = readKey(t, handle)
-	if err != nil {
-		return nil, err
-	}
-	if k == nil {
-		return nil, fmt.Errorf("device: EK not found at 0x%08x after persisting it", handle)
-	}
-	k.Created = true
-	return k, nil
+	return persist(t, cp.ObjectHandle, cp.Name, handle, "EK")
 }
 
 // EnsureAK returns the attestation key of alg at handle (0 = 0x81000002),
@@ -634,29 +623,30 @@ func EnsureAK(t transport.TPM, alg Alg, handle, ekHandle uint32) (*Key, error) {
 		return nil, classify(err, "load "+want, "endorsement")
 	}
 	defer flush(t, ld.ObjectHandle)
-	if err := persist(t, ld.ObjectHandle, ld.Name, handle, "AK"); err != nil {
-		return nil, err
-	}
-	k, _, err = readKey(t, handle)
-	if err != nil {
-		return nil, err
-	}
-	if k == nil {
-		return nil, fmt.Errorf("device: AK not found at 0x%08x after persisting it", handle)
-	}
-	k.Created = true
-	return k, nil
+	return persist(t, ld.ObjectHandle, ld.Name, handle, "AK")
 }
 
 // persist makes a loaded object persistent (TPM2_EvictControl, owner
-// authorization with the empty password).
-func persist(t transport.TPM, obj tpm2.TPMHandle, name tpm2.TPM2BName, handle uint32, what string) error {
+// authorization with the empty password) and returns the key now at
+// handle, marked Created.
+func persist(t transport.TPM, obj tpm2.TPMHandle, name tpm2.TPM2BName, handle uint32, what string) (*Key, error) {
 	_, err := tpm2.EvictControl{
 		Auth:             tpm2.AuthHandle{Handle: tpm2.TPMRHOwner, Auth: tpm2.PasswordAuth(nil)},
 		ObjectHandle:     tpm2.NamedHandle{Handle: obj, Name: name},
 		PersistentHandle: tpm2.TPMIDHPersistent(handle),
 	}.Execute(t)
-	return classify(err, fmt.Sprintf("persist %s at 0x%08x", what, handle), "owner")
+	if err := classify(err, fmt.Sprintf("persist %s at 0x%08x", what, handle), "owner"); err != nil {
+		return nil, err
+	}
+	k, _, err := readKey(t, handle)
+	if err != nil {
+		return nil, err
+	}
+	if k == nil {
+		return nil, fmt.Errorf("device: %s not found at 0x%08x after persisting it", what, handle)
+	}
+	k.Created = true
+	return k, nil
 }
 
 // Evict removes a persistent object (owner authorization).

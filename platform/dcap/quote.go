@@ -191,13 +191,8 @@ func ParseQuote(b []byte) (Quote, error) {
 		if err := q.Body.parse(body); err != nil {
 			return nil, err
 		}
-		q.Signed = b[:len(b)-s.Len()]
-		if err := readSigData(&s, 3, &q.Sig); err != nil {
-			return nil, err
-		}
-		q.Raw = b[:len(b)-s.Len()]
 		var err error
-		q.Pad, err = padding(s)
+		q.Signed, q.Raw, q.Pad, err = readTail(b, &s, 3, &q.Sig)
 		return nilIfErr(q, err)
 	case 4:
 		q := &QuoteV4{Header: h}
@@ -208,13 +203,8 @@ func ParseQuote(b []byte) (Quote, error) {
 		if err := q.Body.parse(body, false); err != nil {
 			return nil, err
 		}
-		q.Signed = b[:len(b)-s.Len()]
-		if err := readSigData(&s, 4, &q.Sig); err != nil {
-			return nil, err
-		}
-		q.Raw = b[:len(b)-s.Len()]
 		var err error
-		q.Pad, err = padding(s)
+		q.Signed, q.Raw, q.Pad, err = readTail(b, &s, 4, &q.Sig)
 		return nilIfErr(q, err)
 	default: // 5, checked by parseHeader
 		q := &QuoteV5{Header: h}
@@ -246,15 +236,23 @@ func ParseQuote(b []byte) (Quote, error) {
 		if err := q.Body.parse(body, v15); err != nil {
 			return nil, err
 		}
-		q.Signed = b[:len(b)-s.Len()]
-		if err := readSigData(&s, 5, &q.Sig); err != nil {
-			return nil, err
-		}
-		q.Raw = b[:len(b)-s.Len()]
 		var err error
-		q.Pad, err = padding(s)
+		q.Signed, q.Raw, q.Pad, err = readTail(b, &s, 5, &q.Sig)
 		return nilIfErr(q, err)
 	}
+}
+
+// readTail reads what follows a quote's body from s, the rest of b: the
+// signature data (into sig) and the zero padding. signed is b up to the
+// signature data, raw b up to the padding, pad the padding's length.
+func readTail(b []byte, s *lebytes.String, version int, sig *SignatureData) (signed, raw []byte, pad int, err error) {
+	signed = b[:len(b)-s.Len()]
+	if err := readSigData(s, version, sig); err != nil {
+		return nil, nil, 0, err
+	}
+	raw = b[:len(b)-s.Len()]
+	pad, err = padding(*s)
+	return signed, raw, pad, err
 }
 
 func nilIfErr(q Quote, err error) (Quote, error) {

@@ -297,10 +297,7 @@ func FindTCBInfo(col *cloudra.Collateral, tee TEE, fmspc [6]byte, root *x509.Cer
 	if otherTEE {
 		return nil, fmt.Errorf("pcs: the collateral holds TCB Info for FMSPC %x but not for %s (hint: fetch %s): %w", fmspc, tee, TCBInfoURL("", tee, fmspc), ErrMismatch)
 	}
-	return nil, fmt.Errorf("pcs: %w: %w", ErrNotFound, &cloudra.MissingCollateralError{Items: []cloudra.CollateralRef{{
-		What: fmt.Sprintf("%s TCB Info for FMSPC %x", tee, fmspc),
-		URL:  TCBInfoURL("", tee, fmspc),
-	}}})
+	return nil, notFound(fmt.Sprintf("%s TCB Info for FMSPC %x", tee, fmspc), TCBInfoURL("", tee, fmspc))
 }
 
 // FindQEIdentity returns the quoting-enclave identity of col for tee ("QE"
@@ -342,10 +339,13 @@ func FindQEIdentity(col *cloudra.Collateral, tee TEE, root *x509.Certificate, at
 	if other != "" {
 		return nil, fmt.Errorf("pcs: the collateral holds the %q identity but a %s quote needs %q (hint: fetch %s): %w", other, tee, qeID(tee), QEIdentityURL("", tee), ErrMismatch)
 	}
-	return nil, fmt.Errorf("pcs: %w: %w", ErrNotFound, &cloudra.MissingCollateralError{Items: []cloudra.CollateralRef{{
-		What: fmt.Sprintf("%s QE Identity", tee),
-		URL:  QEIdentityURL("", tee),
-	}}})
+	return nil, notFound(fmt.Sprintf("%s QE Identity", tee), QEIdentityURL("", tee))
+}
+
+// notFound is the error for a document the collateral does not hold: what
+// it is and the PCS URL that serves it.
+func notFound(what, url string) error {
+	return fmt.Errorf("pcs: %w: %w", ErrNotFound, &cloudra.MissingCollateralError{Items: []cloudra.CollateralRef{{What: what, URL: url}}})
 }
 
 func qeID(tee TEE) string {

@@ -4,15 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/cloudra/cloudra"
-	"github.com/cloudra/cloudra/internal/simroots"
-	"github.com/cloudra/cloudra/internal/vectortest"
 	"github.com/cloudra/cloudra/platform"
 )
 
@@ -20,22 +15,10 @@ import (
 // cannot be read is a warning in the result naming it, and is named in the
 // missing-collateral error when nothing else can stand in for it.
 func TestUnreadableBundleCollateralIsAWarning(t *testing.T) {
-	dir := vectortest.Dir(t)
-	report, err := os.ReadFile(filepath.Join(dir, "snp/oak-milan-oc-release/report.bin"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	vcek, err := os.ReadFile(filepath.Join(dir, "snp/oak-milan-oc-release/vcek.der"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	report, vcek, at := oakMilan(t)
 	corrupt := bytes.Clone(vcek)
 	corrupt[8] = 0x05 // the TBS version tag
-	at, _ := time.Parse(time.RFC3339, "2025-01-16T21:21:54Z")
-	vs, err := platform.New(platform.WithTestRoots(simroots.Demo))
-	if err != nil {
-		t.Fatal(err)
-	}
+	vs := newVerifiers(t)
 	verify := func(items ...cloudra.Artifact) (*cloudra.Result, error) {
 		return vs.Verify(context.Background(), platform.Input{
 			Bundle: &cloudra.Bundle{Schema: cloudra.EvidenceSchema,

@@ -11,8 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -20,7 +18,6 @@ import (
 
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/collateral"
-	"github.com/cloudra/cloudra/internal/vectortest"
 	"github.com/cloudra/cloudra/platform"
 	"github.com/cloudra/cloudra/platform/sevsnp"
 	"github.com/cloudra/cloudra/policy"
@@ -55,16 +52,7 @@ func (m *memFetcher) calls() []string {
 // lacks (the AMD chain above it is compiled in).
 func fetchFixture(t *testing.T) (platform.Input, []byte) {
 	t.Helper()
-	dir := vectortest.Dir(t)
-	report, err := os.ReadFile(filepath.Join(dir, "snp/oak-milan-oc-release/report.bin"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	vcek, err := os.ReadFile(filepath.Join(dir, "snp/oak-milan-oc-release/vcek.der"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	at, _ := time.Parse(time.RFC3339, "2025-01-16T21:21:54Z")
+	report, vcek, at := oakMilan(t)
 	return platform.Input{
 		Bundle: &cloudra.Bundle{Schema: cloudra.EvidenceSchema,
 			Artifacts: []cloudra.Artifact{{Kind: cloudra.KindSNPReport, Data: report,

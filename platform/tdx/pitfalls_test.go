@@ -49,6 +49,16 @@ func run(t testing.TB, v *Verifier, k *dcaptest.Kit, quote []byte, col *cloudra.
 	return res
 }
 
+// tdBodyQuote is a v4 quote of k whose TD 1.0 body is dcaptest.TDBody
+// after edit.
+func tdBodyQuote(k *dcaptest.Kit, edit func(r *dcap.TDReport)) []byte {
+	q := k.TDQuote(4, false)
+	r := dcaptest.TDBody(false)
+	edit(r)
+	q.Body = r.Marshal()
+	return q.Bytes()
+}
+
 func TestForgedPositive(t *testing.T) {
 	k := testKit()
 	v := forgedVerifier(t, k)
@@ -345,25 +355,13 @@ func TestLevelMatching(t *testing.T) {
 		}
 	})
 	t.Run("MRSIGNERSEAM differs", func(t *testing.T) {
-		q := k.TDQuote(4, false)
-		r := dcaptest.TDBody(false)
-		r.MRSignerSEAM[0] = 1
-		q.Body = r.Marshal()
-		checktest.WantFail(t, run(t, v, k, q.Bytes(), k.Collateral(true), nil), "tdx-module.identity", cloudra.ClassPolicy)
+		checktest.WantFail(t, run(t, v, k, tdBodyQuote(k, func(r *dcap.TDReport) { r.MRSignerSEAM[0] = 1 }), k.Collateral(true), nil), "tdx-module.identity", cloudra.ClassPolicy)
 	})
 	t.Run("SEAM_ATTRIBUTES set", func(t *testing.T) {
-		q := k.TDQuote(4, false)
-		r := dcaptest.TDBody(false)
-		r.SEAMAttributes[0] = 1
-		q.Body = r.Marshal()
-		checktest.WantFail(t, run(t, v, k, q.Bytes(), k.Collateral(true), nil), "tdx-module.identity", cloudra.ClassPolicy)
+		checktest.WantFail(t, run(t, v, k, tdBodyQuote(k, func(r *dcap.TDReport) { r.SEAMAttributes[0] = 1 }), k.Collateral(true), nil), "tdx-module.identity", cloudra.ClassPolicy)
 	})
 	t.Run("module ISVSVN below its levels", func(t *testing.T) {
-		q := k.TDQuote(4, false)
-		r := dcaptest.TDBody(false)
-		r.TEETCBSVN[0] = 1
-		q.Body = r.Marshal()
-		res := run(t, v, k, q.Bytes(), k.Collateral(true), nil)
+		res := run(t, v, k, tdBodyQuote(k, func(r *dcap.TDReport) { r.TEETCBSVN[0] = 1 }), k.Collateral(true), nil)
 		checktest.WantFail(t, res, "tcb.status", cloudra.ClassPolicy)
 	})
 	t.Run("Intel skip rule for TEE_TCB_SVN[0..1]", func(t *testing.T) {
@@ -386,11 +384,7 @@ func TestLevelMatching(t *testing.T) {
 		checktest.WantFail(t, res, "tcb.status", cloudra.ClassPolicy)
 	})
 	t.Run("module OutOfDate, platform UpToDate", func(t *testing.T) {
-		q := k.TDQuote(4, false)
-		r := dcaptest.TDBody(false)
-		r.TEETCBSVN[0] = 3
-		q.Body = r.Marshal()
-		res := run(t, v, k, q.Bytes(), k.Collateral(true), nil)
+		res := run(t, v, k, tdBodyQuote(k, func(r *dcap.TDReport) { r.TEETCBSVN[0] = 3 }), k.Collateral(true), nil)
 		if res.TCB.Status != "OutOfDate" || !slices.Contains(res.TCB.Advisories, "INTEL-SA-00002") {
 			t.Fatalf("TCB %+v", res.TCB)
 		}
@@ -429,11 +423,7 @@ func TestTDAttributes(t *testing.T) {
 	k := testKit()
 	v := forgedVerifier(t, k)
 	quote := func(attrs uint64) []byte {
-		q := k.TDQuote(4, false)
-		r := dcaptest.TDBody(false)
-		binary.LittleEndian.PutUint64(r.TDAttributes[:], attrs)
-		q.Body = r.Marshal()
-		return q.Bytes()
+		return tdBodyQuote(k, func(r *dcap.TDReport) { binary.LittleEndian.PutUint64(r.TDAttributes[:], attrs) })
 	}
 	sept := uint64(dcap.TDAttrSEPTVEDisable)
 	checktest.WantFail(t, run(t, v, k, quote(sept|dcap.TDAttrDebug), k.Collateral(true), nil), "td-attributes.debug", cloudra.ClassPolicy)

@@ -178,13 +178,7 @@ func TestAuditCollateralExactBytes(t *testing.T) {
 func TestAuditLittleEndianSignature(t *testing.T) {
 	k, v := setup(t)
 	b := k.SGXQuote().Bytes()
-	q, err := dcap.ParseQuote(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	off := len(q.SignedBytes()) + 4
-	slices.Reverse(b[off : off+32])
-	slices.Reverse(b[off+32 : off+64])
+	dcaptest.LittleEndianSignature(t, b)
 	checktest.WantFail(t, run(t, v, k, b, k.Collateral(false), nil), "quote.signature", cloudra.ClassSig)
 }
 

@@ -501,13 +501,7 @@ func TestLittleEndianSignatureRejected(t *testing.T) {
 	k := testKit()
 	v := forgedVerifier(t, k)
 	b := k.TDQuote(4, false).Bytes()
-	q, err := dcap.ParseQuote(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	off := len(q.SignedBytes()) + 4
-	slices.Reverse(b[off : off+32])
-	slices.Reverse(b[off+32 : off+64])
+	dcaptest.LittleEndianSignature(t, b)
 	checktest.WantFail(t, run(t, v, k, b, k.Collateral(true), nil), "quote.signature", cloudra.ClassSig)
 }
 

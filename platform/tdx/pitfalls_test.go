@@ -59,6 +59,18 @@ func tdBodyQuote(k *dcaptest.Kit, edit func(r *dcap.TDReport)) []byte {
 	return q.Bytes()
 }
 
+// ppidQuote is a v4 quote of k whose certification data is an RSA-3072
+// encrypted PPID of 0xee bytes with k's CPUSVN, PCESVN and PCE-ID, and
+// that certification data.
+func ppidQuote(k *dcaptest.Kit) (*dcaptest.Quote, []byte) {
+	info := append(bytes.Repeat([]byte{0xee}, 384), k.CompSVN[:]...)
+	info = binary.LittleEndian.AppendUint16(info, k.PCESVN)
+	info = append(info, k.PCEID[:]...)
+	q := k.TDQuote(4, false)
+	q.CertType, q.CertData = dcap.CertTypePPIDRSA3072, info
+	return q, info
+}
+
 func TestForgedPositive(t *testing.T) {
 	k := testKit()
 	v := forgedVerifier(t, k)
@@ -598,11 +610,7 @@ func TestTestRootWithIntelName(t *testing.T) {
 func TestPCKFromCollateral(t *testing.T) {
 	k := testKit()
 	v := forgedVerifier(t, k)
-	info := append(bytes.Repeat([]byte{0xee}, 384), k.CompSVN[:]...)
-	info = binary.LittleEndian.AppendUint16(info, k.PCESVN)
-	info = append(info, k.PCEID[:]...)
-	q := k.TDQuote(4, false)
-	q.CertType, q.CertData = dcap.CertTypePPIDRSA3072, info
+	q, info := ppidQuote(k)
 	b := q.Bytes()
 
 	// Without the PCK certificate: no decision, and the PCS URL to get it.
@@ -647,11 +655,7 @@ func TestPCKFromCollateral(t *testing.T) {
 func TestPCKCandidatesCapped(t *testing.T) {
 	k := testKit()
 	v := forgedVerifier(t, k)
-	info := append(bytes.Repeat([]byte{0xee}, 384), k.CompSVN[:]...)
-	info = binary.LittleEndian.AppendUint16(info, k.PCESVN)
-	info = append(info, k.PCEID[:]...)
-	q := k.TDQuote(4, false)
-	q.CertType, q.CertData = dcap.CertTypePPIDRSA3072, info
+	q, _ := ppidQuote(k)
 	b := q.Bytes()
 	junk := &cloudra.Collateral{}
 	for range dcapverify.MaxPCKLeaves + 3 {

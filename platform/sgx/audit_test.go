@@ -56,19 +56,13 @@ func TestAuditQEIdentity(t *testing.T) {
 		qe := k.DefaultQEIdentity(false)
 		qe.Levels = []dcaptest.IdentityLevel{{ISVSVN: 9, Status: "UpToDate"}}
 		res := run(t, v, k, k.SGXQuote().Bytes(), k.CollateralWith(k.DefaultTCBInfo(false).Marshal(), qe.Marshal()), nil)
-		checktest.WantFail(t, res, "tcb.status", cloudra.ClassPolicy)
-		if res.TCB.Status != "NotSupported" {
-			t.Errorf("status %s", res.TCB.Status)
-		}
+		dcaptest.WantStatusFail(t, res, "NotSupported")
 	})
 	t.Run("QE OutOfDate, platform UpToDate (A3)", func(t *testing.T) {
 		q := k.SGXQuote()
 		q.QEReport.ISVSVN = 3
 		res := run(t, v, k, q.Bytes(), k.Collateral(false), nil)
-		checktest.WantFail(t, res, "tcb.status", cloudra.ClassPolicy)
-		if res.TCB.Status != "OutOfDate" {
-			t.Errorf("status %s", res.TCB.Status)
-		}
+		dcaptest.WantStatusFail(t, res, "OutOfDate")
 	})
 }
 

@@ -158,6 +158,23 @@ func TestFetchDCAP(t *testing.T) {
 	fetchedFolderVerifies(t, at, quote, "--pcs-url", srv.URL)
 }
 
+// cachedOffline verifies evidence at at through the server named by the
+// flags server (which it must ask want times in all) into a new cache,
+// then offline from that cache without naming the server.
+func cachedOffline(t *testing.T, at, evidence, name string, hits *atomic.Int32, want int32, server ...string) {
+	t.Helper()
+	cache := t.TempDir()
+	args := append([]string{"verify", at, "--cache-dir", cache}, server...)
+	code, out, errOut := runCLI(t, append(args, evidence)...)
+	if code != 0 || hits.Load() != want {
+		t.Fatalf("through the %s: exit %d after %d requests\n%s\n%s", name, code, hits.Load(), out, errOut)
+	}
+	code, out, errOut = runCLI(t, "verify", at, "--offline", "--cache-dir", cache, evidence)
+	if code != 0 {
+		t.Fatalf("offline without the %s flag: exit %d\n%s\n%s", name, code, out, errOut)
+	}
+}
+
 // TestCacheKeyedByIdentityNotMirror: collateral fetched through a mirror
 // (--kds-url) or a PCCS (--pcs-url) is cached as what it is, so a later
 // offline verification that does not name the mirror finds it.
@@ -165,29 +182,11 @@ func TestCacheKeyedByIdentityNotMirror(t *testing.T) {
 	vec := vectortest.Dir(t)
 	t.Run("kds-vcek", func(t *testing.T) {
 		report, srv, hits := genoaKDS(t)
-		cache := t.TempDir()
-		at := "--at=2025-08-08T17:21:41Z"
-		code, out, errOut := runCLI(t, "verify", at, "--cache-dir", cache, "--kds-url", srv.URL, report)
-		if code != 0 || hits.Load() != 1 {
-			t.Fatalf("through the mirror: exit %d after %d requests\n%s\n%s", code, hits.Load(), out, errOut)
-		}
-		code, out, errOut = runCLI(t, "verify", at, "--offline", "--cache-dir", cache, report)
-		if code != 0 {
-			t.Fatalf("offline without the mirror flag: exit %d\n%s\n%s", code, out, errOut)
-		}
+		cachedOffline(t, "--at=2025-08-08T17:21:41Z", report, "mirror", hits, 1, "--kds-url", srv.URL)
 	})
 	t.Run("pcs-tcb-info", func(t *testing.T) {
 		quote := filepath.Join(vec, "tdx/dcapqvl-v4-uptodate/quote.bin")
 		srv, hits := fakePCCS(t, filepath.Join(vec, "tdx/dcapqvl-v4-uptodate/collateral"))
-		cache := t.TempDir()
-		at := "--at=2025-07-01T00:00:00Z"
-		code, out, errOut := runCLI(t, "verify", at, "--cache-dir", cache, "--pcs-url", srv.URL, quote)
-		if code != 0 || hits.Load() != 4 {
-			t.Fatalf("through the PCCS: exit %d after %d requests\n%s\n%s", code, hits.Load(), out, errOut)
-		}
-		code, out, errOut = runCLI(t, "verify", at, "--offline", "--cache-dir", cache, quote)
-		if code != 0 {
-			t.Fatalf("offline without the PCCS flag: exit %d\n%s\n%s", code, out, errOut)
-		}
+		cachedOffline(t, "--at=2025-07-01T00:00:00Z", quote, "PCCS", hits, 4, "--pcs-url", srv.URL)
 	})
 }

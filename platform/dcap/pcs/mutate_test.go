@@ -45,6 +45,13 @@ type docCase struct {
 	qe                       bool
 }
 
+// load is the case's document with the collateral and time that verify
+// it.
+func (c docCase) load(t *testing.T) ([]byte, *cloudra.Collateral, time.Time) {
+	t.Helper()
+	return vectortest.Read(t, c.dir+"/"+c.file), signerCol(t, c.dir), vectortest.Time(t, c.at)
+}
+
 var docCases = []docCase{
 	{"tdx-tcb", tdxDir, "tcb_info.json", tdxAt, "tcbInfo", false},
 	{"tdx-qe", tdxDir, "qe_identity.json", tdxAt, "enclaveIdentity", true},
@@ -59,9 +66,7 @@ func TestSignedSpan(t *testing.T) {
 	vectortest.Dir(t)
 	for _, c := range docCases {
 		t.Run(c.name, func(t *testing.T) {
-			raw := vectortest.Read(t, c.dir+"/"+c.file)
-			col := signerCol(t, c.dir)
-			at := vectortest.Time(t, c.at)
+			raw, col, at := c.load(t)
 			if err := verifyDoc(t, raw, c.qe, col, at); err != nil {
 				t.Fatalf("positive twin: %v", err)
 			}
@@ -125,9 +130,7 @@ func TestReserialised(t *testing.T) {
 	vectortest.Dir(t)
 	for _, c := range docCases {
 		t.Run(c.name, func(t *testing.T) {
-			raw := vectortest.Read(t, c.dir+"/"+c.file)
-			col := signerCol(t, c.dir)
-			at := vectortest.Time(t, c.at)
+			raw, col, at := c.load(t)
 			var env map[string]json.RawMessage
 			if err := json.Unmarshal(raw, &env); err != nil {
 				t.Fatal(err)

@@ -104,13 +104,7 @@ func TestTDXCCELReplay(t *testing.T) {
 	if res.Verdict != cloudra.Pass {
 		t.Fatalf("matching log: %+v", res.Checks)
 	}
-	replays := 0
-	for _, c := range res.Checks {
-		if c.Name == "eventlog.replay" && c.Outcome == cloudra.OutcomePass {
-			replays++
-		}
-	}
-	if replays != 4 {
+	if replays := checktest.Count(res, "eventlog.replay", cloudra.OutcomePass); replays != 4 {
 		t.Fatalf("want 4 passing RTMR replays, got %d: %+v", replays, res.Checks)
 	}
 	// Change one byte of the last event's digest: the replay no longer
@@ -136,13 +130,8 @@ func TestTDXCCELSpecIDEventAtMRIndex1(t *testing.T) {
 		if res.Verdict != cloudra.Pass {
 			t.Fatalf("Spec ID at MR index %d: %+v", idx, res.Checks)
 		}
-		parsed, replays := false, 0
-		for _, c := range res.Checks {
-			parsed = parsed || (c.Name == "eventlog.parse" && c.Outcome == cloudra.OutcomePass)
-			if c.Name == "eventlog.replay" && c.Outcome == cloudra.OutcomePass {
-				replays++
-			}
-		}
+		parsed := checktest.Count(res, "eventlog.parse", cloudra.OutcomePass) > 0
+		replays := checktest.Count(res, "eventlog.replay", cloudra.OutcomePass)
 		if !parsed || replays != 4 {
 			t.Errorf("Spec ID at MR index %d: parsed %v, %d RTMR replays: %+v", idx, parsed, replays, res.Checks)
 		}

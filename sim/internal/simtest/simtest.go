@@ -1,4 +1,5 @@
-// Package simtest holds what the SGX and TDX simulators' tests share: the
+// Package simtest holds what the simulators' tests share (most of it the
+// SGX and TDX ones): the
 // instant they verify at, a simulator built from a seed and its quote and
 // collateral, the verifier's view of the simulated root, the round trip
 // through the verifier, and the checks on a rejected result.
@@ -25,8 +26,8 @@ type Simulator[Q any] interface {
 	Collateral(at time.Time, o sgxsim.CollateralOptions) (*cloudra.Collateral, error)
 }
 
-// New returns the simulator newSim (sgxsim.New or tdxsim.New) builds from
-// seed.
+// New returns the simulator newSim (sgxsim.New, tdxsim.New or snpsim.New)
+// builds from seed.
 func New[P any](t testing.TB, seed string, newSim func([]byte) (P, error)) P {
 	t.Helper()
 	p, err := newSim([]byte(seed))

@@ -1,8 +1,8 @@
-// Package simtest holds what the simulators' tests share (most of it the
-// SGX and TDX ones): the
-// instant they verify at, a simulator built from a seed and its quote and
-// collateral, the verifier's view of the simulated root, the round trip
-// through the verifier, and the checks on a rejected result.
+// Package simtest holds what the simulators' tests share, most of it the
+// SGX and TDX ones: the instant they verify at, a simulator built from a
+// seed and its quote and collateral, the verifier's view of the simulated
+// root, the round trip through the verifier, and the checks on a rejected
+// result.
 package simtest
 
 import (

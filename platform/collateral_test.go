@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -31,11 +32,7 @@ func TestUnreadableBundleCollateralIsAWarning(t *testing.T) {
 	if err != nil || res.Verdict != cloudra.Pass {
 		t.Fatalf("with a good VCEK beside: %v", err)
 	}
-	found := false
-	for _, w := range res.Warnings {
-		found = found || strings.Contains(w, "bundle:bad-vcek.der")
-	}
-	if !found {
+	if !slices.ContainsFunc(res.Warnings, func(w string) bool { return strings.Contains(w, "bundle:bad-vcek.der") }) {
 		t.Errorf("no warning naming the unreadable item: %q", res.Warnings)
 	}
 	_, err = verify(bad)

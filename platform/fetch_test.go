@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -244,11 +245,9 @@ func TestVerifyFetchingRevocation(t *testing.T) {
 	if got := f.calls(); len(got) != 2 || !isCRL(got[0]) {
 		t.Errorf("fetched %q, want the CRL first, then the VCEK", got)
 	}
-	found := false
-	for _, w := range res.Warnings {
-		found = found || strings.HasPrefix(w, "collateral: not fetched, revocation may go unchecked: ")
-	}
-	if !found {
+	if !slices.ContainsFunc(res.Warnings, func(w string) bool {
+		return strings.HasPrefix(w, "collateral: not fetched, revocation may go unchecked: ")
+	}) {
 		t.Errorf("no warning for the CRL not fetched: %q", res.Warnings)
 	}
 

@@ -17,13 +17,17 @@ import (
 	tdxsim "github.com/cloudra/cloudra/sim/tdx"
 )
 
+// ccelEvent is one EV_EFI_ACTION event of a CC event log, measured into
+// MR index mr (1–4 = RTMR0–3).
+type ccelEvent struct {
+	mr   uint32
+	data string
+}
+
 // ccelLog builds a crypto-agile CC event log (TCG PC Client PFP §10.2 with
 // the UEFI CC measurement MR index: 1–4 = RTMR0–3) with SHA-384 digests, and
 // returns it with the RTMR values its replay gives.
-func ccelLog(events []struct {
-	mr   uint32
-	data string
-}) ([]byte, [4][48]byte) {
+func ccelLog(events []ccelEvent) ([]byte, [4][48]byte) {
 	le32 := func(b []byte, v uint32) []byte { return binary.LittleEndian.AppendUint32(b, v) }
 	var spec []byte
 	spec = append(spec, "Spec ID Event03\x00"...)
@@ -55,9 +59,11 @@ func ccelLog(events []struct {
 	return log, rtmr
 }
 
-// simTD is the demo's simulated TDX platform with its collateral as bundle
-// artifacts.
-func simTD(t *testing.T) (time.Time, *tdxsim.Platform, []cloudra.Artifact) {
+// ccelTD is the CC event log of events with a quote of the demo's
+// simulated TDX platform whose RTMRs the log's replay gives, and verify,
+// which verifies the quote with a log through the dispatcher (the
+// platform's collateral in the bundle, test roots allowed).
+func ccelTD(t *testing.T, events []ccelEvent) (log []byte, verify func(log []byte) *cloudra.Result) {
 	t.Helper()
 	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	td, err := tdxsim.New([]byte(cloudrasim.DemoSeed))
@@ -72,17 +78,7 @@ func simTD(t *testing.T) (time.Time, *tdxsim.Platform, []cloudra.Artifact) {
 	for _, f := range files {
 		col = append(col, cloudra.Artifact{Kind: f.Kind, Name: f.Name, Data: f.Data})
 	}
-	return now, td, col
-}
-
-// TestTDXCCELReplay: a TD quote that carries its CC event log has every RTMR
-// replayed and compared; a log that does not explain the RTMRs fails.
-func TestTDXCCELReplay(t *testing.T) {
-	now, td, col := simTD(t)
-	log, rtmr := ccelLog([]struct {
-		mr   uint32
-		data string
-	}{{1, "tdvf: acpi tables"}, {2, "shim, grub, kernel"}, {3, "cmdline: ro quiet"}, {2, "initrd"}})
+	log, rtmr := ccelLog(events)
 	quote, err := td.Quote([64]byte{}, tdxsim.QuoteOptions{RTMR: &rtmr})
 	if err != nil {
 		t.Fatal(err)
@@ -91,25 +87,24 @@ func TestTDXCCELReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	verify := func(log []byte) *cloudra.Result {
+	return log, func(log []byte) *cloudra.Result {
 		t.Helper()
 		b := &cloudra.Bundle{Schema: cloudra.EvidenceSchema, Collateral: col, Artifacts: []cloudra.Artifact{
 			{Kind: cloudra.KindTDXQuote, Data: quote}, {Kind: cloudra.KindCCELLog, Data: log}}}
 		res, err := vs.Verify(context.Background(), platform.Input{Bundle: b, Options: cloudra.Options{Time: now, AllowTestRoots: true}})
-		res = checktest.Result(t, res, err)
-		return res
+		return checktest.Result(t, res, err)
 	}
+}
+
+// TestTDXCCELReplay: a TD quote that carries its CC event log has every RTMR
+// replayed and compared; a log that does not explain the RTMRs fails.
+func TestTDXCCELReplay(t *testing.T) {
+	log, verify := ccelTD(t, []ccelEvent{{1, "tdvf: acpi tables"}, {2, "shim, grub, kernel"}, {3, "cmdline: ro quiet"}, {2, "initrd"}})
 	res := verify(log)
 	if res.Verdict != cloudra.Pass {
 		t.Fatalf("matching log: %+v", res.Checks)
 	}
-	replays := 0
-	for _, c := range res.Checks {
-		if c.Name == "eventlog.replay" && c.Outcome == cloudra.OutcomePass {
-			replays++
-		}
-	}
-	if replays != 4 {
+	if replays := checktest.Count(res, "eventlog.replay", cloudra.OutcomePass); replays != 4 {
 		t.Fatalf("want 4 passing RTMR replays, got %d: %+v", replays, res.Checks)
 	}
 	// Change one byte of the last event's digest: the replay no longer
@@ -127,36 +122,16 @@ func TestTDXCCELReplay(t *testing.T) {
 // and replayed through the TD quote path like one with index 0; nothing
 // fails eventlog.parse.
 func TestTDXCCELSpecIDEventAtMRIndex1(t *testing.T) {
-	now, td, col := simTD(t)
-	log, rtmr := ccelLog([]struct {
-		mr   uint32
-		data string
-	}{{1, "tdvf: acpi tables"}, {2, "shim, grub, kernel"}, {3, "cmdline: ro quiet"}, {4, "app"}})
-	quote, err := td.Quote([64]byte{}, tdxsim.QuoteOptions{RTMR: &rtmr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	vs, err := platform.New(platform.WithTestRoots(simroots.Demo))
-	if err != nil {
-		t.Fatal(err)
-	}
+	log, verify := ccelTD(t, []ccelEvent{{1, "tdvf: acpi tables"}, {2, "shim, grub, kernel"}, {3, "cmdline: ro quiet"}, {4, "app"}})
 	for _, idx := range []uint32{0, 1, 4} {
 		l := append([]byte(nil), log...)
 		binary.LittleEndian.PutUint32(l[0:4], idx) // the Spec ID event's MR index
-		b := &cloudra.Bundle{Schema: cloudra.EvidenceSchema, Collateral: col, Artifacts: []cloudra.Artifact{
-			{Kind: cloudra.KindTDXQuote, Data: quote}, {Kind: cloudra.KindCCELLog, Data: l}}}
-		res, err := vs.Verify(context.Background(), platform.Input{Bundle: b, Options: cloudra.Options{Time: now, AllowTestRoots: true}})
-		res = checktest.Result(t, res, err)
+		res := verify(l)
 		if res.Verdict != cloudra.Pass {
 			t.Fatalf("Spec ID at MR index %d: %+v", idx, res.Checks)
 		}
-		parsed, replays := false, 0
-		for _, c := range res.Checks {
-			parsed = parsed || (c.Name == "eventlog.parse" && c.Outcome == cloudra.OutcomePass)
-			if c.Name == "eventlog.replay" && c.Outcome == cloudra.OutcomePass {
-				replays++
-			}
-		}
+		parsed := checktest.Count(res, "eventlog.parse", cloudra.OutcomePass) > 0
+		replays := checktest.Count(res, "eventlog.replay", cloudra.OutcomePass)
 		if !parsed || replays != 4 {
 			t.Errorf("Spec ID at MR index %d: parsed %v, %d RTMR replays: %+v", idx, parsed, replays, res.Checks)
 		}

@@ -4,15 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/cloudra/cloudra"
-	"github.com/cloudra/cloudra/internal/simroots"
-	"github.com/cloudra/cloudra/internal/vectortest"
 	"github.com/cloudra/cloudra/platform"
 )
 
@@ -20,22 +16,10 @@ import (
 // cannot be read is a warning in the result naming it, and is named in the
 // missing-collateral error when nothing else can stand in for it.
 func TestUnreadableBundleCollateralIsAWarning(t *testing.T) {
-	dir := vectortest.Dir(t)
-	report, err := os.ReadFile(filepath.Join(dir, "snp/oak-milan-oc-release/report.bin"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	vcek, err := os.ReadFile(filepath.Join(dir, "snp/oak-milan-oc-release/vcek.der"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	report, vcek, at := oakMilan(t)
 	corrupt := bytes.Clone(vcek)
 	corrupt[8] = 0x05 // the TBS version tag
-	at, _ := time.Parse(time.RFC3339, "2025-01-16T21:21:54Z")
-	vs, err := platform.New(platform.WithTestRoots(simroots.Demo))
-	if err != nil {
-		t.Fatal(err)
-	}
+	vs := newVerifiers(t)
 	verify := func(items ...cloudra.Artifact) (*cloudra.Result, error) {
 		return vs.Verify(context.Background(), platform.Input{
 			Bundle: &cloudra.Bundle{Schema: cloudra.EvidenceSchema,
@@ -48,11 +32,7 @@ func TestUnreadableBundleCollateralIsAWarning(t *testing.T) {
 	if err != nil || res.Verdict != cloudra.Pass {
 		t.Fatalf("with a good VCEK beside: %v", err)
 	}
-	found := false
-	for _, w := range res.Warnings {
-		found = found || strings.Contains(w, "bundle:bad-vcek.der")
-	}
-	if !found {
+	if !slices.ContainsFunc(res.Warnings, func(w string) bool { return strings.Contains(w, "bundle:bad-vcek.der") }) {
 		t.Errorf("no warning naming the unreadable item: %q", res.Warnings)
 	}
 	_, err = verify(bad)

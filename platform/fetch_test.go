@@ -11,8 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"os"
-	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -20,7 +19,6 @@ import (
 
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/collateral"
-	"github.com/cloudra/cloudra/internal/vectortest"
 	"github.com/cloudra/cloudra/platform"
 	"github.com/cloudra/cloudra/platform/sevsnp"
 	"github.com/cloudra/cloudra/policy"
@@ -55,16 +53,7 @@ func (m *memFetcher) calls() []string {
 // lacks (the AMD chain above it is compiled in).
 func fetchFixture(t *testing.T) (platform.Input, []byte) {
 	t.Helper()
-	dir := vectortest.Dir(t)
-	report, err := os.ReadFile(filepath.Join(dir, "snp/oak-milan-oc-release/report.bin"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	vcek, err := os.ReadFile(filepath.Join(dir, "snp/oak-milan-oc-release/vcek.der"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	at, _ := time.Parse(time.RFC3339, "2025-01-16T21:21:54Z")
+	report, vcek, at := oakMilan(t)
 	return platform.Input{
 		Bundle: &cloudra.Bundle{Schema: cloudra.EvidenceSchema,
 			Artifacts: []cloudra.Artifact{{Kind: cloudra.KindSNPReport, Data: report,
@@ -256,11 +245,9 @@ func TestVerifyFetchingRevocation(t *testing.T) {
 	if got := f.calls(); len(got) != 2 || !isCRL(got[0]) {
 		t.Errorf("fetched %q, want the CRL first, then the VCEK", got)
 	}
-	found := false
-	for _, w := range res.Warnings {
-		found = found || strings.HasPrefix(w, "collateral: not fetched, revocation may go unchecked: ")
-	}
-	if !found {
+	if !slices.ContainsFunc(res.Warnings, func(w string) bool {
+		return strings.HasPrefix(w, "collateral: not fetched, revocation may go unchecked: ")
+	}) {
 		t.Errorf("no warning for the CRL not fetched: %q", res.Warnings)
 	}
 

@@ -5,13 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cloudra/cloudra"
-	"github.com/cloudra/cloudra/collateral"
 	"github.com/cloudra/cloudra/internal/checktest"
 	"github.com/cloudra/cloudra/internal/simroots"
 	"github.com/cloudra/cloudra/internal/vectortest"
@@ -50,11 +48,7 @@ func gceQuoteArtifacts(t *testing.T, bank string) []cloudra.Artifact {
 
 func gceCollateral(t *testing.T) *cloudra.Collateral {
 	t.Helper()
-	col, _, err := collateral.LoadDir(filepath.Join(vectortest.Dir(t), gceDir, "ca"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return col
+	return vectorCollateral(t, gceDir+"/ca")
 }
 
 // azure2023 is the trustee 2023 Azure CVM evidence (HCL report, vTPM quote
@@ -69,11 +63,7 @@ func azure2023(t *testing.T) (*cloudra.Bundle, *cloudra.Collateral, time.Time) {
 		{Kind: cloudra.KindTPMSig, Data: vectortest.Read(t, v+"quote_v1.signature_rsassa_sha256.bin"), Meta: map[string]string{"format": "plain"}},
 		{Kind: cloudra.KindTPMPCRs, Data: vectortest.Read(t, v+"quote_v1.pcrs_sha256.json")},
 	}}
-	col, _, err := collateral.LoadDir(filepath.Join(vectortest.Dir(t), v))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b, col, vectortest.Time(t, "2023-05-03T21:22:19Z")
+	return b, vectorCollateral(t, v), vectortest.Time(t, "2023-05-03T21:22:19Z")
 }
 
 func newVerifiers(t *testing.T) *platform.Verifiers {
@@ -131,12 +121,8 @@ func TestBundleNonceIsNeverAnExpectedValue(t *testing.T) {
 // warning), in text and in JSON.
 func TestFreshnessNotCheckedIsSaid(t *testing.T) {
 	vs := newVerifiers(t)
-	dir := vectortest.Dir(t)
 	raw := vectortest.Read(t, "snp/virtee-sev-milan-v2-vcek/report.bin")
-	col, _, err := collateral.LoadDir(filepath.Join(dir, "snp/virtee-sev-milan-v2-vcek"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	col := vectorCollateral(t, "snp/virtee-sev-milan-v2-vcek")
 	in := platform.Input{Bundle: &cloudra.Bundle{Schema: cloudra.EvidenceSchema, Artifacts: []cloudra.Artifact{{Kind: cloudra.KindSNPReport, Data: raw}}},
 		Collateral: col, Options: cloudra.Options{Time: vectortest.Time(t, "2023-04-04T19:23:43Z")}}
 	res, err := vs.Verify(context.Background(), in)
@@ -170,12 +156,8 @@ func TestFreshnessNotCheckedIsSaid(t *testing.T) {
 // certificate says.
 func TestResultIdentityFromVerifiedFacts(t *testing.T) {
 	vs := newVerifiers(t)
-	dir := vectortest.Dir(t)
 	raw := vectortest.Read(t, "snp/virtee-sev-milan-v2-vcek/report.bin")
-	col, _, err := collateral.LoadDir(filepath.Join(dir, "snp/virtee-sev-milan-v2-vcek"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	col := vectorCollateral(t, "snp/virtee-sev-milan-v2-vcek")
 	b := &cloudra.Bundle{Schema: cloudra.EvidenceSchema, Platform: "tdx", Cloud: "aws",
 		Artifacts: []cloudra.Artifact{{Kind: cloudra.KindSNPReport, Data: raw}}}
 	res, err := vs.Verify(context.Background(), platform.Input{Bundle: b, Collateral: col, Options: cloudra.Options{Time: vectortest.Time(t, "2023-04-04T19:23:43Z")}})
@@ -192,10 +174,7 @@ func TestResultIdentityFromVerifiedFacts(t *testing.T) {
 	}
 
 	vlek := vectortest.Read(t, "snp/trustee-milan-v3-vlek-aws/test-vlek-report.bin")
-	col, _, err = collateral.LoadDir(filepath.Join(dir, "snp/trustee-milan-v3-vlek-aws"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	col = vectorCollateral(t, "snp/trustee-milan-v3-vlek-aws")
 	b = &cloudra.Bundle{Schema: cloudra.EvidenceSchema, Cloud: "gcp", Artifacts: []cloudra.Artifact{{Kind: cloudra.KindSNPReport, Data: vlek}}}
 	res, err = vs.Verify(context.Background(), platform.Input{Bundle: b, Collateral: col, Options: cloudra.Options{Time: vectortest.Time(t, "2024-12-11T22:14:21Z")}})
 	res = checktest.Result(t, res, err)

@@ -16,9 +16,6 @@ import (
 	"github.com/cloudra/cloudra/internal/simroots"
 	"github.com/cloudra/cloudra/internal/vectortest"
 	"github.com/cloudra/cloudra/platform"
-	"github.com/cloudra/cloudra/platform/sevsnp"
-	"github.com/cloudra/cloudra/platform/sgx"
-	"github.com/cloudra/cloudra/platform/tdx"
 	"github.com/cloudra/cloudra/policy"
 )
 
@@ -48,55 +45,16 @@ var parityCases = []parityCase{
 }
 
 func TestDispatcherParity(t *testing.T) {
-	dir := vectortest.Dir(t)
-	vs, err := platform.New(platform.WithTestRoots(simroots.Demo))
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots, err := sevsnp.DefaultRoots()
-	if err != nil {
-		t.Fatal(err)
-	}
-	snpV := sevsnp.NewVerifier(roots)
-	tdxV, err := tdx.NewVerifier()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sgxV, err := sgx.NewVerifier()
-	if err != nil {
-		t.Fatal(err)
-	}
+	vs := newVerifiers(t)
+	d := newDirectVerifiers(t)
 	for _, c := range parityCases {
 		t.Run(c.evidence, func(t *testing.T) {
-			raw, err := os.ReadFile(filepath.Join(dir, c.evidence))
-			if err != nil {
-				t.Fatal(err)
-			}
-			col, _, err := collateral.LoadDir(filepath.Join(dir, c.collateral))
-			if err != nil {
-				t.Fatal(err)
-			}
-			at, _ := time.Parse(time.RFC3339, c.at)
-			opts := cloudra.Options{Time: at}
-			kind, data, err := platform.Detect(raw)
-			if err != nil {
-				t.Fatal(err)
-			}
+			v := loadVector(t, c.evidence, c.collateral, c.at)
 			got, err := vs.Verify(context.Background(), platform.Input{
-				Bundle:     &cloudra.Bundle{Schema: cloudra.EvidenceSchema, Artifacts: []cloudra.Artifact{{Kind: kind, Data: data}}},
-				Collateral: col, Policy: policy.Default(), Options: opts})
+				Bundle:     &cloudra.Bundle{Schema: cloudra.EvidenceSchema, Artifacts: []cloudra.Artifact{{Kind: v.kind, Data: v.data}}},
+				Collateral: v.col, Policy: policy.Default(), Options: v.opts})
 			got = checktest.Result(t, got, err)
-			var direct *cloudra.Result
-			switch kind {
-			case cloudra.KindSNPReport:
-				direct, err = snpV.Verify(context.Background(), sevsnp.Evidence{Report: data}, col, nil, opts)
-			case cloudra.KindTDXQuote:
-				direct, err = tdxV.Verify(context.Background(), tdx.Evidence{Quote: data}, col, nil, opts)
-			case cloudra.KindSGXQuote:
-				direct, err = sgxV.Verify(context.Background(), sgx.Evidence{Quote: data}, col, nil, opts)
-			default:
-				t.Fatalf("detected %s", kind)
-			}
+			direct, err := d.verify(t, v.kind, v.data, v.col, v.opts)
 			direct = checktest.Result(t, direct, err)
 			if got.Verdict != c.want || direct.Verdict != c.want {
 				t.Fatalf("verdict: dispatcher %s, direct %s, want %s", got.Verdict, direct.Verdict, c.want)

@@ -3,18 +3,11 @@ package platform_test
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/cloudra/cloudra"
-	"github.com/cloudra/cloudra/collateral"
-	"github.com/cloudra/cloudra/internal/vectortest"
 	"github.com/cloudra/cloudra/platform"
-	"github.com/cloudra/cloudra/platform/sevsnp"
-	"github.com/cloudra/cloudra/platform/tdx"
 )
 
 // rejectedCase is one real vector, verified as it is (pass, except for
@@ -63,36 +56,15 @@ func wantRejected(t *testing.T, what string, res *cloudra.Result, err error, pas
 // sevsnp's, tdx's or the dispatcher's Verify never accepts a forged report
 // or quote, and the result of the rejection still carries every check.
 func TestRejectedVerdictIsAnError(t *testing.T) {
-	dir := vectortest.Dir(t)
 	vs, err := platform.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	roots, err := sevsnp.DefaultRoots()
-	if err != nil {
-		t.Fatal(err)
-	}
-	snpV := sevsnp.NewVerifier(roots)
-	tdxV, err := tdx.NewVerifier()
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := newDirectVerifiers(t)
 	ctx := context.Background()
 	for _, c := range rejectedCases {
-		raw, err := os.ReadFile(filepath.Join(dir, c.evidence))
-		if err != nil {
-			t.Fatal(err)
-		}
-		col, _, err := collateral.LoadDir(filepath.Join(dir, c.collateral))
-		if err != nil {
-			t.Fatal(err)
-		}
-		at, _ := time.Parse(time.RFC3339, c.at)
-		opts := cloudra.Options{Time: at}
-		kind, data, err := platform.Detect(raw)
-		if err != nil {
-			t.Fatal(err)
-		}
+		vec := loadVector(t, c.evidence, c.collateral, c.at)
+		kind, data, col, opts := vec.kind, vec.data, vec.col, vec.opts
 		flipped := append([]byte(nil), data...)
 		flipped[c.flip] ^= 0x01
 		for _, v := range []struct {
@@ -105,15 +77,7 @@ func TestRejectedVerdictIsAnError(t *testing.T) {
 			{c.evidence, data, c.pass, ""},
 			{c.evidence + " flipped", flipped, false, c.check},
 		} {
-			var res *cloudra.Result
-			switch kind {
-			case cloudra.KindSNPReport:
-				res, err = snpV.Verify(ctx, sevsnp.Evidence{Report: v.data}, col, nil, opts)
-			case cloudra.KindTDXQuote:
-				res, err = tdxV.Verify(ctx, tdx.Evidence{Quote: v.data}, col, nil, opts)
-			default:
-				t.Fatalf("detected %s", kind)
-			}
+			res, err := d.verify(t, kind, v.data, col, opts)
 			wantRejected(t, v.what, res, err, v.pass, v.check)
 			res, err = vs.Verify(ctx, platform.Input{
 				Bundle:     &cloudra.Bundle{Schema: cloudra.EvidenceSchema, Artifacts: []cloudra.Artifact{{Kind: kind, Data: v.data}}},
@@ -127,23 +91,14 @@ func TestRejectedVerdictIsAnError(t *testing.T) {
 // rejected, gives the combined result with both parts and all their checks,
 // and a *cloudra.RejectedError carrying it.
 func TestRejectedPartKeepsTheCombinedResult(t *testing.T) {
-	dir := vectortest.Dir(t)
 	vs, err := platform.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	good := vectortest.Read(t, "snp/virtee-sev-milan-v2-vcek/report.bin")
-	_, good, err = platform.Detect(good)
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := loadVector(t, "snp/virtee-sev-milan-v2-vcek/report.bin", "snp/virtee-sev-milan-v2-vcek", "2023-04-04T19:23:43Z")
+	good, col, at := v.data, v.col, v.opts.Time
 	bad := append([]byte(nil), good...)
 	bad[0x90] ^= 1
-	col, _, err := collateral.LoadDir(filepath.Join(dir, "snp/virtee-sev-milan-v2-vcek"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	at, _ := time.Parse(time.RFC3339, "2023-04-04T19:23:43Z")
 	res, err := vs.Verify(context.Background(), platform.Input{
 		Bundle: &cloudra.Bundle{Schema: cloudra.EvidenceSchema, Artifacts: []cloudra.Artifact{
 			{Kind: cloudra.KindSNPReport, Data: good}, {Kind: cloudra.KindSNPReport, Data: bad}}},

@@ -180,3 +180,15 @@ func Dump(res *cloudra.Result) string {
 	walk(res, "")
 	return b.String()
 }
+
+// Count is how many checks of res named name have outcome (a check such
+// as eventlog.replay stands once per register).
+func Count(res *cloudra.Result, name string, outcome cloudra.Outcome) int {
+	n := 0
+	for _, c := range res.Checks {
+		if c.Name == name && c.Outcome == outcome {
+			n++
+		}
+	}
+	return n
+}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/checktest"
 )
 
 // Dump renders a result's checks and violations, one a line, for test
@@ -45,5 +46,15 @@ func WantAuthentic(t testing.TB, res *cloudra.Result) {
 		if res.HasFailure(c) {
 			t.Errorf("unexpected %s failure\n%s", c, Dump(res))
 		}
+	}
+}
+
+// WantStatusFail reports a result whose tcb.status check did not fail in
+// class policy, or whose TCB status is not status.
+func WantStatusFail(t testing.TB, res *cloudra.Result, status string) {
+	t.Helper()
+	checktest.WantFail(t, res, "tcb.status", cloudra.ClassPolicy)
+	if res.TCB.Status != status {
+		t.Errorf("status %s", res.TCB.Status)
 	}
 }

@@ -58,14 +58,7 @@ func TestAnalyzeVectors(t *testing.T) {
 					}
 				}
 			}
-			bank := AlgSHA256
-			if !l.HasAlg(bank) {
-				bank = AlgSHA1
-			}
-			st, err := Analyze(l, bank, allVerified())
-			if err != nil {
-				t.Fatal(err)
-			}
+			st := analyzeBest(t, l)
 			if len(st.Problems) > 0 {
 				t.Errorf("problems: %v", st.Problems)
 			}
@@ -116,10 +109,24 @@ func TestResetValues(t *testing.T) {
 // bank (SHA-1 for TPM 1.2 logs) with every PCR taken as verified.
 func analyzeLegacy(t *testing.T, name string) *State {
 	t.Helper()
-	l, err := Parse(vectortest.Read(t, "eventlog/go-eventlog-legacydata/"+name))
+	return analyzeVector(t, legacyLogs+"/"+name)
+}
+
+// analyzeVector parses the log rel of the real vectors and analyses it
+// with analyzeBest.
+func analyzeVector(t *testing.T, rel string) *State {
+	t.Helper()
+	l, err := Parse(vectortest.Read(t, rel))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return analyzeBest(t, l)
+}
+
+// analyzeBest analyses the SHA-256 bank of l (SHA-1 for TPM 1.2 logs) with
+// every PCR taken as verified.
+func analyzeBest(t *testing.T, l *Log) *State {
+	t.Helper()
 	bank := AlgSHA256
 	if !l.HasAlg(bank) {
 		bank = AlgSHA1

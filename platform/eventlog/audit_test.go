@@ -234,18 +234,7 @@ func TestAuditSCRTMVersionRendering(t *testing.T) {
 		legacyLogs + "/option_rom_eventlog":                             "hex:4d3630",
 		legacyLogs + "/ebs_event_missing_eventlog":                      "hex:4d3630",
 	} {
-		l, err := Parse(vectortest.Read(t, rel))
-		if err != nil {
-			t.Fatal(err)
-		}
-		bank := AlgSHA256
-		if !l.HasAlg(bank) {
-			bank = AlgSHA1
-		}
-		st, err := Analyze(l, bank, allVerified())
-		if err != nil {
-			t.Fatal(err)
-		}
+		st := analyzeVector(t, rel)
 		if strings.HasPrefix(want, "hex:") {
 			if !strings.HasPrefix(st.SCRTMVersion, strings.TrimPrefix(want, "hex:")) || strings.ContainsFunc(st.SCRTMVersion, func(r rune) bool { return !strings.ContainsRune("0123456789abcdef", r) }) {
 				t.Errorf("%s: S-CRTM version %.60q, want hex", rel, st.SCRTMVersion)

@@ -149,12 +149,10 @@ func TestAuditTDAttributes(t *testing.T) {
 	k := testKit()
 	v := forgedVerifier(t, k)
 	quote := func(attrs uint64, xfam byte) []byte {
-		q := k.TDQuote(4, false)
-		r := dcaptest.TDBody(false)
-		binary.LittleEndian.PutUint64(r.TDAttributes[:], attrs)
-		r.XFAM[0] = xfam
-		q.Body = r.Marshal()
-		return q.Bytes()
+		return tdBodyQuote(k, func(r *dcap.TDReport) {
+			binary.LittleEndian.PutUint64(r.TDAttributes[:], attrs)
+			r.XFAM[0] = xfam
+		})
 	}
 	sept := uint64(dcap.TDAttrSEPTVEDisable)
 	if res := run(t, v, k, quote(sept|dcap.TDAttrKL, 0xe7), k.Collateral(true), nil); res.Verdict != cloudra.Pass {

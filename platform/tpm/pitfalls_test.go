@@ -306,13 +306,7 @@ func TestQuoteWithEventLog(t *testing.T) {
 	q := quoteFor(b)
 	q.EventLog = vectortest.Read(t, "eventlog/go-tpm-tools-gce-and-other-logs/cos-93-amd-sev.bin")
 	r = verifyForged(t, q, testNonce, nil)
-	bad := 0
-	for _, c := range r.Checks {
-		if c.Name == "eventlog.replay" && c.Outcome == cloudra.OutcomeFail {
-			bad++
-		}
-	}
-	if bad < 2 {
+	if bad := checktest.Count(r, "eventlog.replay", cloudra.OutcomeFail); bad < 2 {
 		t.Errorf("%d replay mismatches reported", bad)
 	}
 }

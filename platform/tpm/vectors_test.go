@@ -101,13 +101,7 @@ func TestGCEQuotes(t *testing.T) {
 				if got := r.Claim("extra_data"); got != hex.EncodeToString(nonce) {
 					t.Errorf("extra_data claim %v", got)
 				}
-				replays := 0
-				for _, c := range r.Checks {
-					if c.Name == "eventlog.replay" && c.Outcome == cloudra.OutcomePass {
-						replays++
-					}
-				}
-				if replays < 10 {
+				if replays := checktest.Count(r, "eventlog.replay", cloudra.OutcomePass); replays < 10 {
 					t.Errorf("%d PCRs replayed, want ≥10 (PCRs 0–9)", replays)
 				}
 				// Default banks: the SHA-1 bank is refused by policy only.

@@ -15,8 +15,6 @@ import (
 	sgxsim "github.com/cloudra/cloudra/sim/sgx"
 )
 
-var verifyTime = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
-
 func verifier(t *testing.T, seed string) *sgx.Verifier {
 	t.Helper()
 	return simtest.Verifier(t, seed, sgx.NewVerifier, sgx.WithTestRoot)
@@ -27,20 +25,17 @@ func verifier(t *testing.T, seed string) *sgx.Verifier {
 // rejects it on the chain when they are not.
 func TestSGXAccepts(t *testing.T) {
 	const seed = "sgx round trip"
-	p, err := sgxsim.New([]byte(seed))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := simtest.New(t, seed, sgxsim.New)
 	raw, err := p.Provider(sgxsim.QuoteOptions{}).Report([64]byte{1, 2, 3})
 	if err != nil {
 		t.Fatal(err)
 	}
-	col, err := p.Collateral(verifyTime, sgxsim.CollateralOptions{})
+	col, err := p.Collateral(simtest.VerifyTime, sgxsim.CollateralOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	v := verifier(t, seed)
-	simtest.RoundTrip(t, "sgx", verifyTime, func(o cloudra.Options) (*cloudra.Result, error) {
+	simtest.RoundTrip(t, "sgx", simtest.VerifyTime, func(o cloudra.Options) (*cloudra.Result, error) {
 		return v.Verify(context.Background(), sgx.Evidence{Quote: raw.Quote}, col, nil, o)
 	})
 }
@@ -49,12 +44,9 @@ func TestSGXAccepts(t *testing.T) {
 // back by collateral.LoadDir, verify the quote (the --collateral DIR path).
 func TestSGXFromFolder(t *testing.T) {
 	const seed = "sgx folder"
-	p, err := sgxsim.New([]byte(seed))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := simtest.New(t, seed, sgxsim.New)
 	dir := t.TempDir()
-	files, err := p.CollateralFiles(verifyTime, sgxsim.CollateralOptions{})
+	files, err := p.CollateralFiles(simtest.VerifyTime, sgxsim.CollateralOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +63,7 @@ func TestSGXFromFolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := verifier(t, seed).Verify(context.Background(), sgx.Evidence{Quote: q}, col, nil, cloudra.Options{Time: verifyTime, AllowTestRoots: true})
+	res, err := verifier(t, seed).Verify(context.Background(), sgx.Evidence{Quote: q}, col, nil, cloudra.Options{Time: simtest.VerifyTime, AllowTestRoots: true})
 	res = checktest.Result(t, res, err)
 	if res.Verdict != cloudra.Pass {
 		t.Fatalf("verdict %s: %+v", res.Verdict, res.Checks)
@@ -99,7 +91,7 @@ func TestSGXFromFolder(t *testing.T) {
 		}
 		merged.Merge(c)
 	}
-	res, err = verifier(t, seed).Verify(context.Background(), sgx.Evidence{Quote: q}, merged, nil, cloudra.Options{Time: verifyTime, AllowTestRoots: true})
+	res, err = verifier(t, seed).Verify(context.Background(), sgx.Evidence{Quote: q}, merged, nil, cloudra.Options{Time: simtest.VerifyTime, AllowTestRoots: true})
 	if err != nil || res.Verdict != cloudra.Pass {
 		t.Fatalf("bundle-style collateral: %v %+v", err, res)
 	}
@@ -109,10 +101,7 @@ func TestSGXFromFolder(t *testing.T) {
 // check.
 func TestSGXNegative(t *testing.T) {
 	const seed = "sgx negative"
-	p, err := sgxsim.New([]byte(seed))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := simtest.New(t, seed, sgxsim.New)
 	v := verifier(t, seed)
 	cases := []struct {
 		name  string
@@ -122,29 +111,21 @@ func TestSGXNegative(t *testing.T) {
 		class cloudra.Class
 		check string // the check that must fail, or the violated rule
 	}{
-		{"debug", sgxsim.QuoteOptions{Debug: true}, sgxsim.CollateralOptions{}, verifyTime, cloudra.ClassPolicy, "attributes.debug"},
-		{"out-of-date", sgxsim.QuoteOptions{OutOfDateTCB: true}, sgxsim.CollateralOptions{}, verifyTime, cloudra.ClassPolicy, "tcb.status"},
-		{"tampered", sgxsim.QuoteOptions{TamperSignedBytes: true}, sgxsim.CollateralOptions{}, verifyTime, cloudra.ClassSig, "quote.signature"},
-		{"revoked", sgxsim.QuoteOptions{}, sgxsim.CollateralOptions{RevokePCK: true}, verifyTime, cloudra.ClassChain, "pck.crl"},
-		{"expired collateral", sgxsim.QuoteOptions{}, sgxsim.CollateralOptions{}, verifyTime.Add(sgxsim.CollateralValidity), cloudra.ClassFresh, "pck.crl"},
+		{"debug", sgxsim.QuoteOptions{Debug: true}, sgxsim.CollateralOptions{}, simtest.VerifyTime, cloudra.ClassPolicy, "attributes.debug"},
+		{"out-of-date", sgxsim.QuoteOptions{OutOfDateTCB: true}, sgxsim.CollateralOptions{}, simtest.VerifyTime, cloudra.ClassPolicy, "tcb.status"},
+		{"tampered", sgxsim.QuoteOptions{TamperSignedBytes: true}, sgxsim.CollateralOptions{}, simtest.VerifyTime, cloudra.ClassSig, "quote.signature"},
+		{"revoked", sgxsim.QuoteOptions{}, sgxsim.CollateralOptions{RevokePCK: true}, simtest.VerifyTime, cloudra.ClassChain, "pck.crl"},
+		{"expired collateral", sgxsim.QuoteOptions{}, sgxsim.CollateralOptions{}, simtest.VerifyTime.Add(sgxsim.CollateralValidity), cloudra.ClassFresh, "pck.crl"},
 	}
 	for _, c := range cases {
-		q, err := p.Quote([64]byte{}, c.q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		col, err := p.Collateral(verifyTime, c.c)
-		if err != nil {
-			t.Fatal(err)
-		}
+		q, col := simtest.Material(t, p, c.q, c.c)
 		res, err := v.Verify(context.Background(), sgx.Evidence{Quote: q}, col, nil, cloudra.Options{Time: c.at, AllowTestRoots: true})
 		res = checktest.Result(t, res, err)
 		simtest.Rejected(t, c.name, res, c.class, c.check)
 	}
 	// The out-of-date quote's status and advisory.
-	q, _ := p.Quote([64]byte{}, sgxsim.QuoteOptions{OutOfDateTCB: true})
-	col, _ := p.Collateral(verifyTime, sgxsim.CollateralOptions{})
-	res, _ := v.Verify(context.Background(), sgx.Evidence{Quote: q}, col, nil, cloudra.Options{Time: verifyTime, AllowTestRoots: true})
+	q, col := simtest.Material(t, p, sgxsim.QuoteOptions{OutOfDateTCB: true}, sgxsim.CollateralOptions{})
+	res, _ := v.Verify(context.Background(), sgx.Evidence{Quote: q}, col, nil, cloudra.Options{Time: simtest.VerifyTime, AllowTestRoots: true})
 	if res.TCB == nil || res.TCB.Status != "OutOfDate" || len(res.TCB.Advisories) != 1 || res.TCB.Advisories[0] != sgxsim.SimulatedAdvisory {
 		t.Errorf("out-of-date TCB %+v", res.TCB)
 	}

@@ -15,17 +15,14 @@ import (
 	"time"
 
 	"github.com/cloudra/cloudra/internal/vectortest"
+	"github.com/cloudra/cloudra/sim/internal/simtest"
 )
 
 var testSeed = []byte("cloudra snpsim test seed")
 
 func newPlatform(t testing.TB) *Platform {
 	t.Helper()
-	p, err := New(testSeed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return simtest.New(t, string(testSeed), New)
 }
 
 // leInt reads a little-endian zero-extended component, independently of
@@ -65,10 +62,7 @@ func TestDeterministic(t *testing.T) {
 		a.ChipID() != b.ChipID() {
 		t.Error("same seed, different platform")
 	}
-	c, err := New([]byte("another seed"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := simtest.New(t, "another seed", New)
 	if bytes.Equal(a.VCEK().RawSubjectPublicKeyInfo, c.VCEK().RawSubjectPublicKeyInfo) || a.ChipID() == c.ChipID() {
 		t.Error("different seeds, same platform")
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cloudra/cloudra/platform/dcap"
+	"github.com/cloudra/cloudra/sim/internal/simtest"
 	sgxsim "github.com/cloudra/cloudra/sim/sgx"
 )
 
@@ -16,11 +17,7 @@ var testSeed = []byte("cloudra tdxsim test seed")
 
 func newPlatform(t testing.TB) *Platform {
 	t.Helper()
-	p, err := New(testSeed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return simtest.New(t, string(testSeed), New)
 }
 
 func TestDeterministic(t *testing.T) {
@@ -34,10 +31,7 @@ func TestDeterministic(t *testing.T) {
 		t.Error("quote not deterministic")
 	}
 	// One seed, one simulated Intel root for TDX and SGX.
-	s, err := sgxsim.New(testSeed)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := simtest.New(t, string(testSeed), sgxsim.New)
 	if !bytes.Equal(s.Root().Raw, a.Root().Raw) {
 		t.Error("tdxsim and sgxsim roots differ for one seed")
 	}

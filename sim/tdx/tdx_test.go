@@ -14,8 +14,6 @@ import (
 	tdxsim "github.com/cloudra/cloudra/sim/tdx"
 )
 
-var verifyTime = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
-
 func verifier(t *testing.T, seed string) *tdx.Verifier {
 	t.Helper()
 	return simtest.Verifier(t, seed, tdx.NewVerifier, tdx.WithTestRoot)
@@ -26,11 +24,8 @@ func verifier(t *testing.T, seed string) *tdx.Verifier {
 // roots are allowed, and rejects them on the chain when they are not.
 func TestTDXAccepts(t *testing.T) {
 	const seed = "tdx round trip"
-	p, err := tdxsim.New([]byte(seed))
-	if err != nil {
-		t.Fatal(err)
-	}
-	col, err := p.Collateral(verifyTime, sgxsim.CollateralOptions{})
+	p := simtest.New(t, seed, tdxsim.New)
+	col, err := p.Collateral(simtest.VerifyTime, sgxsim.CollateralOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +35,7 @@ func TestTDXAccepts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res := simtest.RoundTrip(t, fmt.Sprintf("%+v", o), verifyTime, func(opts cloudra.Options) (*cloudra.Result, error) {
+		res := simtest.RoundTrip(t, fmt.Sprintf("%+v", o), simtest.VerifyTime, func(opts cloudra.Options) (*cloudra.Result, error) {
 			return v.Verify(context.Background(), tdx.Evidence{Quote: raw.Quote}, col, nil, opts)
 		})
 		if c, ok := res.Check("tdx-module.identity"); !ok || c.Outcome != cloudra.OutcomePass {
@@ -53,10 +48,7 @@ func TestTDXAccepts(t *testing.T) {
 // check.
 func TestTDXNegative(t *testing.T) {
 	const seed = "tdx negative"
-	p, err := tdxsim.New([]byte(seed))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := simtest.New(t, seed, tdxsim.New)
 	v := verifier(t, seed)
 	cases := []struct {
 		name   string
@@ -67,22 +59,15 @@ func TestTDXNegative(t *testing.T) {
 		check  string // the check that must fail, or the violated rule
 		status string // the TCB status, when one is reached
 	}{
-		{"debug", tdxsim.QuoteOptions{Debug: true}, sgxsim.CollateralOptions{}, verifyTime, cloudra.ClassPolicy, "td-attributes.debug", "UpToDate"},
-		{"out-of-date platform", tdxsim.QuoteOptions{OutOfDateTCB: true}, sgxsim.CollateralOptions{}, verifyTime, cloudra.ClassPolicy, "tcb.status", "OutOfDate"},
-		{"out-of-date module", tdxsim.QuoteOptions{OutOfDateModule: true, Version: 5, TD15: true}, sgxsim.CollateralOptions{}, verifyTime, cloudra.ClassPolicy, "tcb.status", "OutOfDate"},
-		{"tampered", tdxsim.QuoteOptions{TamperSignedBytes: true}, sgxsim.CollateralOptions{}, verifyTime, cloudra.ClassSig, "quote.signature", ""},
-		{"revoked", tdxsim.QuoteOptions{}, sgxsim.CollateralOptions{RevokePCK: true}, verifyTime, cloudra.ClassChain, "pck.crl", ""},
-		{"expired collateral", tdxsim.QuoteOptions{}, sgxsim.CollateralOptions{}, verifyTime.Add(sgxsim.CollateralValidity), cloudra.ClassFresh, "pck.crl", ""},
+		{"debug", tdxsim.QuoteOptions{Debug: true}, sgxsim.CollateralOptions{}, simtest.VerifyTime, cloudra.ClassPolicy, "td-attributes.debug", "UpToDate"},
+		{"out-of-date platform", tdxsim.QuoteOptions{OutOfDateTCB: true}, sgxsim.CollateralOptions{}, simtest.VerifyTime, cloudra.ClassPolicy, "tcb.status", "OutOfDate"},
+		{"out-of-date module", tdxsim.QuoteOptions{OutOfDateModule: true, Version: 5, TD15: true}, sgxsim.CollateralOptions{}, simtest.VerifyTime, cloudra.ClassPolicy, "tcb.status", "OutOfDate"},
+		{"tampered", tdxsim.QuoteOptions{TamperSignedBytes: true}, sgxsim.CollateralOptions{}, simtest.VerifyTime, cloudra.ClassSig, "quote.signature", ""},
+		{"revoked", tdxsim.QuoteOptions{}, sgxsim.CollateralOptions{RevokePCK: true}, simtest.VerifyTime, cloudra.ClassChain, "pck.crl", ""},
+		{"expired collateral", tdxsim.QuoteOptions{}, sgxsim.CollateralOptions{}, simtest.VerifyTime.Add(sgxsim.CollateralValidity), cloudra.ClassFresh, "pck.crl", ""},
 	}
 	for _, c := range cases {
-		q, err := p.Quote([64]byte{}, c.q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		col, err := p.Collateral(verifyTime, c.c)
-		if err != nil {
-			t.Fatal(err)
-		}
+		q, col := simtest.Material(t, p, c.q, c.c)
 		res, err := v.Verify(context.Background(), tdx.Evidence{Quote: q}, col, nil, cloudra.Options{Time: c.at, AllowTestRoots: true})
 		res = checktest.Result(t, res, err)
 		if !simtest.Rejected(t, c.name, res, c.class, c.check) {

@@ -36,27 +36,47 @@ func fakeKDS(t *testing.T, vcekPath string, vcek []byte) (*httptest.Server, *ato
 	return srv, &n
 }
 
+// genoaKDS is the oak Genoa report (its path) with a fakeKDS serving its
+// VCEK at the path for its chip: Genoa, CHIP_ID hex, REPORTED_TCB SPLs.
+func genoaKDS(t *testing.T) (string, *httptest.Server, *atomic.Int32) {
+	t.Helper()
+	vec := vectortest.Dir(t)
+	report := filepath.Join(vec, "snp/oak-genoa-oc/report.bin")
+	vcek := vectortest.Read(t, "snp/oak-genoa-oc/vcek.der")
+	code, out, _ := runCLI(t, "inspect", "--format", "json", report)
+	i := strings.Index(out, `"CHIP_ID": "`)
+	if code != 0 || i < 0 {
+		t.Fatalf("inspect: %d, no CHIP_ID\n%s", code, out)
+	}
+	chip := out[i+len(`"CHIP_ID": "`) : i+len(`"CHIP_ID": "`)+128]
+	srv, hits := fakeKDS(t, "/vcek/v1/Genoa/"+chip, vcek)
+	return report, srv, hits
+}
+
+// fetchedFolderVerifies runs `collateral fetch` of evidence at at with
+// the flags fetch (the server to fetch from) into a folder, and checks
+// that an offline verification uses the folder as it is. It returns what
+// the fetch wrote on stderr.
+func fetchedFolderVerifies(t *testing.T, at, evidence string, fetch ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	args := append([]string{"collateral", "fetch", at, "--cache-dir", t.TempDir()}, fetch...)
+	code, out, fetchErr := runCLI(t, append(args, "-o", dir, evidence)...)
+	if code != 0 {
+		t.Fatalf("collateral fetch: exit %d\n%s\n%s", code, out, fetchErr)
+	}
+	code, out, errOut := runCLI(t, "verify", at, "--offline", "--cache-dir", t.TempDir(), "--collateral", dir, evidence)
+	if code != 0 {
+		t.Fatalf("offline with the fetched folder: exit %d\n%s\n%s", code, out, errOut)
+	}
+	return fetchErr
+}
+
 // TestFetchThroughCache: a cold verification of a new chip costs one KDS
 // request; the second costs none (disk cache); collateral fetch writes a
 // folder that an offline verification uses as it is.
 func TestFetchThroughCache(t *testing.T) {
-	vec := vectortest.Dir(t)
-	report := filepath.Join(vec, "snp/oak-genoa-oc/report.bin")
-	vcek, err := os.ReadFile(filepath.Join(vec, "snp/oak-genoa-oc/vcek.der"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The VCEK path for this chip: Genoa, CHIP_ID hex, REPORTED_TCB SPLs.
-	code, out, _ := runCLI(t, "inspect", "--format", "json", report)
-	if code != 0 {
-		t.Fatal(out)
-	}
-	i := strings.Index(out, `"CHIP_ID": "`)
-	if i < 0 {
-		t.Fatalf("no CHIP_ID in inspect output:\n%s", out)
-	}
-	chip := out[i+len(`"CHIP_ID": "`) : i+len(`"CHIP_ID": "`)+128]
-	srv, hits := fakeKDS(t, "/vcek/v1/Genoa/"+chip, vcek)
+	report, srv, hits := genoaKDS(t)
 	cache := t.TempDir()
 	at := "--at=2025-08-08T17:21:41Z"
 
@@ -80,17 +100,9 @@ func TestFetchThroughCache(t *testing.T) {
 		t.Fatalf("offline from cache: exit %d\n%s", code, errOut)
 	}
 
-	dir := t.TempDir()
-	code, out, errOut = runCLI(t, "collateral", "fetch", at, "--cache-dir", t.TempDir(), "--kds-url", srv.URL, "-o", dir, report)
-	if code != 0 {
-		t.Fatalf("collateral fetch: exit %d\n%s\n%s", code, out, errOut)
-	}
+	errOut = fetchedFolderVerifies(t, at, report, "--kds-url", srv.URL)
 	if !strings.Contains(errOut, "not fetched") { // the CRL: this fake KDS has none
 		t.Fatalf("missing CRL not reported:\n%s", errOut)
-	}
-	code, out, errOut = runCLI(t, "verify", at, "--offline", "--cache-dir", t.TempDir(), "--collateral", dir, report)
-	if code != 0 {
-		t.Fatalf("offline with the fetched folder: exit %d\n%s\n%s", code, out, errOut)
 	}
 }
 
@@ -143,14 +155,23 @@ func TestFetchDCAP(t *testing.T) {
 	if hits.Load() != 4 {
 		t.Fatalf("%d requests to the PCCS, want 4 (TCB Info, QE Identity, PCK CRL, Root CA CRL)", hits.Load())
 	}
-	dir := t.TempDir()
-	code, out, errOut = runCLI(t, "collateral", "fetch", at, "--cache-dir", t.TempDir(), "--pcs-url", srv.URL, "-o", dir, quote)
-	if code != 0 {
-		t.Fatalf("collateral fetch: exit %d\n%s\n%s", code, out, errOut)
+	fetchedFolderVerifies(t, at, quote, "--pcs-url", srv.URL)
+}
+
+// cachedOffline verifies evidence at at through the server named by the
+// flags server (which it must ask want times in all) into a new cache,
+// then offline from that cache without naming the server.
+func cachedOffline(t *testing.T, at, evidence, name string, hits *atomic.Int32, want int32, server ...string) {
+	t.Helper()
+	cache := t.TempDir()
+	args := append([]string{"verify", at, "--cache-dir", cache}, server...)
+	code, out, errOut := runCLI(t, append(args, evidence)...)
+	if code != 0 || hits.Load() != want {
+		t.Fatalf("through the %s: exit %d after %d requests\n%s\n%s", name, code, hits.Load(), out, errOut)
 	}
-	code, out, errOut = runCLI(t, "verify", at, "--offline", "--cache-dir", t.TempDir(), "--collateral", dir, quote)
+	code, out, errOut = runCLI(t, "verify", at, "--offline", "--cache-dir", cache, evidence)
 	if code != 0 {
-		t.Fatalf("offline with the fetched folder: exit %d\n%s\n%s", code, out, errOut)
+		t.Fatalf("offline without the %s flag: exit %d\n%s\n%s", name, code, out, errOut)
 	}
 }
 
@@ -160,41 +181,12 @@ func TestFetchDCAP(t *testing.T) {
 func TestCacheKeyedByIdentityNotMirror(t *testing.T) {
 	vec := vectortest.Dir(t)
 	t.Run("kds-vcek", func(t *testing.T) {
-		report := filepath.Join(vec, "snp/oak-genoa-oc/report.bin")
-		vcek, err := os.ReadFile(filepath.Join(vec, "snp/oak-genoa-oc/vcek.der"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		code, out, _ := runCLI(t, "inspect", "--format", "json", report)
-		i := strings.Index(out, `"CHIP_ID": "`)
-		if code != 0 || i < 0 {
-			t.Fatalf("inspect: %d\n%s", code, out)
-		}
-		chip := out[i+len(`"CHIP_ID": "`) : i+len(`"CHIP_ID": "`)+128]
-		srv, hits := fakeKDS(t, "/vcek/v1/Genoa/"+chip, vcek)
-		cache := t.TempDir()
-		at := "--at=2025-08-08T17:21:41Z"
-		code, out, errOut := runCLI(t, "verify", at, "--cache-dir", cache, "--kds-url", srv.URL, report)
-		if code != 0 || hits.Load() != 1 {
-			t.Fatalf("through the mirror: exit %d after %d requests\n%s\n%s", code, hits.Load(), out, errOut)
-		}
-		code, out, errOut = runCLI(t, "verify", at, "--offline", "--cache-dir", cache, report)
-		if code != 0 {
-			t.Fatalf("offline without the mirror flag: exit %d\n%s\n%s", code, out, errOut)
-		}
+		report, srv, hits := genoaKDS(t)
+		cachedOffline(t, "--at=2025-08-08T17:21:41Z", report, "mirror", hits, 1, "--kds-url", srv.URL)
 	})
 	t.Run("pcs-tcb-info", func(t *testing.T) {
 		quote := filepath.Join(vec, "tdx/dcapqvl-v4-uptodate/quote.bin")
 		srv, hits := fakePCCS(t, filepath.Join(vec, "tdx/dcapqvl-v4-uptodate/collateral"))
-		cache := t.TempDir()
-		at := "--at=2025-07-01T00:00:00Z"
-		code, out, errOut := runCLI(t, "verify", at, "--cache-dir", cache, "--pcs-url", srv.URL, quote)
-		if code != 0 || hits.Load() != 4 {
-			t.Fatalf("through the PCCS: exit %d after %d requests\n%s\n%s", code, hits.Load(), out, errOut)
-		}
-		code, out, errOut = runCLI(t, "verify", at, "--offline", "--cache-dir", cache, quote)
-		if code != 0 {
-			t.Fatalf("offline without the PCCS flag: exit %d\n%s\n%s", code, out, errOut)
-		}
+		cachedOffline(t, "--at=2025-07-01T00:00:00Z", quote, "PCCS", hits, 4, "--pcs-url", srv.URL)
 	})
 }

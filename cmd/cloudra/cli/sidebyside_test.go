@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/cloudra/cloudra"
-	"github.com/cloudra/cloudra/internal/swtpmtest"
 	"github.com/cloudra/cloudra/internal/vectortest"
 	"github.com/cloudra/cloudra/platform/tpm"
 	"github.com/cloudra/cloudra/sim"
@@ -56,13 +55,7 @@ func verdictOf(t *testing.T, args ...string) (int, string) {
 // given side by side, in any order, verify as the same files in a bundle
 // and as check-quote verifies them; a changed PCR value is still rejected.
 func TestVerifyAcceptsTPM2ToolsFilesSideBySide(t *testing.T) {
-	swtpmtest.Need(t, "tpm2_quote")
-	sim := swtpmtest.Start(t)
-	dir := t.TempDir()
-	tool(t, sim, dir, "tpm2_createek", "-c", "ek.ctx", "-G", "rsa", "-u", "ek.pub")
-	tool(t, sim, dir, "tpm2_createak", "-C", "ek.ctx", "-c", "ak.ctx", "-G", "rsa", "-g", "sha256", "-s", "rsassa", "-u", "ak.pub", "-n", "ak.name")
-	tool(t, sim, dir, "tpm2_flushcontext", "-t")
-	tool(t, sim, dir, "tpm2_flushcontext", "-s")
+	sim, dir := tpm2ToolsAK(t)
 	tool(t, sim, dir, "tpm2_quote", "-c", "ak.ctx", "-l", "sha256:0,1,7", "-q", "cafe0123", "-m", "quote.msg", "-s", "quote.sig", "-o", "pcrs.bin", "-g", "sha256")
 	tool(t, sim, dir, "tpm2_flushcontext", "-t")
 	tool(t, sim, dir, "tpm2_quote", "-c", "ak.ctx", "-l", "sha256:0,1,7", "-q", "cafe0123", "-m", "plain.msg", "-s", "plain.raw", "-f", "plain", "-o", "plain.pcrs", "-g", "sha256")

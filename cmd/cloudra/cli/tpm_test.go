@@ -148,9 +148,12 @@ func TestTPMVerbsOnSwtpm(t *testing.T) {
 	}
 }
 
-// TestTPM2QuoteVerifiesInCloudra: a quote made by the foreign client
-// (tpm2_createek/createak/quote, TCTI swtpm) verifies in cloudra's verifier.
-func TestTPM2QuoteVerifiesInCloudra(t *testing.T) {
+// tpm2ToolsAK starts a simulator and, with tpm2-tools in a new folder
+// (skipping the test without them), creates an RSA EK and an RSA
+// signing AK under it (ek.ctx, ek.pub, ak.ctx, ak.pub, ak.name), leaving
+// no transient or session handle loaded.
+func tpm2ToolsAK(t *testing.T) (*swtpmtest.Sim, string) {
+	t.Helper()
 	swtpmtest.Need(t, "tpm2_quote")
 	sim := swtpmtest.Start(t)
 	dir := t.TempDir()
@@ -158,6 +161,13 @@ func TestTPM2QuoteVerifiesInCloudra(t *testing.T) {
 	tool(t, sim, dir, "tpm2_createak", "-C", "ek.ctx", "-c", "ak.ctx", "-G", "rsa", "-g", "sha256", "-s", "rsassa", "-u", "ak.pub", "-n", "ak.name")
 	tool(t, sim, dir, "tpm2_flushcontext", "-t")
 	tool(t, sim, dir, "tpm2_flushcontext", "-s")
+	return sim, dir
+}
+
+// TestTPM2QuoteVerifiesInCloudra: a quote made by the foreign client
+// (tpm2_createek/createak/quote, TCTI swtpm) verifies in cloudra's verifier.
+func TestTPM2QuoteVerifiesInCloudra(t *testing.T) {
+	sim, dir := tpm2ToolsAK(t)
 	tool(t, sim, dir, "tpm2_pcrextend", "16:sha256=0000000000000000000000000000000000000000000000000000000000000001")
 	tool(t, sim, dir, "tpm2_quote", "-c", "ak.ctx", "-l", "sha256:all", "-q", "cafe0123", "-m", "message.msg", "-s", "signature.sig", "-o", "pcr.pcrs", "-g", "sha256")
 	tool(t, sim, dir, "tpm2_readpublic", "-c", "ak.ctx", "-f", "pem", "-o", "ak.pem")

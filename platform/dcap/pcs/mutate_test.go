@@ -45,6 +45,13 @@ type docCase struct {
 	qe                       bool
 }
 
+// load is the case's document with the collateral and time that verify
+// it.
+func (c docCase) load(t *testing.T) ([]byte, *cloudra.Collateral, time.Time) {
+	t.Helper()
+	return vectortest.Read(t, c.dir+"/"+c.file), signerCol(t, c.dir), vectortest.Time(t, c.at)
+}
+
 var docCases = []docCase{
 	{"tdx-tcb", tdxDir, "tcb_info.json", tdxAt, "tcbInfo", false},
 	{"tdx-qe", tdxDir, "qe_identity.json", tdxAt, "enclaveIdentity", true},
@@ -59,9 +66,7 @@ func TestSignedSpan(t *testing.T) {
 	vectortest.Dir(t)
 	for _, c := range docCases {
 		t.Run(c.name, func(t *testing.T) {
-			raw := vectortest.Read(t, c.dir+"/"+c.file)
-			col := signerCol(t, c.dir)
-			at := vectortest.Time(t, c.at)
+			raw, col, at := c.load(t)
 			if err := verifyDoc(t, raw, c.qe, col, at); err != nil {
 				t.Fatalf("positive twin: %v", err)
 			}
@@ -125,9 +130,7 @@ func TestReserialised(t *testing.T) {
 	vectortest.Dir(t)
 	for _, c := range docCases {
 		t.Run(c.name, func(t *testing.T) {
-			raw := vectortest.Read(t, c.dir+"/"+c.file)
-			col := signerCol(t, c.dir)
-			at := vectortest.Time(t, c.at)
+			raw, col, at := c.load(t)
 			var env map[string]json.RawMessage
 			if err := json.Unmarshal(raw, &env); err != nil {
 				t.Fatal(err)
@@ -190,27 +193,28 @@ func TestParseRejects(t *testing.T) {
 		_ = json.Unmarshal(raw, &env)
 		return string(env[key])
 	}
+	// The first level's component list key cut to 15 or grown to 17.
+	fifteen := func(raw []byte, key string) []byte {
+		return mutateJSON(t, raw, "tcbInfo", func(m map[string]any) {
+			l := firstLevel(m)
+			l[key] = l[key].([]any)[:15]
+		})
+	}
+	seventeen := func(raw []byte, key string) []byte {
+		return mutateJSON(t, raw, "tcbInfo", func(m map[string]any) {
+			l := firstLevel(m)
+			l[key] = append(l[key].([]any), map[string]any{"svn": 0})
+		})
+	}
 	cases := []struct {
 		name string
 		doc  []byte
 		qe   bool
 	}{
-		{"sgx 15 components", mutateJSON(t, sgx, "tcbInfo", func(m map[string]any) {
-			l := firstLevel(m)
-			l["sgxtcbcomponents"] = l["sgxtcbcomponents"].([]any)[:15]
-		}), false},
-		{"sgx 17 components", mutateJSON(t, sgx, "tcbInfo", func(m map[string]any) {
-			l := firstLevel(m)
-			l["sgxtcbcomponents"] = append(l["sgxtcbcomponents"].([]any), map[string]any{"svn": 0})
-		}), false},
-		{"tdx 15 components", mutateJSON(t, tdx, "tcbInfo", func(m map[string]any) {
-			l := firstLevel(m)
-			l["tdxtcbcomponents"] = l["tdxtcbcomponents"].([]any)[:15]
-		}), false},
-		{"tdx 17 components", mutateJSON(t, tdx, "tcbInfo", func(m map[string]any) {
-			l := firstLevel(m)
-			l["tdxtcbcomponents"] = append(l["tdxtcbcomponents"].([]any), map[string]any{"svn": 0})
-		}), false},
+		{"sgx 15 components", fifteen(sgx, "sgxtcbcomponents"), false},
+		{"sgx 17 components", seventeen(sgx, "sgxtcbcomponents"), false},
+		{"tdx 15 components", fifteen(tdx, "tdxtcbcomponents"), false},
+		{"tdx 17 components", seventeen(tdx, "tdxtcbcomponents"), false},
 		{"tdx components absent", mutateJSON(t, tdx, "tcbInfo", func(m map[string]any) { delete(firstLevel(m), "tdxtcbcomponents") }), false},
 		{"tdx components on sgx", mutateJSON(t, sgx, "tcbInfo", func(m map[string]any) {
 			l := firstLevel(m)

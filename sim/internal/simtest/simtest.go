@@ -1,6 +1,8 @@
-// Package simtest holds what the SGX and TDX simulators' tests share: the
-// verifier's view of the simulated root, the round trip through the
-// verifier, and the checks on a rejected result.
+// Package simtest holds what the simulators' tests share, most of it the
+// SGX and TDX ones: the instant they verify at, a simulator built from a
+// seed and its quote and collateral, the verifier's view of the simulated
+// root, the round trip through the verifier, and the checks on a rejected
+// result.
 package simtest
 
 import (
@@ -12,6 +14,43 @@ import (
 	"github.com/cloudra/cloudra/internal/checktest"
 	sgxsim "github.com/cloudra/cloudra/sim/sgx"
 )
+
+// VerifyTime is the instant the simulator tests make collateral for and
+// verify at: inside the validity of the simulated collateral.
+var VerifyTime = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+
+// Simulator is what sgxsim.Platform and tdxsim.Platform share: a quote
+// made with quote options Q, and collateral for it.
+type Simulator[Q any] interface {
+	Quote(reportData [64]byte, o Q) ([]byte, error)
+	Collateral(at time.Time, o sgxsim.CollateralOptions) (*cloudra.Collateral, error)
+}
+
+// New returns the simulator newSim (sgxsim.New, tdxsim.New or snpsim.New)
+// builds from seed.
+func New[P any](t testing.TB, seed string, newSim func([]byte) (P, error)) P {
+	t.Helper()
+	p, err := newSim([]byte(seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// Material returns a quote p makes with q over zero report data, and the
+// collateral p makes with c at VerifyTime.
+func Material[Q any](t testing.TB, p Simulator[Q], q Q, c sgxsim.CollateralOptions) ([]byte, *cloudra.Collateral) {
+	t.Helper()
+	quote, err := p.Quote([64]byte{}, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	col, err := p.Collateral(VerifyTime, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return quote, col
+}
 
 // Root returns the simulated root CA for seed from a PKI built separately
 // from the same seed, as a verifier in another process would build it.

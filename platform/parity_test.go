@@ -208,7 +208,8 @@ func TestAzureBundle(t *testing.T) {
 func FuzzDetect(f *testing.F) {
 	if dir, ok := vectortest.Find(); ok {
 		for _, rel := range []string{"snp/virtee-sev-milan-v2-vcek/report.bin", "tdx/dcapqvl-v4-uptodate/quote.bin",
-			"azure-hcl/trustee-az-snp-vtpm-milan-2023/hcl_report.bin", "snp/virtee-sev-milan-v2-vcek/orig/report_milan.hex"} {
+			"azure-hcl/trustee-az-snp-vtpm-milan-2023/hcl_report.bin", "snp/virtee-sev-milan-v2-vcek/orig/report_milan.hex",
+			"nitro/evervault-2022-10-13-nondebug/attestation_doc.cbor"} {
 			if b, err := os.ReadFile(filepath.Join(dir, rel)); err == nil {
 				f.Add(b)
 			}

@@ -13,8 +13,8 @@ import (
 //
 //  1. a primary artifact platform.Detect knows (SEV-SNP report, DCAP quote,
 //     Azure HCL report, TPMS_ATTEST, event log), except that its Nitro
-//     guess (a first byte 0x84 or 0xd2) is weak and is taken only when
-//     nothing below matches;
+//     guess (a COSE_Sign1 head: a few bytes) is weak and is taken only
+//     when nothing below matches;
 //  2. a TPMT_SIGNATURE (tpm2_quote -s), parsed to its last byte;
 //  3. PCR values (tpm2_quote -o / tpm2_pcrread -o, or JSON);
 //  4. an attestation key's public area: PEM or DER SubjectPublicKeyInfo,
@@ -28,7 +28,7 @@ import (
 // structure to recognise. It is taken as the TPM quote's signature when
 // the evidence holds a TPMS_ATTEST and no TPMT_SIGNATURE, and exactly one
 // file is left unrecognised (or, when none is, exactly one file was taken
-// for a Nitro document by its first byte only). Two or more files left
+// for a Nitro document by its head only). Two or more files left
 // over are unrecognised artifacts: a file name is never used to choose.
 
 // recognised is one raw file sorted by content.
@@ -108,7 +108,7 @@ func resolvePlainSignature(out *cloudra.Bundle, left []unrecognised, weak []int)
 		return left // no content tells which is the signature
 	case len(left) == 0 && len(weak) == 1:
 		// No file left over, but one taken for a Nitro document by its
-		// first byte: a raw signature starting 0x84 looks the same.
+		// head: a raw signature can start with the same few bytes.
 		a := &out.Artifacts[weak[0]]
 		*a = plain(a.Name, a.Data)
 		return nil

@@ -9,11 +9,12 @@ import (
 )
 
 // TestRawSignatureStartingLikeNitro: a raw quote signature whose first
-// byte is 0x84 (a Nitro COSE guess) next to a TPMS_ATTEST is still taken
-// as the signature; without a TPMS_ATTEST it stays what Detect said.
+// bytes read as a COSE_Sign1 head (an array of four, a protected header
+// map, an unprotected map: a Nitro guess) next to a TPMS_ATTEST is still
+// taken as the signature; without a TPMS_ATTEST it stays what Detect said.
 func TestRawSignatureStartingLikeNitro(t *testing.T) {
 	attest := vectortest.Read(t, "azure-hcl/trustee-az-snp-vtpm-evidence-v1/quote.tpms_attest.bin")
-	sig := append([]byte{0x84}, bytes.Repeat([]byte{0x5a}, 255)...)
+	sig := append([]byte{0x84, 0x41, 0xa0, 0xa0}, bytes.Repeat([]byte{0x5a}, 252)...)
 	rec, err := recogniseRaw("quote.sig", sig)
 	if err != nil || !rec.weak || rec.evidence[0].Kind != cloudra.KindNitroDoc {
 		t.Fatalf("recognised %+v %v", rec, err)

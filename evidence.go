@@ -19,7 +19,9 @@ const EvidenceSchema = "cloudra.evidence/v1"
 const MaxArtifactSize = 16 << 20
 
 // Kind names the type of one artifact inside a bundle. Kinds are stable
-// strings; new platforms add kinds, never change them. See docs/evidence.md.
+// strings; new platforms add kinds (constants in their own package, with
+// their roles in seam.Platform.Kinds), never change them. The constants
+// below are the first platforms' and collateral's. See docs/evidence.md.
 type Kind string
 
 // Artifact kinds.

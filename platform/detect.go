@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/platform/seam"
 )
 
 // ErrUnknownArtifact is returned by Detect for bytes it cannot recognise.
@@ -30,7 +31,7 @@ func Detect(data []byte) (cloudra.Kind, []byte, error) {
 	// A text kind (a compact JWS) is checked before armour removal.
 	t := bytes.TrimSpace(data)
 	for _, p := range platforms {
-		if td, ok := p.(interface{ DetectText([]byte) cloudra.Kind }); ok {
+		if td, ok := p.(seam.TextDetector); ok {
 			if k := td.DetectText(t); k != "" {
 				return k, t, nil
 			}

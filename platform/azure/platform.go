@@ -62,30 +62,15 @@ func (azurePlatform) Inspect(kind cloudra.Kind, data []byte) ([]cloudra.Claim, e
 func (azurePlatform) Policy() policy.Section { return PolicySection() }
 
 // Build builds nothing of its own: the SEV-SNP or TDX verifier an HCL
-// report needs is obtained on first use.
+// report needs is obtained through env on first use, the other never.
 func (azurePlatform) Build(env seam.Env) (seam.Verifier, error) {
-	return &cvmVerifier{env: env}, nil
+	return &cvmVerifier{v: newLazyVerifier(
+		func() (*sevsnp.Verifier, error) { return platformVerifier[*sevsnp.Verifier](env, sevsnp.Platform) },
+		func() (*tdx.Verifier, error) { return platformVerifier[*tdx.Verifier](env, tdx.Platform) },
+	)}, nil
 }
 
-type cvmVerifier struct{ env seam.Env }
-
-// parts returns a verifier delegating to the hardware platform the HCL
-// report names; the other one is not built.
-func (c *cvmVerifier) parts(hcl []byte) (*Verifier, error) {
-	h, err := ParseHCLReport(hcl)
-	if err != nil {
-		return NewVerifier(nil, nil), nil // rejected as parse by Verify
-	}
-	switch h.ReportType {
-	case ReportTypeSNP:
-		snp, err := platformVerifier[*sevsnp.Verifier](c.env, sevsnp.Platform)
-		return NewVerifier(snp, nil), err
-	case ReportTypeTDX:
-		td, err := platformVerifier[*tdx.Verifier](c.env, tdx.Platform)
-		return NewVerifier(nil, td), err
-	}
-	return NewVerifier(nil, nil), nil
-}
+type cvmVerifier struct{ v *Verifier }
 
 // platformVerifier returns the verifier of the named platform as the type
 // this package calls.
@@ -121,11 +106,7 @@ func (c *cvmVerifier) VerifyRequest(ctx context.Context, req *seam.Request) (*cl
 			ev.UserData = req.Challenge
 		}
 	}
-	v, err := c.parts(req.Primary.Data)
-	if err != nil {
-		return nil, err
-	}
-	r, err := seam.Decided(v.Verify(ctx, ev, req.Collateral, PolicyFrom(pol, az), req.Options))
+	r, err := seam.Decided(c.v.Verify(ctx, ev, req.Collateral, PolicyFrom(pol, az), req.Options))
 	if err != nil {
 		return nil, err
 	}

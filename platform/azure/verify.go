@@ -96,14 +96,32 @@ func PolicyFrom(p *policy.Policy, az *Policy) Sections {
 // verifiers it is given (which hold the pinned roots and caches). It is safe
 // for concurrent use if they are.
 type Verifier struct {
-	snp *sevsnp.Verifier
-	tdx *tdx.Verifier
+	// snp and tdx return the hardware verifiers, on first use: a verifier
+	// built through the seam asks for only the one its HCL report needs.
+	snp func() (*sevsnp.Verifier, error)
+	tdx func() (*tdx.Verifier, error)
 }
 
 // NewVerifier returns a verifier delegating hardware reports to snp and
 // tdx (either may be nil if that platform is not needed).
 func NewVerifier(snp *sevsnp.Verifier, tdx *tdx.Verifier) *Verifier {
+	return newLazyVerifier(given(snp, "SEV-SNP"), given(tdx, "TDX"))
+}
+
+// newLazyVerifier returns a Verifier that obtains its hardware verifiers
+// from snp and tdx when a report needs them.
+func newLazyVerifier(snp func() (*sevsnp.Verifier, error), tdx func() (*tdx.Verifier, error)) *Verifier {
 	return &Verifier{snp: snp, tdx: tdx}
+}
+
+// given is a verifier obtained up front; nil means none.
+func given[V any](v *V, name string) func() (*V, error) {
+	return func() (*V, error) {
+		if v == nil {
+			return nil, fmt.Errorf("azure: no %s verifier", name)
+		}
+		return v, nil
+	}
 }
 
 // Verify verifies Azure CVM evidence as one chain: hardware report (SNP
@@ -238,8 +256,9 @@ func (s *verification) hardware(ctx context.Context, col *cloudra.Collateral) er
 // snpReport verifies the paravisor's SNP report: at VMPL 0 (SEV-SNP ABI spec, ATTESTATION_REPORT VMPL; docs/azure.md),
 // its REPORT_DATA left to claimsBinding.
 func (s *verification) snpReport(ctx context.Context, col *cloudra.Collateral) error {
-	if s.v.snp == nil {
-		return errors.New("azure: no SEV-SNP verifier")
+	snp, err := s.v.snp()
+	if err != nil {
+		return err
 	}
 	s.hwName = hardwareSNPReport
 	var sp sevsnp.Policy
@@ -249,7 +268,7 @@ func (s *verification) snpReport(ctx context.Context, col *cloudra.Collateral) e
 	s.takeReportData(&sp.ReportData, "sev-snp report-data")
 	vmpl := uint32(0)
 	sp.VMPL = &vmpl
-	hw, err := asResult(s.v.snp.Verify(ctx, sevsnp.Evidence{Report: s.h.HardwareReport, Product: s.ev.Product}, col, &sp, s.opts))
+	hw, err := asResult(snp.Verify(ctx, sevsnp.Evidence{Report: s.h.HardwareReport, Product: s.ev.Product}, col, &sp, s.opts))
 	if err != nil {
 		return err
 	}
@@ -273,8 +292,9 @@ func (s *verification) takeReportData(rd *cloudra.HexBytes, source string) {
 // report; SEPT_VE_DISABLE is not required unless the tdx section says so
 // (docs/pitfalls-dcap.md V5).
 func (s *verification) tdQuote(ctx context.Context, col *cloudra.Collateral) error {
-	if s.v.tdx == nil {
-		return errors.New("azure: no TDX verifier")
+	td, err := s.v.tdx()
+	if err != nil {
+		return err
 	}
 	if len(s.ev.TDQuote) == 0 {
 		return ErrNoTDQuote
@@ -288,7 +308,7 @@ func (s *verification) tdQuote(ctx context.Context, col *cloudra.Collateral) err
 	if tp.RequireSEPTVEDisable == nil {
 		tp.RequireSEPTVEDisable = policy.Bool(false)
 	}
-	hw, err := asResult(s.v.tdx.Verify(ctx, tdx.Evidence{Quote: s.ev.TDQuote}, col, &tp, s.opts))
+	hw, err := asResult(td.Verify(ctx, tdx.Evidence{Quote: s.ev.TDQuote}, col, &tp, s.opts))
 	if err != nil {
 		return err
 	}

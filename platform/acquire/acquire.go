@@ -34,6 +34,10 @@ type Request struct {
 	// ReportData is the relying party's challenge (zero-padded), for the
 	// report's REPORT_DATA field.
 	ReportData [64]byte
+	// Nonce is the same challenge as given, unpadded, for platforms whose
+	// evidence carries it in a field of its own length (the nonce of a
+	// Nitro attestation document).
+	Nonce []byte
 }
 
 // Evidence is what a collector returns.

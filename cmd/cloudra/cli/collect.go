@@ -115,7 +115,7 @@ func collect(ctx context.Context, env *Env, f *collectFlags, cs []acquire.Collec
 	}
 	now := env.Now().UTC().Truncate(time.Second)
 	b := &cloudra.Bundle{Schema: cloudra.EvidenceSchema, Cloud: f.cloud, Nonce: nonce, CollectedAt: &now}
-	req := acquire.Request{ReportData: rd}
+	req := acquire.Request{ReportData: rd, Nonce: nonce}
 	name := f.platform
 	if name == "auto" && f.simulate && len(cs) > 0 {
 		// A simulated platform is always there: auto is the first.

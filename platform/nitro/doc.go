@@ -19,6 +19,6 @@ const Platform = "nitro"
 // cloudra.KindNitroDoc; a NitroTPM document, which carries nitrotpm_pcrs
 // instead of pcrs, is KindTPMDocument.
 const (
-	KindDocument    = cloudra.KindNitroDoc
+	KindDocument                 = cloudra.KindNitroDoc
 	KindTPMDocument cloudra.Kind = "nitro/tpm-document"
 )

@@ -227,11 +227,11 @@ func TestAmbiguousCompanionsAreRefused(t *testing.T) {
 		}
 	}
 	// A primary this cloudra cannot verify is not silently dropped.
-	arts := append(gceQuoteArtifacts(t, "SHA256"), cloudra.Artifact{Kind: cloudra.KindNitroDoc, Data: []byte{0x84}})
+	arts := append(gceQuoteArtifacts(t, "SHA256"), cloudra.Artifact{Kind: cloudra.KindMAAToken, Data: []byte("eyJ.e30.")})
 	_, err := vs.Verify(context.Background(), platform.Input{Bundle: &cloudra.Bundle{Schema: cloudra.EvidenceSchema, Artifacts: arts},
 		Options: cloudra.Options{Time: gceTime}})
 	if !errors.Is(err, platform.ErrUnsupportedArtifact) {
-		t.Errorf("nitro document beside a quote: %v", err)
+		t.Errorf("MAA token beside a quote: %v", err)
 	}
 }
 

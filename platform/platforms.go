@@ -3,6 +3,7 @@ package platform
 import (
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/platform/azure"
+	"github.com/cloudra/cloudra/platform/nitro"
 	"github.com/cloudra/cloudra/platform/seam"
 	"github.com/cloudra/cloudra/platform/sevsnp"
 	"github.com/cloudra/cloudra/platform/sgx"
@@ -20,6 +21,6 @@ var platforms = []seam.Platform{
 	tdx.Seam(),
 	sgx.Seam(),
 	tpm.Seam(),
-	recognised("nitro", cloudra.KindNitroDoc, isCOSESign1),
+	nitro.Seam(),
 	recognisedText("maa", cloudra.KindMAAToken, isCompactJWS),
 }

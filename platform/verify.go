@@ -285,8 +285,25 @@ func revocationRefs(b *cloudra.Bundle) []revocationRef {
 }
 
 // ParsePolicy decodes a policy file with the sections of every listed
-// platform (see policy.Parse).
+// platform (see policy.Parse). A file another tool writes that a platform
+// accepts as a policy (seam.PolicyConverter: nitro-cli's
+// expected-measurements.json) is converted first and then parsed the same
+// way.
 func ParsePolicy(data []byte) (*policy.Policy, error) {
+	for _, pl := range platforms {
+		c, ok := pl.(seam.PolicyConverter)
+		if !ok {
+			continue
+		}
+		converted, ok, err := c.ConvertPolicy(data)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			data = converted
+			break
+		}
+	}
 	return policy.Parse(data, PolicySections()...)
 }
 

@@ -117,6 +117,15 @@ type RevocationLister interface {
 	RevocationRequired(p *policy.Policy) bool
 }
 
+// PolicyConverter is implemented by platforms that accept, as a policy
+// file, a file another tool writes (nitro-cli's expected-measurements.json).
+// ConvertPolicy reports whether data is such a file and, when it is,
+// returns it as a cloudra policy document (which is then parsed like any
+// other, so every rule of the format holds), or why it is a bad one.
+type PolicyConverter interface {
+	ConvertPolicy(data []byte) (converted []byte, ok bool, err error)
+}
+
 // Env is what Build is given.
 type Env struct {
 	// TestRoots are the roots of cloudra's simulated platforms, given only

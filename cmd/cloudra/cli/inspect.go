@@ -77,8 +77,8 @@ measurements are never reversed).`,
 						return undecided(err, "")
 					}
 				}
-				// A raw artifact recognised but not decodable (a Nitro
-				// document, an MAA token), or a bundle of which nothing
+				// A raw artifact recognised but not decodable (an MAA
+				// token), or a bundle of which nothing
 				// decodes, is said so: printing nothing with exit 0 would
 				// read as "no fields". A bundle's companions (a TPM
 				// signature, an AK key) are skipped when something decodes.
@@ -94,7 +94,7 @@ measurements are never reversed).`,
 				fmt.Fprintf(env.Stdout, "%s\n", out)
 			}
 			if len(undecodable) > 0 {
-				return undecided(errors.Join(undecodable...), "inspect decodes SEV-SNP reports, DCAP quotes, TPM quotes, Azure HCL reports and event logs")
+				return undecided(errors.Join(undecodable...), "inspect decodes SEV-SNP reports, DCAP quotes, TPM quotes, Azure HCL reports, Nitro attestation documents and event logs")
 			}
 			return nil
 		},

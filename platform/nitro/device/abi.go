@@ -27,10 +27,12 @@ type nsmRaw struct {
 // 0xC0200A00 on amd64 and arm64, the architectures of Nitro enclaves.
 const (
 	nsmMagic    = 0x0A
+	nsmRawNr    = 0x0
 	iocWrite    = 1
 	iocRead     = 2
 	iocDirShift = 30
-	ioctlRaw    = uintptr((iocRead|iocWrite)<<iocDirShift | unsafe.Sizeof(nsmRaw{})<<16 | nsmMagic<<8 | 0x0)
+	iocNrMask   = 0xff
+	ioctlRaw    = uintptr((iocRead|iocWrite)<<iocDirShift | unsafe.Sizeof(nsmRaw{})<<16 | nsmMagic<<8 | nsmRawNr&iocNrMask)
 )
 
 // exchange sends request to the NSM behind d and returns its response.

@@ -179,7 +179,7 @@ type SignOptions struct {
 }
 
 // Sign1 wraps payload in a COSE_Sign1 (RFC 9052 §4.2) signed by key over
-// the Sig_structure ["Signature1", protected, h'', payload] (RFC 9052
+// the Sig_structure ["Signature1", protected, h”, payload] (RFC 9052
 // §4.4). An ECDSA signature is r‖s, each zero-extended to the curve's size
 // (RFC 9053 §2.1). It returns the exact bytes. With options other than the
 // zero value it is a test aid.

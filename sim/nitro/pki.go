@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/big"
+	"slices"
 	"time"
 )
 
@@ -306,11 +307,47 @@ func (p *PKI) mint(l int, tmpl, parent *x509.Certificate, parentKey, key crypto.
 	if parent == nil {
 		parent = tmpl
 	}
+	if l == LevelLeaf && tmpl.KeyUsage != 0 && !hasExtension(tmpl.ExtraExtensions, oidKeyUsage) {
+		// AWS's leaf key usage is not critical; x509 marks the key usage
+		// it writes critical, so write the extension here.
+		ext, err := keyUsageExtension(tmpl.KeyUsage)
+		if err != nil {
+			return nil, err
+		}
+		t := *tmpl
+		t.ExtraExtensions = append(slices.Clone(tmpl.ExtraExtensions), ext)
+		tmpl = &t
+	}
 	der, err := x509.CreateCertificate(nil, tmpl, parent, key.Public(), parentKey)
 	if err != nil {
 		return nil, fmt.Errorf("nitrosim: %s certificate: %w", levelNames[l], err)
 	}
 	return x509.ParseCertificate(der)
+}
+
+var oidKeyUsage = asn1.ObjectIdentifier{2, 5, 29, 15}
+
+func hasExtension(exts []pkix.Extension, oid asn1.ObjectIdentifier) bool {
+	return slices.ContainsFunc(exts, func(e pkix.Extension) bool { return e.Id.Equal(oid) })
+}
+
+// keyUsageExtension encodes a non-critical key usage extension: a BIT
+// STRING whose bit i is x509.KeyUsage bit i, without trailing zero bits
+// (RFC 5280 §4.2.1.3, X.690 §11.2.2).
+func keyUsageExtension(ku x509.KeyUsage) (pkix.Extension, error) {
+	var b [2]byte
+	n := 0
+	for i := range 9 {
+		if ku&(1<<i) != 0 {
+			b[i/8] |= 0x80 >> (i % 8)
+			n = i + 1
+		}
+	}
+	v, err := asn1.Marshal(asn1.BitString{Bytes: b[:(n+7)/8], BitLength: n})
+	if err != nil {
+		return pkix.Extension{}, fmt.Errorf("nitrosim: key usage: %w", err)
+	}
+	return pkix.Extension{Id: oidKeyUsage, Value: v}, nil
 }
 
 // Attribute types of AWS's subjects (RFC 5280 §4.1.2.4).
@@ -339,4 +376,3 @@ func name(pairs ...any) pkix.Name {
 	}
 	return n
 }
-

@@ -4,14 +4,12 @@ import "encoding/binary"
 
 // CBOR major types (RFC 8949 §3.1).
 const (
-	majorUint   = 0
-	majorNeg    = 1
-	majorBytes  = 2
-	majorText   = 3
-	majorArray  = 4
-	majorMap    = 5
-	majorTag    = 6
-	majorSimple = 7
+	majorUint  = 0
+	majorBytes = 2
+	majorText  = 3
+	majorArray = 4
+	majorMap   = 5
+	majorTag   = 6
 )
 
 // Simple values and the break code (RFC 8949 §3.3, §3.2.1).
@@ -46,15 +44,6 @@ func (e *enc) head(major byte, n uint64) {
 }
 
 func (e *enc) uint(n uint64) { e.head(majorUint, n) }
-
-// int writes a signed integer: major type 1 carries -1-n (RFC 8949 §3.1).
-func (e *enc) int(n int64) {
-	if n >= 0 {
-		e.head(majorUint, uint64(n))
-		return
-	}
-	e.head(majorNeg, uint64(-1-n))
-}
 
 func (e *enc) bytes(b []byte) { e.head(majorBytes, uint64(len(b))); e.b = append(e.b, b...) }
 func (e *enc) text(s string)  { e.head(majorText, uint64(len(s))); e.b = append(e.b, s...) }

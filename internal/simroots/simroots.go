@@ -12,13 +12,14 @@ import (
 	"github.com/cloudra/cloudra/platform/sgx"
 	"github.com/cloudra/cloudra/platform/tdx"
 	"github.com/cloudra/cloudra/sim"
+	nitrosim "github.com/cloudra/cloudra/sim/nitro"
 	sgxsim "github.com/cloudra/cloudra/sim/sgx"
 	snpsim "github.com/cloudra/cloudra/sim/snp"
 )
 
 // For returns the roots of the simulated platforms of seed: the
-// simulated SEV-SNP ARK and the simulated Intel-like root of the TDX and SGX
-// platforms.
+// simulated SEV-SNP ARK, the simulated Intel-like root of the TDX and SGX
+// platforms, and the simulated AWS Nitro root.
 func For(seed string) ([]seam.TestRoot, error) {
 	p, err := snpsim.New([]byte(seed))
 	if err != nil {
@@ -28,10 +29,17 @@ func For(seed string) ([]seam.TestRoot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("simulated Intel PKI: %w", err)
 	}
+	nitro, err := nitrosim.NewPKI([]byte(seed))
+	if err != nil {
+		return nil, fmt.Errorf("simulated AWS Nitro PKI: %w", err)
+	}
 	return []seam.TestRoot{
 		{Platform: sevsnp.Platform, Product: snpsim.Product, Cert: p.ARK()},
 		{Platform: tdx.Platform, Cert: pki.Root()},
 		{Platform: sgx.Platform, Cert: pki.Root()},
+		// nitro.Platform: the layering rules do not let this package import
+		// platform/nitro.
+		{Platform: "nitro", Cert: nitro.Root()},
 	}, nil
 }
 

@@ -66,8 +66,8 @@ func bundleKey(bundle [][]byte) [32]byte {
 
 // anchor returns the root cabundle[0] is, byte for byte: the pinned AWS
 // root or, when allowed, a test root. Nothing the document carries is ever
-// a root by itself (attestation_process.md §3.2.3.1: the root must be the
-// one AWS publishes).
+// a root by itself (attestation_process.md §3.2.3, §3.2.4: the chain ends in
+// the root AWS publishes).
 func (v *Verifier) anchor(bundle [][]byte, allowTest bool) (*x509.Certificate, bool, *chainError) {
 	first := bundle[0]
 	if bytes.Equal(first, v.root.Raw) {
@@ -83,7 +83,7 @@ func (v *Verifier) anchor(bundle [][]byte, allowTest bool) (*x509.Certificate, b
 	sum := sha256.Sum256(first)
 	for i, c := range bundle[1:] {
 		if bytes.Equal(c, v.root.Raw) {
-			return nil, false, chainFail(checkRoot, "the pinned AWS Nitro Enclaves Root G1 is cabundle[%d], not cabundle[0]: the bundle must be root first (attestation_process.md §3.2.2.1)", i+1)
+			return nil, false, chainFail(checkRoot, "the pinned AWS Nitro Enclaves Root G1 is cabundle[%d], not cabundle[0]: the bundle must be root first (attestation_process.md §3.2.3)", i+1)
 		}
 	}
 	return nil, false, chainFail(checkRoot, "cabundle[0] (%s, sha256 %s) is not the pinned AWS Nitro Enclaves Root G1 (sha256 %s)",
@@ -102,7 +102,7 @@ func subjectOf(der []byte) string {
 // cabundle returns the verified CA certificates of bundle, root first:
 // every link signed by the one above it with ecdsa-with-SHA384 under a P-384
 // key, issuer names chained, each CA's basic constraints, key usage and path
-// length holding for the CAs below it (attestation_process.md §3.2.3.2;
+// length holding for the CAs below it (attestation_process.md §3.2.3.2, §3.2.3.3;
 // RFC 5280 §4.2.1.9, §4.2.1.3). The result does not depend on time, so it is
 // cached by the bundle's bytes; validity is checked on every verification.
 func (v *Verifier) cabundle(root *x509.Certificate, bundle [][]byte) ([]*x509.Certificate, *chainError) {
@@ -189,7 +189,7 @@ func keyName(c *x509.Certificate) string {
 
 // leaf parses and checks the document's certificate under the bottom CA:
 // the link, and an end entity (not a CA, key usage digitalSignature:
-// attestation_process.md §3.2.3.2).
+// attestation_process.md §3.2.3.2, §3.2.3.3).
 func leaf(der []byte, issuer *x509.Certificate) (*x509.Certificate, *chainError) {
 	c, err := x509.ParseCertificate(der)
 	if err != nil {

@@ -3,7 +3,7 @@
 // documents of an EC2 instance. Both are COSE_Sign1 messages (RFC 9052 §4.2)
 // signed ES384 by a leaf certificate of the AWS Nitro Attestation PKI, whose
 // payload is a CBOR map (aws-nitro-enclaves-nsm-api
-// docs/attestation_process.md §3.2; AWS EC2 User Guide, "Validate a NitroTPM
+// docs/attestation_process.md §2.2, §3; AWS EC2 User Guide, "Validate a NitroTPM
 // Attestation Document").
 //
 // Verification is a pure function of (document, pinned root, policy, time).

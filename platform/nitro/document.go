@@ -10,7 +10,7 @@ import (
 
 // MaxDocumentSize bounds an attestation document. A real one is about
 // 4.5 KiB: a five-certificate chain (each at most 1024 bytes by the CDDL of
-// attestation_process.md §3.1), 16 PCRs of 48 bytes and three optional
+// attestation_process.md §2.2), 16 PCRs of 48 bytes and three optional
 // fields of at most 1024 bytes. Anything past this is refused before it is
 // decoded.
 const MaxDocumentSize = 32 << 10

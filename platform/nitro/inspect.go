@@ -11,7 +11,7 @@ import (
 )
 
 // Inspect parses an attestation document and returns every field: the
-// envelope (RFC 9052 §4.2), the payload (attestation_process.md §3.1), and
+// envelope (RFC 9052 §4.2), the payload (attestation_process.md §2.2), and
 // each certificate of cabundle and the leaf. Nothing is verified.
 func Inspect(data []byte) ([]cloudra.Claim, error) {
 	d, err := ParseDocument(data)

@@ -8,11 +8,11 @@ import (
 	"github.com/fxamacker/cbor/v2"
 )
 
-// Limits of the attestation document's CDDL (attestation_process.md §3.1;
+// Limits of the attestation document's CDDL (attestation_process.md §2.2;
 // the NitroTPM document of the AWS EC2 User Guide has the same):
 // cert = bytes .size (1..1024), user_data = bytes .size (0..1024) for
 // public_key, user_data and nonce, index = 0..31, pcr = bytes .size
-// (32/48/64). The validation section of the same document (§3.2.2.1) gives
+// (32/48/64). The validation section of the same document (§3.2.2.2) gives
 // user_data and nonce 0..512, which is what NSM itself accepts; the wider
 // CDDL bound is the one a verifier can hold every document to.
 const (
@@ -37,7 +37,7 @@ type Attestation struct {
 	// TPM reports a NitroTPM document (its PCRs come as nitrotpm_pcrs).
 	TPM bool
 	// Certificate is the leaf's DER; CABundle the chain above it, root
-	// first (attestation_process.md §3.2.2.1).
+	// first (attestation_process.md §3.2.3).
 	Certificate []byte
 	CABundle    [][]byte
 	// PublicKey, UserData and Nonce are the optional fields the requester
@@ -103,7 +103,7 @@ var payloadDecoder = func() cbor.DecMode {
 	return dm
 }()
 
-// The payload's keys (attestation_process.md §3.1; the NitroTPM document
+// The payload's keys (attestation_process.md §2.2; the NitroTPM document
 // has nitrotpm_pcrs where an enclave's has pcrs).
 const (
 	keyModuleID         = "module_id"

@@ -57,7 +57,7 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 
 // Verify verifies an attestation document and appraises it against pol
 // (nil: the defaults) at opts.Time, in the order of attestation_process.md
-// §3.2: the document's syntax, the chain from the pinned root (every
+// §3: the document's syntax, the chain from the pinned root (every
 // certificate valid at the verification time), the ES384 signature, the
 // document's timestamp against the verification time and the leaf's
 // window, the expected nonce, and the policy. A verdict other than pass
@@ -171,7 +171,7 @@ type verifiedChain struct {
 }
 
 // chain verifies the document's certificates from the pinned root down to
-// the leaf (attestation_process.md §3.2.3). Validity is recorded, not
+// the leaf (attestation_process.md §3.2.3, §3.2.4). Validity is recorded, not
 // returned, so that an expired chain is reported as stale after its links.
 func (v *Verifier) chain(a *Attestation, opts cloudra.Options) (*verifiedChain, *chainError) {
 	if n := len(a.CABundle); n > MaxCABundle {

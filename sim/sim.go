@@ -1,5 +1,5 @@
 // Package sim names what cloudra's simulated platforms (sim/snp, sim/tdx,
-// sim/sgx) share. Their roots are test roots: a verifier trusts them only
+// sim/sgx, sim/nitro) share. Their roots are test roots: a verifier trusts them only
 // when it is given them (internal/simroots, platform.WithTestRoots) and the
 // verification allows test roots.
 package sim

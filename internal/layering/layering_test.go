@@ -97,7 +97,7 @@ var rules = []rule{
 		never: []string{"collateral", "sim/...", "platform/*/device/..."}, fallback: true,
 		why: "a platform without a row of its own: its own packages ($), the seam and the policy format; a composite that uses other platforms gets a row"},
 	{pkg: "sim/...", may: []string{".", "internal/...", "sim/...", "platform/..."},
-		never: []string{"platform", "platform/azure", "platform/sevsnp", "platform/tdx", "platform/sgx", "platform/tpm", "platform/seam", "platform/internal/..."},
+		never: []string{"platform", "platform/azure", "platform/sevsnp", "platform/tdx", "platform/sgx", "platform/tpm", "platform/nitro", "platform/seam", "platform/internal/..."},
 		why:   "simulated platforms behind the device interfaces; they encode evidence, never verify it"},
 }
 

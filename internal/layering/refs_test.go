@@ -96,7 +96,7 @@ func TestCommentsCiteOnlyTheRepository(t *testing.T) {
 				}
 			}
 			for _, m := range bareID.FindAllString(line, -1) {
-				at("cites %q without its table: write docs/pitfalls-{snp,dcap,tpm,server}.md and the row ID", m)
+				at("cites %q without its table: write docs/pitfalls-{snp,dcap,tpm,server,nitro}.md and the row ID", m)
 			}
 			for _, m := range rowCite.FindAllStringSubmatch(line, -1) {
 				for _, id := range rowID.FindAllString(m[2], -1) {

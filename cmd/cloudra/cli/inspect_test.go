@@ -19,8 +19,8 @@ func TestInspectUndecodableExits2(t *testing.T) {
 		t.Fatal(err)
 	}
 	cases := map[string]string{
-		"jwt":   jwt,
-		"vcek":  filepath.Join(vec, "snp/virtee-sev-milan-v2-vcek/vcek.der"),
+		"jwt":  jwt,
+		"vcek": filepath.Join(vec, "snp/virtee-sev-milan-v2-vcek/vcek.der"),
 	}
 	for name, file := range cases {
 		for _, format := range []string{"text", "json"} {

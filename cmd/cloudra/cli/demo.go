@@ -144,7 +144,7 @@ func runDemo(ctx context.Context, env *Env) ([]scenario, error) {
 	if err != nil {
 		return nil, err
 	}
-	pcr0, err := nitrosim.EnclavePCRs(seed, false)
+	enclavePCRs, err := nitrosim.EnclavePCRs(seed, false)
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +202,7 @@ func runDemo(ctx context.Context, env *Env) ([]scenario, error) {
 		if tamper {
 			// One bit of PCR0, inside the signed payload: the CBOR still
 			// decodes, the ES384 signature no longer verifies.
-			i := bytes.Index(doc, pcr0[0])
+			i := bytes.Index(doc, enclavePCRs[0])
 			if i < 0 {
 				return nil, fmt.Errorf("PCR0 not found in the simulated document")
 			}

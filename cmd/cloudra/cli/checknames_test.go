@@ -87,6 +87,9 @@ func TestCheckNamesDocumented(t *testing.T) {
 			v("tpm/gce-cos85-amd-sev-attestation-akcert/gce-cos-85-nonce9009/quote_SHA256.pcrs.json"),
 			v("tpm/gce-cos85-amd-sev-attestation-akcert/ak_pub.tpmt_public.bin"), v("tpm/gce-cos85-amd-sev-attestation-akcert/ak_cert.der"),
 			v("tpm/gce-cos85-amd-sev-attestation-akcert/eventlog.bin")},
+		{"--at", "2023-01-18T13:07:19.280Z", "--tls-cert", v("nitro/evervault-2023-01-18-cage-nondebug/cage_cert.der"),
+			v("nitro/evervault-2023-01-18-cage-nondebug/attestation_doc.cbor")},
+		{"--at", "2022-10-12T13:50:06.081Z", v("nitro/evervault-2022-10-12-debug/attestation_doc.cbor")},
 	} {
 		args := append([]string{"verify", "--offline", "--cache-dir", t.TempDir(), "--format", "json"}, c...)
 		code, out, errs := run(t, args...)

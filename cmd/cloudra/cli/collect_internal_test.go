@@ -15,6 +15,7 @@ import (
 
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/platform/acquire"
+	"github.com/cloudra/cloudra/platform/nitro"
 	"github.com/cloudra/cloudra/platform/sevsnp"
 	"github.com/cloudra/cloudra/platform/sgx"
 	"github.com/cloudra/cloudra/platform/tdx"
@@ -170,16 +171,16 @@ func TestCollectUnknownPlatformListsCollectors(t *testing.T) {
 	}
 }
 
-// The list is SEV-SNP, TDX, SGX, each named as its verifier names the
+// The list is SEV-SNP, TDX, SGX, Nitro, each named as its verifier names the
 // platform, and --platform's help shows them.
 func TestCollectorsList(t *testing.T) {
 	env := &Env{}
 	got := platformNames(collectors(env, &collectFlags{}))
-	if want := []string{sevsnp.Platform, tdx.Platform, sgx.Platform}; !slices.Equal(got, want) {
+	if want := []string{sevsnp.Platform, tdx.Platform, sgx.Platform, nitro.Platform}; !slices.Equal(got, want) {
 		t.Errorf("collectors %v, want %v", got, want)
 	}
 	fl := newCollectCmd(env).Flags().Lookup("platform")
-	if want := "platform: auto (SEV-SNP, then TDX, then SGX under Gramine), sev-snp, tdx, sgx"; fl.Usage != want {
+	if want := "platform: auto (SEV-SNP, then TDX, then SGX under Gramine, then a Nitro enclave), sev-snp, tdx, sgx, nitro"; fl.Usage != want {
 		t.Errorf("--platform help %q, want %q", fl.Usage, want)
 	}
 	for _, c := range collectors(env, &collectFlags{simulate: true}) {

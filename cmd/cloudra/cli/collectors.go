@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/cloudra/cloudra/platform/acquire"
+	nitrodevice "github.com/cloudra/cloudra/platform/nitro/device"
 	snpdevice "github.com/cloudra/cloudra/platform/sevsnp/device"
 	sgxdevice "github.com/cloudra/cloudra/platform/sgx/device"
 	tdxdevice "github.com/cloudra/cloudra/platform/tdx/device"
@@ -22,14 +23,16 @@ func collectors(env *Env, f *collectFlags) []acquire.Collector {
 		&tdxdevice.Collector{Open: simTDX(f, env), Sys: tdxdevice.SysOptions{Root: f.sysRoot},
 			Options: tdxdevice.Options{TSMRoot: f.tsmRoot, DevicePath: f.tdxDevPath}},
 		&sgxdevice.Collector{Open: simSGX(f, env), Options: sgxdevice.Options{Root: f.gramineRoot}},
+		&nitrodevice.Collector{Open: simNitro(f, env), Options: nitrodevice.Options{DevicePath: f.nsmDevPath},
+			UserData: f.nitroUserData, PublicKey: f.nitroPublicKey},
 	}
 }
 
 // The list above in words: the auto order for --platform's help, and the
 // hint when no platform of the list is on this machine.
 const (
-	autoOrder   = "SEV-SNP, then TDX, then SGX under Gramine"
-	noGuestHint = "run on an SEV-SNP or TDX guest (as root), inside Gramine for SGX, or pass --simulate"
+	autoOrder   = "SEV-SNP, then TDX, then SGX under Gramine, then a Nitro enclave"
+	noGuestHint = "run on an SEV-SNP or TDX guest (as root), inside Gramine for SGX, inside a Nitro enclave (/dev/nsm), or pass --simulate"
 )
 
 func platformNames(cs []acquire.Collector) []string {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -13,6 +14,7 @@ import (
 	"github.com/cloudra/cloudra/platform"
 	"github.com/cloudra/cloudra/policy"
 	"github.com/cloudra/cloudra/sim"
+	nitrosim "github.com/cloudra/cloudra/sim/nitro"
 	sgxsim "github.com/cloudra/cloudra/sim/sgx"
 	snpsim "github.com/cloudra/cloudra/sim/snp"
 	tdxsim "github.com/cloudra/cloudra/sim/tdx"
@@ -37,8 +39,9 @@ func newDemoCmd(env *Env) *cobra.Command {
 test ARK/ASK/VCEK, clearly named, NOT AMD's) produces evidence for a fresh nonce through
 the same guest interface as hardware; cloudra verifies it against the simulator's test
 root (trusted only here, or with --allow-test-roots) and appraises it with the default
-policy. Then it shows that tampered, debug, replayed and untrusted evidence is rejected,
-each for the right reason. Exit 0 when every scenario ends as it must.`,
+policy. TDX, SGX and AWS Nitro Enclaves are simulated likewise (Intel's and AWS's PKIs
+stood in for by test roots). Then it shows that tampered, debug, replayed and untrusted
+evidence is rejected, each for the right reason. Exit 0 when every scenario ends as it must.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			scen, err := runDemo(cmd.Context(), env)
@@ -69,7 +72,7 @@ each for the right reason. Exit 0 when every scenario ends as it must.`,
 				fmt.Fprintf(env.Stdout, "%s\n", b)
 			} else {
 				w := env.Stdout
-				fmt.Fprintln(w, "cloudra demo: simulated SEV-SNP, TDX and SGX platforms (test roots, NOT AMD or Intel); the verifier chooses the nonce")
+				fmt.Fprintln(w, "cloudra demo: simulated SEV-SNP, TDX, SGX and AWS Nitro platforms (test roots, NOT AMD, Intel or AWS); the verifier chooses the nonce")
 				fmt.Fprintln(w)
 				printResultText(w, scen[0].Result, "")
 				fmt.Fprintln(w)
@@ -132,6 +135,19 @@ func runDemo(ctx context.Context, env *Env) ([]scenario, error) {
 	if err != nil {
 		return nil, err
 	}
+	clock := func() time.Time { return now }
+	nsm, err := nitrosim.New(seed, clock, nitrosim.Options{})
+	if err != nil {
+		return nil, err
+	}
+	nsmDebug, err := nitrosim.New(seed, clock, nitrosim.Options{Debug: true})
+	if err != nil {
+		return nil, err
+	}
+	enclavePCRs, err := nitrosim.EnclavePCRs(seed, false)
+	if err != nil {
+		return nil, err
+	}
 	// Each simulated platform's collateral travels with its evidence, as an
 	// extended report's table or a PCS cache would bring it.
 	snpCRL, err := snp.CRL(now.Add(-time.Hour))
@@ -176,6 +192,25 @@ func runDemo(ctx context.Context, env *Env) ([]scenario, error) {
 		}
 		return bundle("sgx", cloudra.Artifact{Kind: cloudra.KindSGXQuote, Data: q}, nonce, simFiles(sgxCol)), nil
 	}
+	// A Nitro document carries the nonce in a field of its own, as given;
+	// the verifier expects it exactly (the relying party's nonce).
+	nitroEvidence := func(n *nitrosim.NSM, nonce [64]byte, tamper bool) (*cloudra.Bundle, error) {
+		doc, err := n.Attest(nil, nonce[:32], nil)
+		if err != nil {
+			return nil, err
+		}
+		if tamper {
+			// One bit of PCR0, inside the signed payload: the CBOR still
+			// decodes, the ES384 signature no longer verifies.
+			i := bytes.Index(doc, enclavePCRs[0])
+			if i < 0 {
+				return nil, fmt.Errorf("PCR0 not found in the simulated document")
+			}
+			doc = bytes.Clone(doc)
+			doc[i] ^= 0x01
+		}
+		return bundle("nitro", cloudra.Artifact{Kind: cloudra.KindNitroDoc, Data: doc}, nonce, nil), nil
+	}
 	var other [64]byte
 	copy(other[:], "an old nonce, replayed")
 	type demoCase struct {
@@ -189,6 +224,7 @@ func runDemo(ctx context.Context, env *Env) ([]scenario, error) {
 		{"sev-snp: genuine report, fresh nonce", func() (*cloudra.Bundle, error) { return snpEvidence(snpsim.ReportOptions{}, rd) }, true, cloudra.Pass, ""},
 		{"tdx: genuine quote, fresh nonce", func() (*cloudra.Bundle, error) { return tdxEvidence(tdxsim.QuoteOptions{}, rd) }, true, cloudra.Pass, ""},
 		{"sgx: genuine quote, fresh nonce", func() (*cloudra.Bundle, error) { return sgxEvidence(sgxsim.QuoteOptions{}, rd) }, true, cloudra.Pass, ""},
+		{"nitro: genuine document, fresh nonce", func() (*cloudra.Bundle, error) { return nitroEvidence(nsm, rd, false) }, true, cloudra.Pass, ""},
 		{"sev-snp: tampered measurement", func() (*cloudra.Bundle, error) {
 			return snpEvidence(snpsim.ReportOptions{TamperSignedBytes: true}, rd)
 		}, true, cloudra.Fail, cloudra.ClassSig},
@@ -203,6 +239,10 @@ func runDemo(ctx context.Context, env *Env) ([]scenario, error) {
 		{"tdx: simulator root not allowed", func() (*cloudra.Bundle, error) { return tdxEvidence(tdxsim.QuoteOptions{}, rd) }, false, cloudra.Fail, cloudra.ClassChain},
 		{"sgx: debug enclave", func() (*cloudra.Bundle, error) { return sgxEvidence(sgxsim.QuoteOptions{Debug: true}, rd) }, true, cloudra.Fail, cloudra.ClassPolicy},
 		{"sgx: replayed quote", func() (*cloudra.Bundle, error) { return sgxEvidence(sgxsim.QuoteOptions{}, other) }, true, cloudra.Fail, cloudra.ClassBinding},
+		{"nitro: tampered PCR0", func() (*cloudra.Bundle, error) { return nitroEvidence(nsm, rd, true) }, true, cloudra.Fail, cloudra.ClassSig},
+		{"nitro: debug enclave", func() (*cloudra.Bundle, error) { return nitroEvidence(nsmDebug, rd, false) }, true, cloudra.Fail, cloudra.ClassPolicy},
+		{"nitro: replayed document", func() (*cloudra.Bundle, error) { return nitroEvidence(nsm, other, false) }, true, cloudra.Fail, cloudra.ClassBinding},
+		{"nitro: simulator root not allowed", func() (*cloudra.Bundle, error) { return nitroEvidence(nsm, rd, false) }, false, cloudra.Fail, cloudra.ClassChain},
 	}
 	var out []scenario
 	for _, c := range cases {
@@ -212,8 +252,12 @@ func runDemo(ctx context.Context, env *Env) ([]scenario, error) {
 		}
 		pol := policy.Default()
 		platform.SetReportData(pol, rd[:32])
-		res, err := decided(vs.Verify(ctx, platform.Input{Bundle: b, Policy: pol,
-			Options: cloudra.Options{Time: now, AllowTestRoots: c.testRoots}}))
+		in := platform.Input{Bundle: b, Policy: pol, Options: cloudra.Options{Time: now, AllowTestRoots: c.testRoots}}
+		if b.Platform == "nitro" {
+			// The relying party's nonce, which the document must carry.
+			in.Nonce = rd[:32]
+		}
+		res, err := decided(vs.Verify(ctx, in))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", c.name, err)
 		}

@@ -3,12 +3,15 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"math"
 	"syscall"
+	"time"
 
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/collateral"
 	"github.com/cloudra/cloudra/platform"
 	"github.com/cloudra/cloudra/platform/azure"
+	"github.com/cloudra/cloudra/platform/nitro"
 	sevsnpdevice "github.com/cloudra/cloudra/platform/sevsnp/device"
 	tpmdevice "github.com/cloudra/cloudra/platform/tpm/device"
 	"github.com/cloudra/cloudra/platform/tsm"
@@ -68,4 +71,69 @@ func collateralDirHint(err error) string {
 		return "point --collateral at the folder of one attestation"
 	}
 	return "--collateral takes a directory of PEM/DER/JSON files"
+}
+
+// nitroHints follows a Nitro result. A document checked long after it was
+// made fails as stale: its leaf certificate lives three hours (AWS Nitro
+// Enclaves User Guide, "Cryptographic attestation"), so a stored document
+// is checked as of its own timestamp. A debug-mode enclave fails the
+// default policy, which a development policy may relax.
+func nitroHints(res *cloudra.Result, b *cloudra.Bundle, at time.Time) []string {
+	var out []string
+	stale, debug := false, false
+	for _, r := range append([]*cloudra.Result{res}, res.Parts...) {
+		if r == nil || r.Platform != nitro.Platform {
+			continue
+		}
+		if !stale && failedAs(r, cloudra.ClassFresh, "chain.validity", "document.timestamp") {
+			if ts, ok := nitroTimestamp(r, b); ok && !ts.Equal(at) {
+				stale = true
+				out = append(out, fmt.Sprintf("pass --at %s to check it as of when it was made", ts.Format(nitroStamp)))
+			}
+		}
+		debug = debug || failedAs(r, "", "policy.allow-debug")
+	}
+	if debug {
+		out = append(out, "a debug-mode enclave: its PCR0–2 are zero; pass a policy with nitro.allow-debug: true only for development")
+	}
+	return out
+}
+
+// nitroStamp is how the verifier prints a document's time (RFC 3339 with
+// milliseconds), which --at reads back exactly.
+const nitroStamp = "2006-01-02T15:04:05.000Z07:00"
+
+// failedAs reports whether one of the named checks of r failed, of class c
+// ("" for any).
+func failedAs(r *cloudra.Result, c cloudra.Class, names ...string) bool {
+	for _, n := range names {
+		if ch, ok := r.Check(n); ok && ch.Outcome == cloudra.OutcomeFail && (c == "" || ch.Class == c) {
+			return true
+		}
+	}
+	return false
+}
+
+// nitroTimestamp is when the document of r was made: its timestamp claim,
+// or, where the result has no claims, the timestamp of the bundle's first
+// Nitro document that parses. The time is only a suggestion for --at; the
+// document is verified in full at whatever time is given.
+func nitroTimestamp(r *cloudra.Result, b *cloudra.Bundle) (time.Time, bool) {
+	if s, ok := r.Claim("timestamp").(string); ok {
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			return t, true
+		}
+	}
+	if b == nil {
+		return time.Time{}, false
+	}
+	for _, a := range b.Artifacts {
+		if a.Kind != nitro.KindDocument && a.Kind != nitro.KindTPMDocument {
+			continue
+		}
+		if d, err := nitro.ParseDocument(a.Data); err == nil && d.Attestation.Timestamp <= math.MaxInt64 {
+			return time.UnixMilli(int64(d.Attestation.Timestamp)).UTC(), true
+		}
+	}
+	return time.Time{}, false
 }

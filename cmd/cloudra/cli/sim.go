@@ -6,15 +6,17 @@ import (
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/internal/simroots"
 	"github.com/cloudra/cloudra/platform"
+	nitrodevice "github.com/cloudra/cloudra/platform/nitro/device"
 	snpdevice "github.com/cloudra/cloudra/platform/sevsnp/device"
 	sgxdevice "github.com/cloudra/cloudra/platform/sgx/device"
 	tdxdevice "github.com/cloudra/cloudra/platform/tdx/device"
+	nitrosim "github.com/cloudra/cloudra/sim/nitro"
 	sgxsim "github.com/cloudra/cloudra/sim/sgx"
 	snpsim "github.com/cloudra/cloudra/sim/snp"
 	tdxsim "github.com/cloudra/cloudra/sim/tdx"
 )
 
-// simSNP, simTDX and simSGX give the collectors their simulated platform
+// simSNP, simTDX, simSGX and simNitro give the collectors their simulated platform
 // under --simulate, and nil (this machine's interface) without it.
 func simSNP(f *collectFlags) func() (snpdevice.Provider, error) {
 	if !f.simulate {
@@ -35,6 +37,22 @@ func simSGX(f *collectFlags, env *Env) func() (sgxdevice.Provider, []cloudra.Art
 		return nil
 	}
 	return func() (sgxdevice.Provider, []cloudra.Artifact, error) { return simulatedSGX(f, env) }
+}
+
+func simNitro(f *collectFlags, env *Env) func() (nitrodevice.Provider, []cloudra.Artifact, error) {
+	if !f.simulate {
+		return nil
+	}
+	return func() (nitrodevice.Provider, []cloudra.Artifact, error) {
+		// The simulated NSM reads env's clock for each document, as the
+		// real one stamps a document with the time it signs it; its
+		// documents need no collateral (the cabundle travels in them).
+		n, err := nitrosim.New([]byte(f.simSeed), env.Now, nitrosim.Options{Debug: f.simDebug})
+		if err != nil {
+			return nil, nil, err
+		}
+		return n, nil, nil
+	}
 }
 
 // simulatedSNP returns the simulated SNP platform's guest interface.

@@ -19,6 +19,7 @@ import (
 	"github.com/cloudra/cloudra/internal/boundedio"
 	"github.com/cloudra/cloudra/platform"
 	"github.com/cloudra/cloudra/platform/dcap/pcs"
+	"github.com/cloudra/cloudra/platform/nitro"
 	"github.com/cloudra/cloudra/platform/sevsnp"
 	"github.com/cloudra/cloudra/policy"
 )
@@ -37,6 +38,7 @@ type verifyFlags struct {
 	product        string
 	kdsURL         string
 	pcsURL         string
+	tlsCert        string
 }
 
 func newVerifyCmd(env *Env) *cobra.Command {
@@ -67,6 +69,7 @@ Exit codes: 0 pass, 1 rejected, 2 could not decide.`,
 	fl.StringVar(&f.policyFile, "policy", "", "policy file (YAML or JSON); default: the built-in default policy")
 	fl.StringVar(&f.reportData, "report-data", "", "expected REPORT_DATA (hex, or @FILE; up to 64 bytes, zero-padded)")
 	fl.StringVar(&f.nonce, "nonce", "", "expected nonce (hex, or @FILE) for TPM quotes and bundles")
+	fl.StringVar(&f.tlsCert, "tls-cert", "", "Nitro: TLS certificate FILE (PEM or DER) whose SubjectPublicKeyInfo the document's user_data must be")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "list ignored collateral files and fetches")
 	fl.BoolVar(&f.allowTestRoots, "allow-test-roots", false, "also trust cloudra's simulator roots (never in production)")
 	fl.StringVar(&f.cacheDir, "cache-dir", defaultCacheDir(), "collateral cache folder")
@@ -110,6 +113,11 @@ func runVerify(ctx context.Context, env *Env, f *verifyFlags, args []string) err
 			return err
 		}
 		platform.SetReportData(pol, rd)
+	}
+	if f.tlsCert != "" {
+		if pol, err = withTLSCert(pol, f.tlsCert); err != nil {
+			return err
+		}
 	}
 	bundle, err := loadEvidence(env, args)
 	if bad := (*malformedBundleError)(nil); errors.As(err, &bad) {
@@ -164,11 +172,32 @@ func runVerify(ctx context.Context, env *Env, f *verifyFlags, args []string) err
 		for _, h := range freshnessHints(res, f.nonce != "", f.reportData != "") {
 			fmt.Fprintf(env.Stderr, "hint: %s\n", h)
 		}
+		for _, h := range nitroHints(res, bundle, at) {
+			fmt.Fprintf(env.Stderr, "hint: %s\n", h)
+		}
 	}
 	if res.Verdict != cloudra.Pass {
 		return errRejected
 	}
 	return nil
+}
+
+// withTLSCert returns a copy of pol whose nitro section expects user_data
+// to be the SubjectPublicKeyInfo of the TLS certificate in path: an enclave
+// that serves TLS binds its key so (the key's DER SPKI in the document's
+// user_data), and the relying party checks it against the certificate the
+// connection presented.
+func withTLSCert(pol *policy.Policy, path string) (*policy.Policy, error) {
+	spki, err := readSPKIFile("--tls-cert", path, false)
+	if err != nil {
+		return nil, err
+	}
+	var sec nitro.Policy
+	if s := nitro.PolicyOf(pol); s != nil {
+		sec = *s
+	}
+	sec.UserDataSPKI = spki
+	return pol.With(nitro.Platform, &sec), nil
 }
 
 // freshnessHints names the flag that supplies the expected value a failed

@@ -213,10 +213,13 @@ func TestOptionalFields(t *testing.T) {
 // *ParseError at the envelope, every other tag (98 is COSE_Sign, 55799
 // the self-described CBOR tag of RFC 8949 §3.4.6), a JWT, bytes that are
 // not CBOR, an array that is not the four-element COSE_Sign1, an
-// indefinite-length envelope (go-cose decodes the envelope with definite
-// lengths only), an empty signature (go-cose refuses one), trailing bytes
-// after the envelope, and a document larger
-// than MaxDocumentSize.
+// indefinite-length envelope or payload bstr (go-cose decodes the envelope
+// with definite lengths only), an empty signature (go-cose refuses one),
+// trailing bytes after the envelope, and a document larger than
+// MaxDocumentSize; at the header it names, a protected header other than
+// {1: -35} and an unprotected header that is not empty
+// (attestation_process.md §3.1; RFC 9053 §2.1); and at the signature one
+// that is not 96 bytes.
 func TestEnvelopeStrictness(t *testing.T) {
 	f := sim(t)
 	doc := f.doc(t, f.payload(nil))

@@ -76,16 +76,16 @@ func signedSpans(t *testing.T, raw []byte) (prot, payload, sig [2]int) {
 // as parse, chain or sig, before anything is appraised
 // (attestation_process.md §3.2.3: the chain and the signature come first).
 //
-// Coverage by default (94 835 verifications, some 30 s on two cores): every bit of the 4 protected-header bytes and of the 96
-// signature bytes of all six documents (32 + 768 flips each); every bit of
-// every payload byte of evervault-2022-10-13-nondebug (4 546 bytes, 36 368
-// flips) and eternis-2024-09-09-debug (4 446 bytes, 35 568 flips); for the
-// four others one bit of every payload byte, bit i%8 of byte i (4 446,
-// 4 318, 4 668 and 4 667 flips). Under -short or -race: every bit of the
-// protected header (32), one bit of every signature byte (96) and one bit
-// of every 16th payload byte (270 to 292) of each of the six, 2 463 in
-// all. The test
-// logs each span's count and the classes of the rejections. The flips are
+// Coverage by default (94 835 verifications, some 30 s on two cores): every
+// bit of the 4 protected-header bytes and of the 96 signature bytes of all
+// six documents (32 + 768 flips each); every bit of every payload byte of
+// evervault-2022-10-13-nondebug (4 546 bytes, 36 368 flips) and
+// eternis-2024-09-09-debug (4 446 bytes, 35 568 flips); for the four others
+// one bit of every payload byte, bit i%8 of byte i (4 446, 4 318, 4 668 and
+// 4 667 flips). Under -short or -race: every bit of the protected header
+// (32), one bit of every signature byte (96) and one bit of every 16th
+// payload byte (270 to 292) of each of the six, 2 463 in all. The test logs
+// each span's count and the classes of the rejections. The flips are
 // verified concurrently by one Verifier, which is safe for concurrent use.
 func TestBitFlipsRejected(t *testing.T) {
 	v := mustVerifier(t)

@@ -9,16 +9,11 @@ import (
 	"github.com/cloudra/cloudra/policy"
 )
 
-// recognised is a platform whose artifacts this cloudra recognises but
-// cannot verify yet: a bundle carrying one is refused
-// ([ErrUnsupportedArtifact]), never verified on the rest alone, and
-// `cloudra inspect` names its kind.
-func recognised(name string, kind cloudra.Kind, detect func([]byte) bool) seam.Platform {
-	return &recognisedPlatform{name: name, kind: kind, detect: detect}
-}
-
-// recognisedText is recognised for a kind that is text, seen before armour
-// is removed.
+// recognisedText is a platform whose artifacts, text seen before armour is
+// removed, this cloudra recognises but cannot verify yet: a bundle carrying
+// one is refused ([ErrUnsupportedArtifact]), never verified on the rest
+// alone, and `cloudra inspect` names its kind. (A binary kind would set
+// detect instead of detectText.)
 func recognisedText(name string, kind cloudra.Kind, detect func([]byte) bool) seam.Platform {
 	return &recognisedPlatform{name: name, kind: kind, detectText: detect}
 }

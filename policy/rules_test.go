@@ -14,6 +14,7 @@ import (
 
 	"github.com/cloudra/cloudra"
 	"github.com/cloudra/cloudra/platform/azure"
+	"github.com/cloudra/cloudra/platform/nitro"
 	"github.com/cloudra/cloudra/platform/sevsnp"
 	"github.com/cloudra/cloudra/platform/sgx"
 	"github.com/cloudra/cloudra/platform/tdx"
@@ -438,6 +439,7 @@ func legacyParse(data []byte) (*policy.Policy, error) {
 		SGX     *sgx.Policy    `json:"sgx,omitempty"`
 		TPM     *tpm.Policy    `json:"tpm,omitempty"`
 		Azure   *azure.Policy  `json:"azure,omitempty"`
+		Nitro   *nitro.Policy  `json:"nitro,omitempty"`
 	}
 	if err := dec.Decode(&doc); err != nil {
 		return nil, err
@@ -450,7 +452,7 @@ func legacyParse(data []byte) (*policy.Policy, error) {
 	}
 	p := &policy.Policy{Version: doc.Version, Name: doc.Name}
 	p = p.With(sevsnp.Platform, doc.SEVSNP).With(tdx.Platform, doc.TDX).With(sgx.Platform, doc.SGX).
-		With(tpm.Platform, doc.TPM).With(azure.SectionKey, doc.Azure)
+		With(tpm.Platform, doc.TPM).With(azure.SectionKey, doc.Azure).With(nitro.Platform, doc.Nitro)
 	return p, nil
 }
 

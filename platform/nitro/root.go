@@ -1,12 +1,11 @@
 package nitro
 
 import (
-	"crypto/sha256"
 	"crypto/x509"
 	_ "embed"
-	"encoding/hex"
-	"fmt"
 	"sync"
+
+	"github.com/cloudra/cloudra/internal/pinnedroot"
 )
 
 // rootDER is the AWS Nitro Enclaves Root G1 (CN=aws.nitro-enclaves, OU=AWS,
@@ -32,18 +31,7 @@ const RootSHA256 = "641a0321a3e244efe456463195d606317ed7cdcc3c1756e09893f3c68f79
 var loadRoot = sync.OnceValues(func() (*x509.Certificate, error) { return parsePinnedRoot(rootDER) })
 
 func parsePinnedRoot(der []byte) (*x509.Certificate, error) {
-	sum := sha256.Sum256(der)
-	if got := hex.EncodeToString(sum[:]); got != RootSHA256 {
-		return nil, fmt.Errorf("nitro: embedded root fingerprint %s does not match pin %s", got, RootSHA256)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, fmt.Errorf("nitro: parse embedded root: %w", err)
-	}
-	if err := c.CheckSignatureFrom(c); err != nil {
-		return nil, fmt.Errorf("nitro: embedded root is not self-signed: %w", err)
-	}
-	return c, nil
+	return pinnedroot.Parse("nitro", der, RootSHA256)
 }
 
 // Root returns the pinned AWS Nitro Enclaves Root G1. Callers must not

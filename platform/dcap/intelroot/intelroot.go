@@ -8,12 +8,11 @@
 package intelroot
 
 import (
-	"crypto/sha256"
 	"crypto/x509"
 	_ "embed"
-	"encoding/hex"
-	"fmt"
 	"sync"
+
+	"github.com/cloudra/cloudra/internal/pinnedroot"
 )
 
 // rootDER is the Intel SGX Root CA (CN=Intel SGX Root CA, O=Intel Corporation,
@@ -38,18 +37,7 @@ var load = sync.OnceValues(func() (*x509.Certificate, error) {
 })
 
 func parsePinned(der []byte) (*x509.Certificate, error) {
-	sum := sha256.Sum256(der)
-	if got := hex.EncodeToString(sum[:]); got != SHA256 {
-		return nil, fmt.Errorf("intelroot: embedded root fingerprint %s does not match pin %s", got, SHA256)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, fmt.Errorf("intelroot: parse embedded root: %w", err)
-	}
-	if err := c.CheckSignatureFrom(c); err != nil {
-		return nil, fmt.Errorf("intelroot: embedded root is not self-signed: %w", err)
-	}
-	return c, nil
+	return pinnedroot.Parse("intelroot", der, SHA256)
 }
 
 // Certificate returns the pinned Intel SGX Root CA. Callers must not modify

@@ -6,7 +6,6 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/hex"
-	"slices"
 	"testing"
 	"time"
 
@@ -65,12 +64,4 @@ func BenchmarkVerifyTPMQuote(b *testing.B) {
 	b.Run("interleaved", func(b *testing.B) {
 		interleaved(b, "cloudra", verifyCloudra, "raw", verifyRaw)
 	})
-}
-
-func medianDuration(d []time.Duration) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	slices.Sort(d)
-	return d[len(d)/2]
 }

@@ -3,11 +3,11 @@ package tdx
 import (
 	"context"
 	"errors"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/cloudra/cloudra"
+	"github.com/cloudra/cloudra/internal/benchstat"
 	"github.com/cloudra/cloudra/internal/dcaptest"
 	"github.com/cloudra/cloudra/internal/vectortest"
 	"github.com/cloudra/cloudra/platform/dcap"
@@ -130,10 +130,10 @@ func BenchmarkJunkCollateral(b *testing.B) {
 	b.Run("older", benchLoop(junk))
 	b.Run("newer", benchLoop(worst))
 	b.Run("interleaved", func(b *testing.B) {
-		benchInterleaved(b, "junk", junk, "cold", clean)
+		benchstat.Interleaved(b, "junk", junk, "cold", clean)
 	})
 	b.Run("interleaved-newer", func(b *testing.B) {
-		benchInterleaved(b, "junk", worst, "cold", clean)
+		benchstat.Interleaved(b, "junk", worst, "cold", clean)
 	})
 }
 
@@ -145,37 +145,4 @@ func benchLoop(f func(*testing.B)) func(*testing.B) {
 			f(b)
 		}
 	}
-}
-
-// benchInterleaved alternates two operations call by call (swapping which
-// goes first), then reports the median time of each and their ratio. On a
-// loaded machine separate sub-benchmarks run seconds apart under different
-// load; medians of interleaved calls are what a ratio should be computed
-// from.
-func benchInterleaved(b *testing.B, nameA string, a func(*testing.B), nameB string, c func(*testing.B)) {
-	var ta, tb []time.Duration
-	for i := 0; b.Loop(); i++ {
-		first, second, d1, d2 := a, c, &ta, &tb
-		if i%2 == 1 {
-			first, second, d1, d2 = c, a, &tb, &ta
-		}
-		t0 := time.Now()
-		first(b)
-		t1 := time.Now()
-		second(b)
-		t2 := time.Now()
-		*d1, *d2 = append(*d1, t1.Sub(t0)), append(*d2, t2.Sub(t1))
-	}
-	ma, mb := median(ta), median(tb)
-	b.ReportMetric(float64(ma.Nanoseconds()), nameA+"-ns")
-	b.ReportMetric(float64(mb.Nanoseconds()), nameB+"-ns")
-	b.ReportMetric(float64(ma)/float64(mb), nameA+"/"+nameB)
-}
-
-func median(d []time.Duration) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	slices.Sort(d)
-	return d[len(d)/2]
 }

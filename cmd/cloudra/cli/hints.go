@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"math"
 	"syscall"
 	"time"
 
@@ -78,7 +77,7 @@ func collateralDirHint(err error) string {
 // Enclaves User Guide, "Cryptographic attestation"), so a stored document
 // is checked as of its own timestamp. A debug-mode enclave fails the
 // default policy, which a development policy may relax.
-func nitroHints(res *cloudra.Result, b *cloudra.Bundle, at time.Time) []string {
+func nitroHints(res *cloudra.Result, at time.Time) []string {
 	var out []string
 	stale, debug := false, false
 	for _, r := range append([]*cloudra.Result{res}, res.Parts...) {
@@ -86,7 +85,7 @@ func nitroHints(res *cloudra.Result, b *cloudra.Bundle, at time.Time) []string {
 			continue
 		}
 		if !stale && failedAs(r, cloudra.ClassFresh, "chain.validity", "document.timestamp") {
-			if ts, ok := nitroTimestamp(r, b); ok && !ts.Equal(at) {
+			if ts, ok := nitroTimestamp(r); ok && !ts.Equal(at) {
 				stale = true
 				out = append(out, fmt.Sprintf("pass --at %s to check it as of when it was made", ts.Format(nitroStamp)))
 			}
@@ -114,26 +113,16 @@ func failedAs(r *cloudra.Result, c cloudra.Class, names ...string) bool {
 	return false
 }
 
-// nitroTimestamp is when the document of r was made: its timestamp claim,
-// or, where the result has no claims, the timestamp of the bundle's first
-// Nitro document that parses. The time is only a suggestion for --at; the
+// nitroTimestamp is when the document of r was made: its timestamp claim.
+// A stale document keeps its claims (freshness is not authenticity); a
+// result without them failed on its signature, chain or syntax, which
+// --at would not mend. The time is only a suggestion for --at; the
 // document is verified in full at whatever time is given.
-func nitroTimestamp(r *cloudra.Result, b *cloudra.Bundle) (time.Time, bool) {
-	if s, ok := r.Claim("timestamp").(string); ok {
-		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-			return t, true
-		}
-	}
-	if b == nil {
+func nitroTimestamp(r *cloudra.Result) (time.Time, bool) {
+	s, ok := r.Claim("timestamp").(string)
+	if !ok {
 		return time.Time{}, false
 	}
-	for _, a := range b.Artifacts {
-		if a.Kind != nitro.KindDocument && a.Kind != nitro.KindTPMDocument {
-			continue
-		}
-		if d, err := nitro.ParseDocument(a.Data); err == nil && d.Attestation.Timestamp <= math.MaxInt64 {
-			return time.UnixMilli(int64(d.Attestation.Timestamp)).UTC(), true
-		}
-	}
-	return time.Time{}, false
+	t, err := time.Parse(time.RFC3339Nano, s)
+	return t, err == nil
 }

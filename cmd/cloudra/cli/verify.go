@@ -172,7 +172,7 @@ func runVerify(ctx context.Context, env *Env, f *verifyFlags, args []string) err
 		for _, h := range freshnessHints(res, f.nonce != "", f.reportData != "") {
 			fmt.Fprintf(env.Stderr, "hint: %s\n", h)
 		}
-		for _, h := range nitroHints(res, bundle, at) {
+		for _, h := range nitroHints(res, at) {
 			fmt.Fprintf(env.Stderr, "hint: %s\n", h)
 		}
 	}
